@@ -1,0 +1,76 @@
+"""Printing results: JSON for machines (``--output json``), Rich tables and text for people."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False)
+
+
+class OutputFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+OUTPUT_OPTION = typer.Option(OutputFormat.text, "--output", "-o", help="Output format: text or json.")
+
+
+def to_jsonable(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return value
+
+
+def print_json(value: Any) -> None:
+    """JSON on stdout, nothing else, so ``| jq`` always works."""
+    data = orjson.dumps(
+        value,
+        default=to_jsonable,
+        option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+    )
+    typer.echo(data.decode())
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    console.print(table)
+
+
+def print_mapping(title: str | None, mapping: Mapping[str, Any]) -> None:
+    print_table(title, ["field", "value"], [(key, _cell(value)) for key, value in mapping.items()])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "-"
+    return "-" if value is None else str(value)
+
+
+def parse_pairs(pairs: Sequence[str] | None, option: str, *, numeric: bool = False) -> dict[str, Any]:
+    """``k=v`` options into a dict; numbers become floats (or ints) when ``numeric``."""
+    result: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=option)
+        if numeric:
+            try:
+                result[key] = float(raw)
+            except ValueError as exc:
+                raise typer.BadParameter(f"{key}: {raw!r} is not a number", param_hint=option) from exc
+        else:
+            result[key] = raw
+    return result

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11+) and install mlpy with the given extras, pinned by constraints.txt.
+# Idempotent: a stamp of pyproject.toml + constraints.txt + extras skips the install when nothing changed.
+# Usage: bash scripts/setup-venv.sh [EXTRAS]   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-all}"
+
+pick_python() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    command -v "$candidate" >/dev/null 2>&1 || continue
+    if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  echo "mlpy needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)" >&2
+  return 1
+}
+
+if [ ! -x .venv/bin/python ]; then
+  "$(pick_python)" -m venv .venv
+fi
+stamp=".venv/.mlpy-install-$extras"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24" >/dev/null
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[$extras]"
+  echo "$want" >"$stamp"
+fi

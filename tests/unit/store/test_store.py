@@ -1,0 +1,61 @@
+"""The metadata store: migrations agree with the table classes, and opening is idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from mlpy.errors import StoreError
+from mlpy.store import Base, Store, open_store
+from mlpy.store.base import load_table_modules
+from mlpy.store.engine import normalise_url, redact
+from mlpy.store.migrate import current_heads, script_heads
+
+
+def test_migrations_create_exactly_the_declared_tables(store_url: str) -> None:
+    """Fails when a package changes its tables without a migration (or the other way round)."""
+    load_table_modules()
+    store = open_store(store_url)
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == []
+        assert current_heads(connection) == script_heads()
+        assert set(Base.metadata.tables) <= set(inspect(connection).get_table_names())
+
+
+def test_every_branch_starts_at_the_registry_root() -> None:
+    from alembic.script import ScriptDirectory
+
+    from mlpy.store.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_bases() == ["0001_registry"]
+
+
+def test_open_store_is_cached_and_migrates_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'x.db'}"
+    first = open_store(url)
+    assert open_store(url) is first
+    assert (tmp_path / "nested" / "dir" / "x.db").exists()
+    fresh = Store(url)
+    fresh.migrate()  # already at head: a no-op
+    fresh.dispose()
+
+
+def test_urls_are_normalised_and_redacted() -> None:
+    assert normalise_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert normalise_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+    assert "secret" not in redact("postgresql+psycopg://u:secret@h/db")
+
+
+def test_bad_store_urls_raise_store_errors() -> None:
+    with pytest.raises(StoreError, match="cannot open"):
+        Store("nosuchdb://x")
+    with pytest.raises(StoreError, match="cannot reach") as caught:
+        Store("postgresql://u:secret@127.0.0.1:1/db").migrate()
+    assert "secret" not in str(caught.value)
