@@ -1,0 +1,23 @@
+"""``mlpy demo``: the main job, on embedded defaults."""
+
+from __future__ import annotations
+
+import typer
+
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json
+
+
+def demo(
+    rows: int = typer.Option(30_000, "--rows", min=1_000, max=2_000_000, help="Rows of generated data."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for data and models."),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Generate data, train four models, register, version and promote them."""
+    from rich.console import Console
+
+    from mlpy.demo.runner import run_demo
+
+    console = Console(stderr=output is OutputFormat.json)
+    results = run_demo(rows=rows, seed=seed, console=console)
+    if output is OutputFormat.json:
+        print_json([{"step": title, "result": outcome, "seconds": round(sec, 3)} for title, outcome, sec in results])

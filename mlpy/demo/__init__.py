@@ -1,0 +1,1 @@
+"""``mlpy demo``: the whole product on embedded defaults, on generated data, with no network."""

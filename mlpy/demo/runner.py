@@ -1,0 +1,115 @@
+"""Runs the demo's steps in order with progress, and ends with a summary table of what each one did."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from mlpy.config import Locations, home
+from mlpy.demo.data import credit_data
+from mlpy.demo.training import Trained, train_all
+from mlpy.registry import ModelRegistry, ModelVersion
+
+MODEL = "credit-risk"
+
+
+@dataclass
+class DemoState:
+    """What one step hands to the next."""
+
+    rows: int
+    seed: int
+    output: Path
+    registry: ModelRegistry
+    data: pd.DataFrame | None = None
+    trained: list[Trained] = field(default_factory=list)
+    versions: list[ModelVersion] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    run: Callable[[DemoState], str]
+
+
+def load_data(state: DemoState) -> str:
+    state.data = credit_data(state.rows, seed=state.seed)
+    rate = float(state.data["default"].mean())
+    return f"{len(state.data):,} generated applicants, {state.data.shape[1] - 1} features, default rate {rate:.1%}"
+
+
+def train_models(state: DemoState) -> str:
+    assert state.data is not None
+    state.trained, _ = train_all(state.data, seed=state.seed)
+    best = max(state.trained, key=lambda t: t.metrics["auc"])
+    return f"{len(state.trained)} models trained; best AUC {best.metrics['auc']:.3f} ({best.name})"
+
+
+def register_and_promote(state: DemoState) -> str:
+    assert state.data is not None
+    example = state.data.drop(columns=["default"]).head(5)
+    parent: int | None = None
+    for trained in state.trained:
+        version = state.registry.register(
+            MODEL,
+            trained.model,
+            metrics=trained.metrics,
+            params=trained.params,
+            tags={"algorithm": trained.name, "source": "mlpy demo"},
+            description=f"{trained.name} on generated credit data",
+            input_example=example,
+            parent=parent,
+        )
+        state.versions.append(version)
+        parent = version.version
+    ranked = sorted(state.versions, key=lambda v: v.metrics["auc"], reverse=True)
+    state.registry.promote(MODEL, ranked[1].version, alias="production", reason="demo: first release")
+    state.registry.promote(MODEL, ranked[0].version, alias="production", reason="demo: best AUC")
+    state.registry.promote(MODEL, ranked[1].version, alias="staging", reason="demo: runner-up")
+    check = state.registry.verify(MODEL, "@production")
+    state.registry.gc(MODEL, keep=8)
+    return (
+        f"versions {state.versions[0].version}-{state.versions[-1].version} of {MODEL}; "
+        f"production -> {ranked[0].version} ({ranked[0].tags['algorithm']}), "
+        f"staging -> {ranked[1].version}; sha256 {'verified' if check.ok else 'MISMATCH'}"
+    )
+
+
+STEPS = [
+    Step("Load data", load_data),
+    Step("Train four models", train_models),
+    Step("Register, version and promote", register_and_promote),
+]
+
+
+def run_demo(*, rows: int = 30_000, seed: int = 0, console: Console | None = None) -> list[tuple[str, str, float]]:
+    """Run every step; returns (title, outcome, seconds) per step and prints the summary table."""
+    console = console or Console()
+    locations = Locations.resolve()
+    output = home() / "demo"
+    output.mkdir(parents=True, exist_ok=True)
+    state = DemoState(rows=rows, seed=seed, output=output, registry=ModelRegistry())
+    console.print(f"[bold]mlpy demo[/bold]  store {locations.store}  artifacts {locations.artifacts}")
+    results = []
+    for number, step in enumerate(STEPS, start=1):
+        started = time.perf_counter()
+        with console.status(f"[{number}/{len(STEPS)}] {step.title}..."):
+            outcome = step.run(state)
+        elapsed = time.perf_counter() - started
+        console.print(f"[green]✓[/green] [{number}/{len(STEPS)}] {step.title}: {outcome} [dim]({elapsed:.1f}s)[/dim]")
+        results.append((step.title, outcome, elapsed))
+    table = Table(title="mlpy demo summary", header_style="bold")
+    for column in ("step", "result", "seconds"):
+        table.add_column(column)
+    for number, (title, outcome, elapsed) in enumerate(results, start=1):
+        table.add_row(f"{number}. {title}", outcome, f"{elapsed:.1f}")
+    console.print(table)
+    return results

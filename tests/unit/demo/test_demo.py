@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from mlpy.demo.runner import MODEL, run_demo
+from mlpy.registry import ModelRegistry
+
+
+def test_demo_runs_every_step_on_embedded_defaults() -> None:
+    console = Console(file=io.StringIO(), width=200)
+    results = run_demo(rows=3_000, console=console)
+    assert [title for title, _, _ in results] == [
+        "Load data",
+        "Train four models",
+        "Register, version and promote",
+    ]
+    registry = ModelRegistry()
+    versions = registry.search_versions(MODEL).items
+    assert len(versions) == 4
+    production = registry.get_version(MODEL, "@production")
+    assert production.metrics["auc"] == max(v.metrics["auc"] for v in versions)
+    assert registry.verify(MODEL, "@production").ok
+    assert "mlpy demo summary" in console.file.getvalue()  # type: ignore[attr-defined]
