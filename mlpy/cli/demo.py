@@ -20,4 +20,6 @@ def demo(
     console = Console(stderr=output is OutputFormat.json)
     results = run_demo(rows=rows, seed=seed, console=console)
     if output is OutputFormat.json:
-        print_json([{"step": title, "result": outcome, "seconds": round(sec, 3)} for title, outcome, sec in results])
+        print_json(
+            [{"step": title, "result": outcome, "seconds": round(sec, 3)} for title, outcome, sec in results]
+        )

@@ -1,4 +1,4 @@
-"""A generated credit-risk data set: numeric and categorical columns with a known signal, and a way to shift it."""
+"""Generated credit-risk data: numeric and categorical columns with a known signal, and a shifted window."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ EMPLOYMENT = ["salaried", "self-employed", "student", "retired"]
 
 
 def credit_data(rows: int = 30_000, *, seed: int = 0) -> pd.DataFrame:
-    """Applicants and whether they defaulted; the label depends on income, debt, late payments and employment."""
+    """Applicants and whether they defaulted; the label follows income, debt, late payments, employment."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {

@@ -43,7 +43,8 @@ class Step:
 def load_data(state: DemoState) -> str:
     state.data = credit_data(state.rows, seed=state.seed)
     rate = float(state.data["default"].mean())
-    return f"{len(state.data):,} generated applicants, {state.data.shape[1] - 1} features, default rate {rate:.1%}"
+    features = state.data.shape[1] - 1
+    return f"{len(state.data):,} generated applicants, {features} features, default rate {rate:.1%}"
 
 
 def train_models(state: DemoState) -> str:
@@ -90,7 +91,9 @@ STEPS = [
 ]
 
 
-def run_demo(*, rows: int = 30_000, seed: int = 0, console: Console | None = None) -> list[tuple[str, str, float]]:
+def run_demo(
+    *, rows: int = 30_000, seed: int = 0, console: Console | None = None
+) -> list[tuple[str, str, float]]:
     """Run every step; returns (title, outcome, seconds) per step and prints the summary table."""
     console = console or Console()
     locations = Locations.resolve()
@@ -104,7 +107,9 @@ def run_demo(*, rows: int = 30_000, seed: int = 0, console: Console | None = Non
         with console.status(f"[{number}/{len(STEPS)}] {step.title}..."):
             outcome = step.run(state)
         elapsed = time.perf_counter() - started
-        console.print(f"[green]✓[/green] [{number}/{len(STEPS)}] {step.title}: {outcome} [dim]({elapsed:.1f}s)[/dim]")
+        console.print(
+            f"[green]✓[/green] [{number}/{len(STEPS)}] {step.title}: {outcome} [dim]({elapsed:.1f}s)[/dim]"
+        )
         results.append((step.title, outcome, elapsed))
     table = Table(title="mlpy demo summary", header_style="bold")
     for column in ("step", "result", "seconds"):
