@@ -1,0 +1,1 @@
+"""The mlpy Kubernetes operator: ModelVersion, Experiment and DriftMonitor reconciled by kopf."""

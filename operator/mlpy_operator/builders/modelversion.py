@@ -1,0 +1,136 @@
+"""Children of a ModelVersion: its serving Deployment and Service, and the model's stable Service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpy_operator.builders.common import (
+    base_labels,
+    container_security_context,
+    env_list,
+    merge_env,
+    metadata,
+    pod_security_context,
+)
+from mlpy_operator.constants import (
+    DEFAULT_SERVER_IMAGE,
+    LABEL_MODEL,
+    LABEL_MODEL_VERSION,
+    LABEL_VERSION,
+    SERVER_PORT,
+)
+from mlpy_operator.specs import ModelVersionSpec
+
+
+def version_labels(name: str, spec: ModelVersionSpec) -> dict[str, str]:
+    return base_labels(
+        "model-server",
+        {LABEL_MODEL: spec.model, LABEL_VERSION: str(spec.version), LABEL_MODEL_VERSION: name},
+    )
+
+
+def selector(name: str) -> dict[str, str]:
+    return {LABEL_MODEL_VERSION: name}
+
+
+def server_env(spec: ModelVersionSpec) -> list[dict[str, Any]]:
+    """What the model server reads at start: which artifact, its hash, and how to load it."""
+    values = {
+        "MLPY_MODEL_NAME": spec.model,
+        "MLPY_MODEL_VERSION": str(spec.version),
+        "MLPY_MODEL_URI": spec.uri,
+        "MLPY_MODEL_SHA256": spec.sha256,
+        "MLPY_MODEL_FORMAT": spec.format,
+        "MLPY_HOME": "/tmp/mlpy",
+    }
+    if spec.trust_pickle:
+        values["MLPY_TRUST_PICKLE"] = "true"
+    return merge_env(env_list(values), spec.env)
+
+
+def deployment(
+    name: str, namespace: str, spec: ModelVersionSpec, default_image: str = DEFAULT_SERVER_IMAGE
+) -> dict[str, Any]:
+    labels = version_labels(name, spec)
+    probe = {"port": "http"}
+    container: dict[str, Any] = {
+        "name": "server",
+        "image": spec.image or default_image,
+        "args": ["serve", "--host", "0.0.0.0", "--port", str(SERVER_PORT)],
+        "env": server_env(spec),
+        "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
+        "readinessProbe": {
+            "httpGet": {"path": "/readyz", **probe},
+            "periodSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", **probe},
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+        },
+        "startupProbe": {
+            "httpGet": {"path": "/healthz", **probe},
+            "periodSeconds": 2,
+            "failureThreshold": 60,
+        },
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    if spec.resources:
+        container["resources"] = spec.resources
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(name, namespace, labels),
+        "spec": {
+            "replicas": spec.replicas,
+            "selector": {"matchLabels": selector(name)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                # The hash in the template rolls the pods whenever the artifact changes.
+                "metadata": {"labels": dict(labels), "annotations": {"mlpy.io/artifact-sha256": spec.sha256}},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security_context(),
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+
+
+def service(name: str, namespace: str, spec: ModelVersionSpec) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(name, namespace, version_labels(name, spec)),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector(name),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def stable_service(model: str, namespace: str, production_version: str) -> dict[str, Any]:
+    """One Service per model that follows its production version: promotion moves a selector, not pods."""
+    labels = base_labels("model-endpoint", {LABEL_MODEL: model})
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            **metadata(model, namespace, labels),
+            "annotations": {"mlpy.io/production": production_version},
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector(production_version),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def endpoint(name: str, namespace: str) -> str:
+    return f"http://{name}.{namespace}.svc.cluster.local"

@@ -1,0 +1,69 @@
+"""ModelVersion children built from a spec, compared with reviewed YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlpy_operator.builders import modelversion as build
+from mlpy_operator.errors import SpecError
+from mlpy_operator.specs import ModelVersionSpec
+
+EXPECTED = Path(__file__).parent / "expected"
+
+SPEC: dict[str, Any] = {
+    "model": "credit-risk",
+    "version": 3,
+    "artifact": {"uri": "s3://models/credit-risk/3/model.skops", "sha256": "a" * 64},
+    "stage": "production",
+    "replicas": 2,
+    "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
+    "serving": {"env": [{"name": "MLPY_LOG_LEVEL", "value": "debug"}]},
+}
+
+
+def test_children_match_the_reviewed_yaml() -> None:
+    spec = ModelVersionSpec.from_spec(SPEC)
+    built = [
+        build.deployment("credit-risk-v3", "models", spec),
+        build.service("credit-risk-v3", "models", spec),
+        build.stable_service("credit-risk", "models", "credit-risk-v3"),
+    ]
+    expected = list(yaml.safe_load_all((EXPECTED / "modelversion.yaml").read_text()))
+    assert built == expected
+
+
+def test_user_env_overrides_operator_env_and_image() -> None:
+    spec = ModelVersionSpec.from_spec(
+        {**SPEC, "serving": {"image": "registry.local/server:dev", "env": [{"name": "MLPY_HOME", "value": "/data"}]}}
+    )
+    container = build.deployment("x", "ns", spec)["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.local/server:dev"
+    homes = [e["value"] for e in container["env"] if e["name"] == "MLPY_HOME"]
+    assert homes == ["/data"]
+
+
+def test_changing_the_version_changes_the_pod_template() -> None:
+    old = build.deployment("m", "ns", ModelVersionSpec.from_spec(SPEC))
+    new_spec = {**SPEC, "version": 4, "artifact": {"uri": "s3://m/4", "sha256": "b" * 64}}
+    new = build.deployment("m", "ns", ModelVersionSpec.from_spec(new_spec))
+    assert old["spec"]["template"] != new["spec"]["template"]
+    assert old["spec"]["selector"] == new["spec"]["selector"]
+
+
+def test_pickle_needs_explicit_trust() -> None:
+    pickled = {**SPEC, "artifact": {**SPEC["artifact"], "format": "joblib"}}
+    with pytest.raises(SpecError, match="trustPickle"):
+        ModelVersionSpec.from_spec(pickled)
+    trusted = ModelVersionSpec.from_spec({**pickled, "serving": {"trustPickle": True}})
+    env = {e["name"]: e["value"] for e in build.server_env(trusted)}
+    assert env["MLPY_TRUST_PICKLE"] == "true"
+    assert env["MLPY_MODEL_FORMAT"] == "joblib"
+
+
+def test_incomplete_spec_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="incomplete"):
+        ModelVersionSpec.from_spec({"model": "m"})
