@@ -7,6 +7,7 @@ under CI (``CI=true``), where a missing service fails the run: CI provides every
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,14 @@ from pathlib import Path
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# CPython 3.11.7 shares the AST recursion counter between threads (fixed in 3.11.8): a module parsed
+# while another thread parses can fail with "SystemError: AST constructor recursion depth mismatch".
+# schemathesis' pytest plugin imports (and pytest rewrites) its reporting modules at session end,
+# while operator threads may still be winding down: import them now, while nothing else runs.
+with contextlib.suppress(ImportError):
+    import schemathesis.reporting.html.writer
+    import schemathesis.reporting.junitxml  # noqa: F401
 
 
 def need_service(env: str, what: str) -> str:

@@ -38,7 +38,13 @@ def test_children_match_the_reviewed_yaml() -> None:
 
 def test_user_env_overrides_operator_env_and_image() -> None:
     spec = ModelVersionSpec.from_spec(
-        {**SPEC, "serving": {"image": "registry.local/server:dev", "env": [{"name": "MLPY_HOME", "value": "/data"}]}}
+        {
+            **SPEC,
+            "serving": {
+                "image": "registry.local/server:dev",
+                "env": [{"name": "MLPY_HOME", "value": "/data"}],
+            },
+        }
     )
     container = build.deployment("x", "ns", spec)["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "registry.local/server:dev"

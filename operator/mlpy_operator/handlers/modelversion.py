@@ -1,0 +1,93 @@
+"""ModelVersion handlers: on change, on a resync timer, and when a child or a sibling changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from mlpy_operator.constants import GROUP, LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_MODEL, VERSION
+from mlpy_operator.errors import SpecError
+from mlpy_operator.metrics import observed
+from mlpy_operator.reconcile import modelversion as rec
+from mlpy_operator.runtime import config, kube
+
+PLURAL = "modelversions"
+CHILD_LABELS = {LABEL_MANAGED_BY: "mlpy-operator", LABEL_COMPONENT: "model-server"}
+RESYNC_SECONDS = 30
+
+
+def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
+    """Reconcile and return the status; a bad spec becomes a Failed status and a permanent error."""
+    try:
+        with observed("ModelVersion"):
+            return rec.reconcile_model_version(kube(), body, server_image=config().server_image)
+    except SpecError as exc:
+        raise kopf.PermanentError(str(exc)) from exc
+    except ApiException as exc:
+        if exc.status in {409, 429} or (exc.status or 0) >= 500:
+            raise kopf.TemporaryError(f"API server said {exc.status}: {exc.reason}", delay=5) from exc
+        raise
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+def modelversion_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+    try:
+        status = _reconcile(dict(body))
+    except kopf.PermanentError as exc:
+        patch.status.update(rec.invalid_status(dict(body), SpecError(str(exc))))
+        raise
+    patch.status.update(status)
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS, idle=5)
+def modelversion_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+    """Recreates children deleted by hand and refreshes readiness even if an event was missed."""
+    try:
+        patch.status.update(_reconcile(dict(body)))
+    except kopf.PermanentError:
+        return
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS)
+@kopf.on.event("v1", "services", labels=CHILD_LABELS)
+def child_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
+    """A serving child changed or vanished: reconcile its owner at once (recreate, update readiness)."""
+    owners = [
+        o for o in body.get("metadata", {}).get("ownerReferences", []) if o.get("kind") == "ModelVersion"
+    ]
+    if not owners or namespace is None:
+        return
+    owner = kube().get(f"{GROUP}/{VERSION}", "ModelVersion", owners[0]["name"], namespace)
+    if owner is None or owner["metadata"].get("deletionTimestamp"):
+        return
+    try:
+        status = _reconcile(owner)
+    except kopf.PermanentError:
+        return
+    kube().patch_status("ModelVersion", owner["metadata"]["name"], namespace, status)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+def modelversion_deleted(event: kopf.RawEvent, body: kopf.Body, namespace: str | None, **_: Any) -> None:
+    """When a version goes, another production version of its model may now take the stable Service."""
+    if event.get("type") != "DELETED" or namespace is None:
+        return
+    model = (body.get("spec") or {}).get("model")
+    if not model:
+        return
+    with observed("ModelVersion"):
+        holder = rec.reconcile_stable_service(kube(), namespace, model)
+        rec.refresh_siblings(kube(), namespace, model, holder, skip=body["metadata"]["name"])
+
+
+__all__ = [
+    "LABEL_MODEL",
+    "child_changed",
+    "modelversion_changed",
+    "modelversion_deleted",
+    "modelversion_resync",
+]

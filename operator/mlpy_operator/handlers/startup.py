@@ -1,0 +1,37 @@
+"""Operator start-up: kopf settings, progress kept under the mlpy.io prefix, metrics endpoint."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+from prometheus_client import start_http_server
+
+from mlpy_operator.constants import ANNOTATION_PREFIX
+from mlpy_operator.runtime import config, kube
+
+
+@kopf.on.startup()
+def configure(
+    settings: kopf.OperatorSettings, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+) -> None:
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = f"{ANNOTATION_PREFIX}/finalizer"
+    settings.peering.standalone = True
+    settings.execution.max_workers = 8
+    settings.watching.server_timeout = 300
+    kube()  # fail at start, not at the first event, when the API server is unreachable
+    port = config().metrics_port
+    if port:
+        start_http_server(port)
+        logger.info("metrics on :%d/metrics", port)
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In a pod, the ServiceAccount; elsewhere, KUBECONFIG as it is now (not when a library was imported)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)

@@ -1,0 +1,1 @@
+"""Reconciliation without kopf: read the resource, apply its children, compute its status."""

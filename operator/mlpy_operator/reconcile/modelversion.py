@@ -1,0 +1,172 @@
+"""ModelVersion: serving Deployment and Service per version, one stable Service per model for production."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mlpy_operator.builders import modelversion as build
+from mlpy_operator.builders.ownership import owned
+from mlpy_operator.conditions import condition, merge_conditions
+from mlpy_operator.constants import API_VERSION, DEFAULT_SERVER_IMAGE, LABEL_MODEL
+from mlpy_operator.errors import SpecError
+from mlpy_operator.kube import Kube
+from mlpy_operator.specs import ModelVersionSpec, object_ref
+
+log = logging.getLogger(__name__)
+KIND = "ModelVersion"
+
+
+def desired_status(
+    body: dict[str, Any], spec: ModelVersionSpec, ready_replicas: int, holder: str | None
+) -> dict[str, Any]:
+    """Phase and conditions from what the cluster reports; pure, so it is tested without a cluster."""
+    ref = object_ref(body)
+    generation = ref.generation
+    conditions = []
+    if spec.replicas == 0:
+        ready = condition("Ready", False, "ScaledToZero", "spec.replicas is 0", generation)
+    elif ready_replicas >= spec.replicas:
+        ready = condition(
+            "Ready", True, "Available", f"{ready_replicas}/{spec.replicas} replicas ready", generation
+        )
+    else:
+        ready = condition(
+            "Ready", False, "Progressing", f"{ready_replicas}/{spec.replicas} replicas ready", generation
+        )
+    conditions.append(ready)
+    if ready_replicas > 0:
+        verified = condition(
+            "ArtifactVerified",
+            True,
+            "ServerLoaded",
+            f"a serving pod loaded the artifact and matched sha256 {spec.sha256[:12]}...",
+            generation,
+        )
+    else:
+        verified = condition(
+            "ArtifactVerified", None, "Pending", "no serving pod has loaded the artifact yet", generation
+        )
+    conditions.append(verified)
+    conflict = spec.stage == "production" and holder is not None and holder != ref.name
+    if spec.stage == "production":
+        if conflict:
+            conditions.append(
+                condition(
+                    "Conflict",
+                    True,
+                    "AnotherProductionVersion",
+                    f"{holder} is already production for model {spec.model}; "
+                    "set its stage to archived or none first",
+                    generation,
+                )
+            )
+        else:
+            conditions.append(
+                condition(
+                    "Conflict",
+                    False,
+                    "Holder",
+                    "this version serves the model's production traffic",
+                    generation,
+                )
+            )
+    if conflict:
+        phase = "Conflict"
+    elif spec.replicas == 0:
+        phase = "ScaledDown"
+    elif ready["status"] == "True":
+        phase = "Ready"
+    else:
+        phase = "Progressing"
+    status = body.get("status") or {}
+    return {
+        "phase": phase,
+        "observedGeneration": generation,
+        "readyReplicas": ready_replicas,
+        "endpoint": build.endpoint(ref.name, ref.namespace),
+        "conditions": merge_conditions(status.get("conditions"), conditions),
+    }
+
+
+def invalid_status(body: dict[str, Any], error: SpecError) -> dict[str, Any]:
+    generation = object_ref(body).generation
+    status = body.get("status") or {}
+    problem = condition("Ready", False, "InvalidSpec", str(error), generation)
+    return {
+        "phase": "Failed",
+        "observedGeneration": generation,
+        "conditions": merge_conditions(status.get("conditions"), [problem]),
+    }
+
+
+def _ready_replicas(deployment: dict[str, Any] | None) -> int:
+    if not deployment:
+        return 0
+    return int((deployment.get("status") or {}).get("readyReplicas") or 0)
+
+
+def _is_production(mv: dict[str, Any], model: str) -> bool:
+    spec = mv.get("spec") or {}
+    deleting = (mv.get("metadata") or {}).get("deletionTimestamp")
+    return spec.get("model") == model and spec.get("stage") == "production" and not deleting
+
+
+def reconcile_stable_service(kube: Kube, namespace: str, model: str) -> str | None:
+    """Point the model's stable Service at its production version; returns that version's name.
+
+    The version already holding the Service keeps it while it stays production, so a second
+    production version never steals traffic: it gets a Conflict condition instead.
+    """
+    versions = kube.list(API_VERSION, KIND, namespace)
+    candidates = sorted(
+        (mv for mv in versions if _is_production(mv, model)),
+        key=lambda mv: (mv["metadata"].get("creationTimestamp", ""), mv["metadata"]["name"]),
+    )
+    current = kube.get("v1", "Service", model, namespace)
+    current_holder = ((current or {}).get("metadata", {}).get("annotations") or {}).get("mlpy.io/production")
+    names = [mv["metadata"]["name"] for mv in candidates]
+    if not candidates:
+        if current is not None and (current["metadata"].get("labels") or {}).get(LABEL_MODEL) == model:
+            kube.dynamic.resources.get(api_version="v1", kind="Service").delete(
+                name=model, namespace=namespace
+            )
+        return None
+    holder_name = str(current_holder) if current_holder in names else names[0]
+    holder = candidates[names.index(holder_name)]
+    kube.apply(owned(build.stable_service(model, namespace, holder_name), holder))
+    return holder_name
+
+
+def refresh_siblings(kube: Kube, namespace: str, model: str, holder: str | None, skip: str) -> None:
+    """Other versions of the model learn whether they are (still) in conflict."""
+    for mv in kube.list(API_VERSION, KIND, namespace):
+        name = mv["metadata"]["name"]
+        if (
+            name == skip
+            or (mv.get("spec") or {}).get("model") != model
+            or mv["metadata"].get("deletionTimestamp")
+        ):
+            continue
+        try:
+            spec = ModelVersionSpec.from_spec(mv["spec"])
+        except SpecError:
+            continue
+        ready = _ready_replicas(kube.get("apps/v1", "Deployment", name, namespace))
+        kube.patch_status(KIND, name, namespace, desired_status(mv, spec, ready, holder))
+
+
+def reconcile_model_version(
+    kube: Kube, body: dict[str, Any], *, server_image: str = DEFAULT_SERVER_IMAGE
+) -> dict[str, Any]:
+    """Apply the version's children and the model's stable Service; returns the status to write.
+
+    Raises SpecError for a spec that cannot be acted on (the caller reports it and stops retrying).
+    """
+    ref = object_ref(body)
+    spec = ModelVersionSpec.from_spec(body.get("spec") or {})
+    deployment = kube.apply(owned(build.deployment(ref.name, ref.namespace, spec, server_image), body))
+    kube.apply(owned(build.service(ref.name, ref.namespace, spec), body))
+    holder = reconcile_stable_service(kube, ref.namespace, spec.model)
+    refresh_siblings(kube, ref.namespace, spec.model, holder, skip=ref.name)
+    return desired_status(body, spec, _ready_replicas(deployment), holder)

@@ -1,0 +1,274 @@
+"""The operator against a real API server: ModelVersion children, status, GC, conflicts, promotion."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+GROUP, VERSION = "mlpy.io", "v1alpha1"
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """Poll until ``check`` returns something truthy; the failure names what never happened."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; last saw {last!r}")
+
+
+@pytest.fixture(scope="session")
+def crds(k8s_cluster: Any) -> None:
+    kubectl = str(k8s_cluster.binaries.get("kubectl", "kubectl"))
+    env = {**os.environ, "KUBECONFIG": str(k8s_cluster.kubeconfig)}
+
+    def kubectl_run(*args: str) -> None:
+        done = subprocess.run([kubectl, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
+
+    kubectl_run("apply", "--server-side", "-f", str(REPO / "crds"))
+    for crd in ("modelversions", "experiments", "driftmonitors"):
+        kubectl_run("wait", "--for=condition=Established", f"crd/{crd}.{GROUP}", "--timeout=60s")
+
+
+@pytest.fixture(scope="session")
+def operator(k8s_cluster: Any, crds: None) -> Iterator[None]:
+    """The operator running in this process (kopf's KopfRunner), logged in with the test kubeconfig."""
+    from kopf.testing import KopfRunner
+
+    os.environ["KUBECONFIG"] = str(k8s_cluster.kubeconfig)
+    os.environ["MLPY_OPERATOR_METRICS_PORT"] = "0"
+    with KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "mlpy_operator.handlers"], timeout=60):
+        yield
+
+
+@pytest.fixture
+def custom(k8s_api: Any) -> Any:
+    from kubernetes import client
+
+    return client.CustomObjectsApi(k8s_api)
+
+
+def model_version(
+    name: str, *, model: str = "credit", version: int = 1, stage: str = "none", sha: str = "a"
+) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ModelVersion",
+        "metadata": {"name": name},
+        "spec": {
+            "model": model,
+            "version": version,
+            "stage": stage,
+            "artifact": {"uri": f"s3://models/{model}/{version}/model.skops", "sha256": sha * 64},
+        },
+    }
+
+
+def create(custom: Any, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+    return dict(custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "modelversions", body))
+
+
+def get_mv(custom: Any, namespace: str, name: str) -> dict[str, Any]:
+    return dict(custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "modelversions", name))
+
+
+def patch_spec(custom: Any, namespace: str, name: str, spec: dict[str, Any]) -> None:
+    custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "modelversions", name, {"spec": spec})
+
+
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    return next((c for c in (obj.get("status") or {}).get("conditions", []) if c["type"] == kind), None)
+
+
+def test_modelversion_creates_children_and_reports_ready(
+    operator: None, custom: Any, k8s_api: Any, k8s_namespace: str
+) -> None:
+    from kubernetes import client
+
+    apps, core = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api)
+    created = create(custom, k8s_namespace, model_version("credit-v1", stage="production"))
+    deployment = wait_for(
+        "the Deployment", lambda: apps.read_namespaced_deployment("credit-v1", k8s_namespace)
+    )
+    owner = deployment.metadata.owner_references[0]
+    assert (owner.kind, owner.name, owner.uid) == ("ModelVersion", "credit-v1", created["metadata"]["uid"])
+    env = {e.name: e.value for e in deployment.spec.template.spec.containers[0].env}
+    assert env["MLPY_MODEL_SHA256"] == "a" * 64
+    service = wait_for(
+        "the version's Service", lambda: core.read_namespaced_service("credit-v1", k8s_namespace)
+    )
+    assert service.spec.selector == {"mlpy.io/modelversion": "credit-v1"}
+    stable = wait_for("the stable Service", lambda: core.read_namespaced_service("credit", k8s_namespace))
+    assert stable.spec.selector == {"mlpy.io/modelversion": "credit-v1"}
+
+    def ready() -> dict[str, Any] | None:
+        mv = get_mv(custom, k8s_namespace, "credit-v1")
+        return mv if (mv.get("status") or {}).get("phase") == "Ready" else None
+
+    mv = wait_for("phase Ready (kwok runs the pod)", ready, timeout=90)
+    generation = mv["metadata"]["generation"]
+    for kind in ("Ready", "ArtifactVerified"):
+        cond = condition(mv, kind)
+        assert cond is not None
+        assert cond["status"] == "True"
+        assert cond["observedGeneration"] == generation
+    assert mv["status"]["readyReplicas"] == 1
+    assert mv["status"]["endpoint"] == f"http://credit-v1.{k8s_namespace}.svc.cluster.local"
+    # The operator never writes the spec back.
+    assert mv["spec"] == {**created["spec"]}
+
+
+def test_spec_change_rolls_the_deployment_and_deleted_children_come_back(
+    operator: None, custom: Any, k8s_api: Any, k8s_namespace: str
+) -> None:
+    from kubernetes import client
+
+    apps = client.AppsV1Api(k8s_api)
+    create(custom, k8s_namespace, model_version("m-v1"))
+    first = wait_for("the Deployment", lambda: apps.read_namespaced_deployment("m-v1", k8s_namespace))
+    patch_spec(
+        custom, k8s_namespace, "m-v1", {"version": 2, "artifact": {"uri": "s3://m/2", "sha256": "b" * 64}}
+    )
+
+    def rolled() -> bool:
+        d = apps.read_namespaced_deployment("m-v1", k8s_namespace)
+        env = {e.name: e.value for e in d.spec.template.spec.containers[0].env}
+        return env["MLPY_MODEL_VERSION"] == "2" and d.metadata.generation > first.metadata.generation
+
+    wait_for("the Deployment to roll to version 2", rolled)
+    apps.delete_namespaced_deployment("m-v1", k8s_namespace)
+    again = wait_for(
+        "the deleted Deployment to be recreated",
+        lambda: (
+            (d := apps.read_namespaced_deployment("m-v1", k8s_namespace))
+            and d.metadata.uid != first.metadata.uid
+            and d
+        ),
+    )
+    assert again.spec.template.metadata.annotations["mlpy.io/artifact-sha256"] == "b" * 64
+
+
+def test_second_production_version_conflicts_until_the_first_steps_down(
+    operator: None, custom: Any, k8s_api: Any, k8s_namespace: str
+) -> None:
+    from kubernetes import client
+
+    core = client.CoreV1Api(k8s_api)
+    create(custom, k8s_namespace, model_version("credit-v1", stage="production"))
+    wait_for("v1 to hold the stable Service", lambda: core.read_namespaced_service("credit", k8s_namespace))
+    create(custom, k8s_namespace, model_version("credit-v2", version=2, stage="production", sha="b"))
+
+    def conflicted() -> bool:
+        mv = get_mv(custom, k8s_namespace, "credit-v2")
+        cond = condition(mv, "Conflict")
+        return bool(cond and cond["status"] == "True" and mv["status"]["phase"] == "Conflict")
+
+    wait_for("a Conflict condition on v2", conflicted)
+    assert (
+        core.read_namespaced_service("credit", k8s_namespace).spec.selector["mlpy.io/modelversion"]
+        == "credit-v1"
+    )
+
+    # The GitOps promotion: v1 steps down in the manifests, and the stable Service moves to v2.
+    patch_spec(custom, k8s_namespace, "credit-v1", {"stage": "archived"})
+    wait_for(
+        "the stable Service to move to v2",
+        lambda: (
+            core.read_namespaced_service("credit", k8s_namespace).spec.selector["mlpy.io/modelversion"]
+            == "credit-v2"
+        ),
+    )
+
+    def resolved() -> bool:
+        cond = condition(get_mv(custom, k8s_namespace, "credit-v2"), "Conflict")
+        return bool(cond and cond["status"] == "False")
+
+    wait_for("v2's conflict to clear", resolved)
+
+
+def test_deleting_a_modelversion_collects_its_children(
+    operator: None, custom: Any, k8s_api: Any, k8s_namespace: str
+) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    apps, core = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api)
+    create(custom, k8s_namespace, model_version("gone-v1", model="gone", stage="production"))
+    wait_for("the Deployment", lambda: apps.read_namespaced_deployment("gone-v1", k8s_namespace))
+    wait_for("the stable Service", lambda: core.read_namespaced_service("gone", k8s_namespace))
+    custom.delete_namespaced_custom_object(GROUP, VERSION, k8s_namespace, "modelversions", "gone-v1")
+
+    def collected() -> bool:
+        for read in (
+            lambda: apps.read_namespaced_deployment("gone-v1", k8s_namespace),
+            lambda: core.read_namespaced_service("gone-v1", k8s_namespace),
+            lambda: core.read_namespaced_service("gone", k8s_namespace),
+        ):
+            try:
+                read()
+                return False
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+        return True
+
+    wait_for("garbage collection of every child", collected, timeout=90)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"artifact": {"uri": "s3://x", "sha256": "not-a-hash"}}, "spec.artifact.sha256"),
+        ({"stage": "prod"}, "spec.stage"),
+        ({"replicas": -1}, "spec.replicas"),
+        ({"model": "Bad_Name"}, "spec.model"),
+    ],
+)
+def test_invalid_manifests_are_rejected_by_the_api_server(
+    crds: None, custom: Any, k8s_namespace: str, change: dict[str, Any], message: str
+) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    body = model_version("bad")
+    body["spec"].update(change)
+    with pytest.raises(ApiException) as caught:
+        create(custom, k8s_namespace, body)
+    assert caught.value.status == 422
+    assert message in caught.value.body
+
+
+def test_registry_manifest_applies_cleanly(crds: None, custom: Any, k8s_namespace: str) -> None:
+    """What `mlpy registry manifest` prints is a valid ModelVersion for the API server."""
+    from mlpy.registry.manifest import model_version_manifest
+    from mlpy.registry.records import ModelVersion
+
+    record = ModelVersion(
+        "Credit_Risk", 7, "s3://b/m.skops", "skops", "c" * 64, 10, created_at=_now(), aliases=("production",)
+    )
+    manifest = yaml.safe_load(yaml.safe_dump(model_version_manifest(record)))
+    created = create(custom, k8s_namespace, manifest)
+    assert created["spec"]["stage"] == "production"
+    assert created["spec"]["replicas"] == 1
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
