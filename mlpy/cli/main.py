@@ -8,6 +8,8 @@ import typer
 
 from mlpy import __version__
 from mlpy.cli import demo as demo_cli
+from mlpy.cli import experiment as experiment_cli
+from mlpy.cli import monitor as monitor_cli
 from mlpy.cli import registry as registry_cli
 from mlpy.errors import MlpyError
 
@@ -21,6 +23,8 @@ app = typer.Typer(
 )
 app.add_typer(registry_cli.app, name="registry")
 app.command("demo")(demo_cli.demo)
+app.add_typer(experiment_cli.app, name="experiment")
+app.add_typer(monitor_cli.app, name="monitor")
 
 
 def _version(value: bool) -> None:

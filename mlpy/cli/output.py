@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 console = Console(highlight=False)
 
@@ -23,9 +26,16 @@ OUTPUT_OPTION = typer.Option(OutputFormat.text, "--output", "-o", help="Output f
 
 
 def to_jsonable(value: Any) -> Any:
+    """Records serialise through their own ``to_dict``; other dataclasses field by field."""
     if hasattr(value, "to_dict"):
         return value.to_dict()
-    return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot print {type(value).__name__} as JSON")
 
 
 def print_json(value: Any) -> None:
@@ -33,7 +43,11 @@ def print_json(value: Any) -> None:
     data = orjson.dumps(
         value,
         default=to_jsonable,
-        option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+        # Pass dataclasses to `default`, so a record's to_dict() decides its JSON shape.
+        option=orjson.OPT_INDENT_2
+        | orjson.OPT_SERIALIZE_NUMPY
+        | orjson.OPT_NON_STR_KEYS
+        | orjson.OPT_PASSTHROUGH_DATACLASS,
     )
     typer.echo(data.decode())
 
@@ -43,7 +57,8 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        # Text, not str: a value such as "[critical]" is data, not Rich markup.
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     console.print(table)
 
 

@@ -1,0 +1,194 @@
+"""``mlpy monitor``: live model performance read from the metadata store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json, print_mapping, print_table
+from mlpy.config import Locations
+from mlpy.monitoring.alerts import DEFAULT_RULES, AlertLog, AlertRule, load_rules
+from mlpy.monitoring.anomaly import Method
+from mlpy.monitoring.errors import InvalidRuleError, MonitoringError
+from mlpy.monitoring.prometheus import exposition, push
+from mlpy.monitoring.report import build_report
+from mlpy.monitoring.windows import Window
+from mlpy.store import Store, open_store
+
+app = typer.Typer(
+    help="Watch live model performance: latency, errors, predictions, quality, anomalies, trends, alerts.",
+    no_args_is_help=True,
+)
+_state: dict[str, str | None] = {}
+
+
+@app.callback()
+def _locations(
+    store: str | None = typer.Option(None, "--store", envvar="MLPY_STORE", help="Metadata store URL."),
+) -> None:
+    """The model server writes per-minute figures to the metadata store; these commands read them."""
+    _state["store"] = store
+
+
+def _store() -> Store:
+    return open_store(Locations.resolve(store=_state.get("store")).store)
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise MonitoringError(f"bad --now {value!r}", hint="use ISO 8601, e.g. 2026-11-27T09:00:00Z") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _rules(path: Path | None) -> list[AlertRule]:
+    if path is None:
+        return list(DEFAULT_RULES)
+    try:
+        data: Any = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidRuleError(f"cannot read rules from {path}: {exc}", hint="a YAML list of rules") from exc
+    if isinstance(data, dict):
+        data = data.get("rules")
+    if not isinstance(data, list):
+        raise InvalidRuleError(
+            f"{path} holds no list of rules", hint="rules: [{name, metric, op, threshold}]"
+        )
+    return load_rules(data)
+
+
+@app.command("report")
+def report_command(
+    window: Window = typer.Option(Window.daily, "--window", help="hourly, daily or weekly."),
+    model: str | None = typer.Option(None, "--model", help="Only this model."),
+    method: Method = typer.Option(Method.zscore, "--method", help="Anomaly test: zscore or iqr."),
+    threshold: float | None = typer.Option(None, "--threshold", help="z limit (3) or IQR multiplier (1.5)."),
+    rules: Path | None = typer.Option(
+        None, "--rules", help="YAML alert rules (default: error rate, p95 latency)."
+    ),
+    now: str | None = typer.Option(None, "--now", help="Report as of this time (ISO 8601; default: now)."),
+    record_alerts: bool = typer.Option(
+        True, "--record-alerts/--no-record-alerts", help="Update the deduplicated alert log."
+    ),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Figures per model version over the window, with anomalies, trends and firing alerts."""
+    report = build_report(
+        _store(),
+        window,
+        now=_parse_now(now),
+        model=model,
+        rules=_rules(rules),
+        method=method,
+        threshold=threshold,
+        record_alerts=record_alerts,
+    )
+    if output is OutputFormat.json:
+        print_json(report.to_dict())
+        return
+    data = report.to_dict()
+    print_table(
+        f"{window} report {data['start']} .. {data['end']}",
+        [
+            "model",
+            "version",
+            "requests",
+            "error rate",
+            "p50 s",
+            "p95 s",
+            "p99 s",
+            "pred mean",
+            "rmse",
+            "alerts",
+        ],
+        [
+            [
+                m["model"],
+                m["version"],
+                m["requests"],
+                _fmt(m["error_rate"]),
+                _fmt(m["latency_p50"]),
+                _fmt(m["latency_p95"]),
+                _fmt(m["latency_p99"]),
+                _fmt(m["prediction_mean"]),
+                _fmt(m["rmse"]),
+                len(m["alerts"]),
+            ]
+            for m in data["models"]
+        ],
+    )
+    for m in data["models"]:
+        notes = [f"{name}: {len(found)} anomalies" for name, found in m["anomalies"].items() if found]
+        notes += [
+            f"{name}: {t['direction']} ({t['slope_per_hour']:+.3g}/h, p={t['p_value']:.2g})"
+            for name, t in m["trends"].items()
+            if t and t["significant"]
+        ]
+        notes += [f"{a['severity'].upper()}: {a['message']}" for a in m["alerts"]]
+        if notes:
+            print_mapping(f"{m['model']} v{m['version']}", {str(i + 1): note for i, note in enumerate(notes)})
+    if not data["models"]:
+        typer.echo("no traffic recorded in this window")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+@app.command("alerts")
+def alerts_command(
+    state: str = typer.Option("firing", "--state", help="firing, resolved or all."),
+    model: str | None = typer.Option(None, "--model", help="Only this model."),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Alerts from the log (one row per episode, however often it was re-evaluated)."""
+    if state not in {"firing", "resolved", "all"}:
+        raise MonitoringError(f"unknown state {state!r}", hint="use firing, resolved or all")
+    alerts = AlertLog(_store()).list(None if state == "all" else state, model)
+    if output is OutputFormat.json:
+        print_json([a.to_dict() for a in alerts])
+        return
+    print_table(
+        "alerts",
+        ["id", "severity", "state", "rule", "model", "version", "value", "occurrences", "since"],
+        [
+            [
+                a.id,
+                a.severity,
+                a.state,
+                a.rule,
+                a.model,
+                a.version,
+                _fmt(a.value),
+                a.occurrences,
+                a.first_at.isoformat(timespec="seconds"),
+            ]
+            for a in alerts
+        ],
+    )
+
+
+@app.command("metrics")
+def metrics_command(
+    window: Window = typer.Option(Window.hourly, "--window", help="hourly, daily or weekly."),
+) -> None:
+    """Print the figures in the Prometheus text format."""
+    typer.echo(exposition(_store(), window), nl=False)
+
+
+@app.command("push")
+def push_command(
+    gateway: str = typer.Option(..., "--gateway", envvar="MLPY_PUSHGATEWAY_URL", help="Pushgateway URL."),
+    window: Window = typer.Option(Window.hourly, "--window", help="hourly, daily or weekly."),
+    job: str = typer.Option("mlpy-monitoring", "--job", help="Pushgateway job label."),
+) -> None:
+    """Push the figures to a Prometheus Pushgateway."""
+    push(_store(), gateway, window, job)
+    typer.echo(f"pushed {window} figures to {gateway} (job {job})", err=True)

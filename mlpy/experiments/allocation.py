@@ -1,0 +1,132 @@
+"""Allocation strategies: the traffic share of each variant, recomputed from the shared statistics.
+
+Pure and deterministic for a given seed, so the operator and every router replica compute the same
+weights from the same numbers.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+import numpy as np
+
+from mlpy.experiments.errors import InvalidExperimentError
+from mlpy.experiments.metrics import MetricSpec, MetricType
+from mlpy.experiments.stats import VariantStats
+
+DEFAULT_FLOOR = 0.01
+DEFAULT_MIN_SAMPLES = 100
+DEFAULT_EPSILON = 0.1
+POSTERIOR_DRAWS = 4000
+
+
+class Strategy(enum.StrEnum):
+    random = "random"
+    weighted = "weighted"
+    epsilon_greedy = "epsilon-greedy"
+    thompson_sampling = "thompson-sampling"
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether weights follow the data (then the sample-ratio check uses recorded probabilities)."""
+        return self in (Strategy.epsilon_greedy, Strategy.thompson_sampling)
+
+    @classmethod
+    def parse(cls, value: str) -> Strategy:
+        try:
+            return cls(value)
+        except ValueError as exc:
+            choices = ", ".join(s.value for s in cls)
+            raise InvalidExperimentError(
+                f"unknown strategy {value!r}", hint=f"use one of: {choices}"
+            ) from exc
+
+
+def normalise(weights: Mapping[str, float]) -> dict[str, float]:
+    """Weights as probabilities summing to one; rejects negative or all-zero weights."""
+    if not weights:
+        raise InvalidExperimentError("an experiment needs at least one variant", hint="add variants")
+    for name, weight in weights.items():
+        if not np.isfinite(weight) or weight < 0:
+            raise InvalidExperimentError(
+                f"variant {name!r} has weight {weight}", hint="weights are finite and >= 0"
+            )
+    total = float(sum(weights.values()))
+    if total <= 0:
+        raise InvalidExperimentError(
+            "all variant weights are zero", hint="give at least one variant weight > 0"
+        )
+    return {name: float(weight) / total for name, weight in weights.items()}
+
+
+def apply_floor(weights: Mapping[str, float], floor: float) -> dict[str, float]:
+    """``p_i = f + (1 - k·f)·w_i``: no variant starves, so the data keeps correcting the bandit."""
+    k = len(weights)
+    if not 0 <= floor * k <= 1:
+        raise InvalidExperimentError(
+            f"weight floor {floor} is impossible with {k} variants", hint=f"use a floor <= {1 / k:.4f}"
+        )
+    probabilities = normalise(weights)
+    return {name: floor + (1 - k * floor) * w for name, w in probabilities.items()}
+
+
+def probability_best(
+    stats: Mapping[str, VariantStats],
+    metric: MetricSpec,
+    rng: np.random.Generator,
+    draws: int = POSTERIOR_DRAWS,
+) -> dict[str, float]:
+    """Posterior probability that each variant is the best (Beta for proportions, Gaussian for means)."""
+    names = list(stats)
+    samples = np.empty((draws, len(names)))
+    for column, name in enumerate(names):
+        s = stats[name]
+        if metric.type is MetricType.proportion:
+            successes = min(max(s.total, 0.0), float(s.n))
+            samples[:, column] = rng.beta(1.0 + successes, 1.0 + s.n - successes, size=draws)
+        else:
+            spread = np.sqrt(s.variance / s.n) if s.n >= 2 and np.isfinite(s.variance) else 1e6
+            centre = s.mean if s.n else 0.0
+            samples[:, column] = rng.normal(centre, max(spread, 1e-12), size=draws)
+    winners = np.argmax(samples * metric.sign, axis=1)
+    counts = np.bincount(winners, minlength=len(names))
+    return {name: float(counts[i]) / draws for i, name in enumerate(names)}
+
+
+def next_weights(
+    strategy: Strategy | str,
+    stats: Mapping[str, VariantStats],
+    metric: MetricSpec,
+    *,
+    base_weights: Mapping[str, float] | None = None,
+    epsilon: float = DEFAULT_EPSILON,
+    floor: float = DEFAULT_FLOOR,
+    min_samples: int = DEFAULT_MIN_SAMPLES,
+    seed: int | None = None,
+) -> dict[str, float]:
+    """The traffic share of each variant for the next period.
+
+    ``random`` splits evenly and ``weighted`` keeps ``base_weights``; the bandits keep ``base_weights``
+    until every variant has ``min_samples`` metric values, then move traffic towards the best one,
+    never below ``floor`` per variant.
+    """
+    strategy = Strategy.parse(strategy) if isinstance(strategy, str) else strategy
+    names = list(base_weights) if base_weights else list(stats)
+    base = normalise(dict(base_weights) if base_weights else dict.fromkeys(names, 1.0))
+    if strategy is Strategy.random:
+        return normalise(dict.fromkeys(names, 1.0))
+    if strategy is Strategy.weighted:
+        return base
+    if not 0 <= epsilon <= 1:
+        raise InvalidExperimentError(f"epsilon {epsilon} is outside [0, 1]", hint="use e.g. --epsilon 0.1")
+    current = {name: stats.get(name, VariantStats()) for name in names}
+    if len(names) < 2 or any(s.n < max(min_samples, 2) for s in current.values()):
+        return base
+    if strategy is Strategy.epsilon_greedy:
+        best = max(names, key=lambda name: metric.sign * current[name].mean)
+        share = epsilon / len(names)
+        greedy = {name: share + (1 - epsilon if name == best else 0.0) for name in names}
+        return apply_floor(greedy, floor)
+    rng = np.random.default_rng(seed)
+    return apply_floor(probability_best(current, metric, rng), floor)

@@ -1,0 +1,57 @@
+"""What an experiment measures, and which direction is better."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from mlpy.experiments.errors import InvalidExperimentError
+
+
+class Goal(enum.StrEnum):
+    minimize = "minimize"
+    maximize = "maximize"
+
+
+class MetricType(enum.StrEnum):
+    mean = "mean"
+    proportion = "proportion"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """An experiment metric: e.g. squared error (mean, minimize) or conversion (proportion, maximize)."""
+
+    name: str = "metric"
+    goal: Goal = Goal.maximize
+    type: MetricType = MetricType.mean
+
+    @property
+    def sign(self) -> float:
+        """+1 when larger is better, -1 when smaller is better: multiply a difference to get 'better'."""
+        return 1.0 if self.goal is Goal.maximize else -1.0
+
+    def check_value(self, value: float) -> float:
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidExperimentError(
+                f"metric {self.name!r} got a non-finite value {value}", hint="record finite numbers only"
+            )
+        if self.type is MetricType.proportion and value not in (0.0, 1.0):
+            raise InvalidExperimentError(
+                f"metric {self.name!r} is a proportion but got {value}", hint="record 0 or 1 per unit"
+            )
+        return value
+
+    @classmethod
+    def parse(cls, name: str = "metric", goal: str = "maximize", type: str = "mean") -> MetricSpec:
+        try:
+            return cls(name=name, goal=Goal(goal), type=MetricType(type))
+        except ValueError as exc:
+            raise InvalidExperimentError(
+                f"bad metric: {exc}", hint="goal is minimize|maximize, type is mean|proportion"
+            ) from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "goal": str(self.goal), "type": str(self.type)}

@@ -1,0 +1,76 @@
+"""Shared statistics in Redis: one hash per experiment, incremented inside MULTI/EXEC."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mlpy.experiments.errors import StatsBackendError
+from mlpy.experiments.stats import VariantStats
+
+KEY_PREFIX = "mlpy:experiment:"
+_FIELDS = ("assigned", "expected", "n", "total", "total_sq")
+
+
+def stats_key(experiment: str) -> str:
+    return f"{KEY_PREFIX}{experiment}:stats"
+
+
+class RedisStats:
+    """HINCRBY for counts and HINCRBYFLOAT for sums, queued in one transaction per flush."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis
+        except ImportError as exc:  # pragma: no cover - an optional extra
+            raise StatsBackendError(
+                "Redis support is not installed", hint="pip install 'mlpy[redis]'"
+            ) from exc
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError,)
+        self.client: Any = redis.Redis.from_url(url)
+
+    def add(self, experiment: str, deltas: Mapping[str, VariantStats]) -> None:
+        key = stats_key(experiment)
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                for name, d in deltas.items():
+                    if d.is_empty:
+                        continue
+                    pipe.hincrby(key, f"{name}\x00assigned", d.assigned)
+                    pipe.hincrby(key, f"{name}\x00n", d.n)
+                    pipe.hincrbyfloat(key, f"{name}\x00expected", d.expected)
+                    pipe.hincrbyfloat(key, f"{name}\x00total", d.total)
+                    pipe.hincrbyfloat(key, f"{name}\x00total_sq", d.total_sq)
+                pipe.execute()
+        except self._errors as exc:
+            raise StatsBackendError(
+                f"cannot update statistics of experiment {experiment!r} in Redis: {exc}",
+                hint="check the Redis URL and that the server is running",
+            ) from exc
+
+    def load(self, experiment: str) -> dict[str, VariantStats]:
+        try:
+            raw: dict[bytes, bytes] = self.client.hgetall(stats_key(experiment))
+        except self._errors as exc:
+            raise StatsBackendError(
+                f"cannot read statistics of experiment {experiment!r} from Redis: {exc}",
+                hint="check the Redis URL and that the server is running",
+            ) from exc
+        fields: dict[str, dict[str, float]] = {}
+        for field, value in raw.items():
+            name, _, column = field.decode().rpartition("\x00")
+            if column in _FIELDS:
+                fields.setdefault(name, {})[column] = float(value)
+        return {
+            name: VariantStats(
+                assigned=int(f.get("assigned", 0)),
+                expected=f.get("expected", 0.0),
+                n=int(f.get("n", 0)),
+                total=f.get("total", 0.0),
+                total_sq=f.get("total_sq", 0.0),
+            )
+            for name, f in fields.items()
+        }
+
+    def clear(self, experiment: str) -> None:
+        self.client.delete(stats_key(experiment))

@@ -1,0 +1,86 @@
+"""Shared statistics in the metadata store, updated with atomic in-database increments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from mlpy.experiments.errors import StatsBackendError
+from mlpy.experiments.stats import VariantStats
+from mlpy.experiments.tables import VariantStatsRow
+from mlpy.store import Store, open_store, utcnow
+
+
+class SqlStats:
+    """``UPDATE ... SET n = n + :dn`` per variant in one transaction: concurrent flushes add up exactly."""
+
+    def __init__(self, store: Store | str) -> None:
+        self.store = open_store(store) if isinstance(store, str) else store
+
+    def add(self, experiment: str, deltas: Mapping[str, VariantStats]) -> None:
+        deltas = {name: d for name, d in deltas.items() if not d.is_empty}
+        if not deltas:
+            return
+        insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
+        row = VariantStatsRow
+        now = utcnow()
+        try:
+            with self.store.session() as session:
+                # Sorted so two writers lock rows in the same order (no deadlock on PostgreSQL).
+                for name in sorted(deltas):
+                    d = deltas[name]
+                    session.execute(
+                        insert(row)
+                        .values(
+                            experiment=experiment,
+                            variant=name,
+                            assigned=0,
+                            expected=0.0,
+                            n=0,
+                            total=0.0,
+                            total_sq=0.0,
+                            updated_at=now,
+                        )
+                        .on_conflict_do_nothing()
+                    )
+                    session.execute(
+                        update(row)
+                        .where(row.experiment == experiment, row.variant == name)
+                        .values(
+                            assigned=row.assigned + d.assigned,
+                            expected=row.expected + d.expected,
+                            n=row.n + d.n,
+                            total=row.total + d.total,
+                            total_sq=row.total_sq + d.total_sq,
+                            updated_at=now,
+                        )
+                    )
+        except SQLAlchemyError as exc:
+            raise StatsBackendError(
+                f"cannot update statistics of experiment {experiment!r}: {exc}",
+                hint="check that the metadata store is reachable",
+            ) from exc
+
+    def load(self, experiment: str) -> dict[str, VariantStats]:
+        try:
+            with self.store.session() as session:
+                rows = session.scalars(
+                    select(VariantStatsRow).where(VariantStatsRow.experiment == experiment)
+                ).all()
+        except SQLAlchemyError as exc:
+            raise StatsBackendError(
+                f"cannot read statistics of experiment {experiment!r}: {exc}",
+                hint="check that the metadata store is reachable",
+            ) from exc
+        return {
+            row.variant: VariantStats(row.assigned, row.expected, row.n, row.total, row.total_sq)
+            for row in rows
+        }
+
+    def clear(self, experiment: str) -> None:
+        with self.store.session() as session:
+            session.execute(delete(VariantStatsRow).where(VariantStatsRow.experiment == experiment))

@@ -1,0 +1,243 @@
+"""Recording request events cheaply: aggregate in memory per minute, flush sums with atomic upserts."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from mlpy.monitoring.errors import InvalidEventError, MonitoringError
+from mlpy.monitoring.histogram import latency_bin
+from mlpy.monitoring.tables import LatencyBin, MinuteBucket, PredictionLabel
+from mlpy.monitoring.windows import floor_minute
+from mlpy.store import Store, open_store, utcnow
+
+_SUMMED = (
+    "requests",
+    "errors",
+    "latency_sum",
+    "latency_sum_sq",
+    "prediction_n",
+    "prediction_sum",
+    "prediction_sum_sq",
+    "outcome_n",
+    "error_n",
+    "abs_error_sum",
+    "sq_error_sum",
+    "correct",
+)
+
+
+@dataclass(slots=True)
+class _Pending:
+    requests: int = 0
+    errors: int = 0
+    latency_sum: float = 0.0
+    latency_sum_sq: float = 0.0
+    latency_max: float = 0.0
+    prediction_n: int = 0
+    prediction_sum: float = 0.0
+    prediction_sum_sq: float = 0.0
+    outcome_n: int = 0
+    error_n: int = 0
+    abs_error_sum: float = 0.0
+    sq_error_sum: float = 0.0
+    correct: int = 0
+    bins: dict[int, int] = field(default_factory=dict)
+    labels: dict[str, int] = field(default_factory=dict)
+
+
+Key = tuple[str, str, datetime]
+
+
+class MonitoringRecorder:
+    """Thread-safe; ``record_*`` only touch memory, ``flush`` (explicit, or when ``flush_interval_s``
+    has passed) writes every pending minute in one transaction. Several server replicas may flush into
+    the same minute: the upserts add, never overwrite. An async server passes
+    ``flush_interval_s=math.inf`` and calls ``flush`` from a periodic task, keeping requests free of I/O.
+    """
+
+    def __init__(
+        self,
+        store: Store | str,
+        *,
+        flush_interval_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = open_store(store) if isinstance(store, str) else store
+        self.flush_interval_s = flush_interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pending: dict[Key, _Pending] = {}
+        self._next_flush = clock() + flush_interval_s
+
+    def record_request(
+        self,
+        model: str,
+        version: str | int,
+        latency_s: float,
+        error: bool = False,
+        prediction: float | str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """One served (or failed) request. ``prediction`` is a number (regression value, score) or a class
+        label (a string, counted per label for the prediction distribution of classifiers)."""
+        if not math.isfinite(latency_s) or latency_s < 0:
+            raise InvalidEventError(f"latency {latency_s} is not a duration", hint="pass seconds >= 0")
+        label = _label(prediction) if isinstance(prediction, str) else None
+        number = None if prediction is None or label is not None else _number(prediction, "prediction")
+        with self._lock:
+            p = self._bucket(model, version, at)
+            p.requests += 1
+            p.errors += bool(error)
+            p.latency_sum += latency_s
+            p.latency_sum_sq += latency_s * latency_s
+            p.latency_max = max(p.latency_max, latency_s)
+            index = latency_bin(latency_s)
+            p.bins[index] = p.bins.get(index, 0) + 1
+            if number is not None:
+                p.prediction_n += 1
+                p.prediction_sum += number
+                p.prediction_sum_sq += number * number
+            if label is not None:
+                p.labels[label] = p.labels.get(label, 0) + 1
+        self._maybe_flush()
+
+    def record_outcome(
+        self,
+        model: str,
+        version: str | int,
+        prediction: float | str,
+        outcome: float | str,
+        at: datetime | None = None,
+    ) -> None:
+        """Feedback for a past prediction: exact-match accuracy always; absolute and squared error when
+        both are numbers."""
+        numeric = not isinstance(prediction, str) and not isinstance(outcome, str)
+        if numeric:
+            error = _number(prediction, "prediction") - _number(outcome, "outcome")
+        with self._lock:
+            p = self._bucket(model, version, at)
+            p.outcome_n += 1
+            p.correct += prediction == outcome
+            if numeric:
+                p.error_n += 1
+                p.abs_error_sum += abs(error)
+                p.sq_error_sum += error * error
+        self._maybe_flush()
+
+    def _bucket(self, model: str, version: str | int, at: datetime | None) -> _Pending:
+        if not model or len(model) > 128 or len(str(version)) > 64:
+            raise InvalidEventError(
+                f"bad model/version {model!r}/{version!r}", hint="names up to 128 characters"
+            )
+        when = at or utcnow()
+        if when.tzinfo is None:
+            raise InvalidEventError(
+                "event time has no time zone", hint="use mlpy.store.utcnow() or an aware datetime"
+            )
+        key = (model, str(version), floor_minute(when))
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = _Pending()
+        return pending
+
+    def _maybe_flush(self) -> None:
+        if self._clock() >= self._next_flush:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write pending minutes; returns how many. On failure they stay pending for the next flush."""
+        self._next_flush = self._clock() + self.flush_interval_s
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+        try:
+            self._write(pending)
+        except SQLAlchemyError as exc:
+            with self._lock:
+                for key, part in pending.items():
+                    _merge_into(self._pending.setdefault(key, _Pending()), part)
+            raise MonitoringError(
+                f"cannot write monitoring data: {exc}", hint="check that the metadata store is reachable"
+            ) from exc
+        return len(pending)
+
+    def _write(self, pending: dict[Key, _Pending]) -> None:
+        insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
+        with self.store.session() as session:
+            for (model, version, minute), p in sorted(pending.items()):
+                values = {name: getattr(p, name) for name in _SUMMED}
+                statement = insert(MinuteBucket).values(
+                    model=model, version=version, minute=minute, latency_max=p.latency_max, **values
+                )
+                table = MinuteBucket.__table__.c
+                statement = statement.on_conflict_do_update(
+                    index_elements=["model", "version", "minute"],
+                    set_={
+                        **{name: table[name] + statement.excluded[name] for name in _SUMMED},
+                        "latency_max": _greatest(
+                            self.store.dialect, table.latency_max, statement.excluded.latency_max
+                        ),
+                    },
+                )
+                session.execute(statement)
+                for label, count in sorted(p.labels.items()):
+                    labels = insert(PredictionLabel).values(
+                        model=model, version=version, minute=minute, label=label, count=count
+                    )
+                    session.execute(
+                        labels.on_conflict_do_update(
+                            index_elements=["model", "version", "minute", "label"],
+                            set_={"count": PredictionLabel.__table__.c.count + labels.excluded["count"]},
+                        )
+                    )
+                for index, count in sorted(p.bins.items()):
+                    bins = insert(LatencyBin).values(
+                        model=model, version=version, minute=minute, bin=index, count=count
+                    )
+                    session.execute(
+                        bins.on_conflict_do_update(
+                            index_elements=["model", "version", "minute", "bin"],
+                            set_={"count": LatencyBin.__table__.c.count + bins.excluded["count"]},
+                        )
+                    )
+
+
+def _greatest(dialect: str, a: ColumnElement[float], b: ColumnElement[float]) -> ColumnElement[float]:
+    # SQLite's two-argument max() is PostgreSQL's greatest().
+    return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)
+
+
+def _merge_into(target: _Pending, part: _Pending) -> None:
+    for name in _SUMMED:
+        setattr(target, name, getattr(target, name) + getattr(part, name))
+    target.latency_max = max(target.latency_max, part.latency_max)
+    for index, count in part.bins.items():
+        target.bins[index] = target.bins.get(index, 0) + count
+    for label, count in part.labels.items():
+        target.labels[label] = target.labels.get(label, 0) + count
+
+
+def _number(value: float | str, what: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidEventError(f"{what} {value} is not finite", hint="record finite numbers or class labels")
+    return number
+
+
+def _label(value: str) -> str:
+    if not value or len(value) > 128:
+        raise InvalidEventError(
+            f"class label {value[:40]!r} is empty or too long", hint="at most 128 characters"
+        )
+    return value
