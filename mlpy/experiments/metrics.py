@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from mlpy.experiments.errors import InvalidExperimentError
 
@@ -27,6 +27,17 @@ class MetricSpec:
     goal: Goal = Goal.maximize
     type: MetricType = MetricType.mean
 
+    def __post_init__(self) -> None:
+        # Plain strings ("maximize") compare equal to the enums but fail `is` checks: coerce them here,
+        # so MetricSpec("conversion", goal="maximize") never silently means "minimize".
+        try:
+            object.__setattr__(self, "goal", Goal(self.goal))
+            object.__setattr__(self, "type", MetricType(self.type))
+        except ValueError as exc:
+            raise InvalidExperimentError(
+                f"bad metric: {exc}", hint="goal is minimize|maximize, type is mean|proportion"
+            ) from exc
+
     @property
     def sign(self) -> float:
         """+1 when larger is better, -1 when smaller is better: multiply a difference to get 'better'."""
@@ -46,12 +57,8 @@ class MetricSpec:
 
     @classmethod
     def parse(cls, name: str = "metric", goal: str = "maximize", type: str = "mean") -> MetricSpec:
-        try:
-            return cls(name=name, goal=Goal(goal), type=MetricType(type))
-        except ValueError as exc:
-            raise InvalidExperimentError(
-                f"bad metric: {exc}", hint="goal is minimize|maximize, type is mean|proportion"
-            ) from exc
+        """From text (the CLI, the CRD): ``__post_init__`` validates and converts both fields."""
+        return cls(name=name, goal=cast(Goal, goal), type=cast(MetricType, type))
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "goal": str(self.goal), "type": str(self.type)}

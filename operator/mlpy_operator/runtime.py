@@ -9,6 +9,7 @@ from functools import lru_cache
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from mlpy.experiments.backends import StatsBackend, open_backend
 from mlpy_operator.constants import DEFAULT_SERVER_IMAGE
 from mlpy_operator.kube import Kube
 
@@ -19,6 +20,8 @@ class OperatorConfig:
     job_image: str
     metrics_port: int
     namespaces: tuple[str, ...]
+    experiment_stats_url: str | None
+    experiment_interval_s: float
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -29,6 +32,9 @@ class OperatorConfig:
             job_image=os.environ.get("MLPY_JOB_IMAGE", server_image),
             metrics_port=int(os.environ.get("MLPY_OPERATOR_METRICS_PORT", "8080")),
             namespaces=namespaces,
+            # Where routers keep their shared statistics (Redis or a SQL URL); the operator reads them there.
+            experiment_stats_url=os.environ.get("MLPY_EXPERIMENT_STATS") or None,
+            experiment_interval_s=float(os.environ.get("MLPY_EXPERIMENT_INTERVAL", "15")),
         )
 
 
@@ -46,3 +52,9 @@ def kube() -> Kube:
         # Read KUBECONFIG now: the client library reads it once, when it is first imported.
         k8s_config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None)  # type: ignore[no-untyped-call]
     return Kube(k8s.ApiClient())
+
+
+@lru_cache(maxsize=1)
+def stats_backend() -> StatsBackend | None:
+    url = config().experiment_stats_url
+    return open_backend(url) if url else None

@@ -14,6 +14,7 @@ from mlpy_operator.builders.common import (
 )
 from mlpy_operator.constants import (
     DEFAULT_SERVER_IMAGE,
+    LABEL_EXPERIMENT,
     LABEL_MODEL,
     LABEL_MODEL_VERSION,
     LABEL_VERSION,
@@ -114,19 +115,25 @@ def service(name: str, namespace: str, spec: ModelVersionSpec) -> dict[str, Any]
     }
 
 
-def stable_service(model: str, namespace: str, production_version: str) -> dict[str, Any]:
-    """One Service per model that follows its production version: promotion moves a selector, not pods."""
+def stable_service(
+    model: str, namespace: str, production_version: str | None, routed_by: str | None = None
+) -> dict[str, Any]:
+    """One Service per model: it follows the production version, or an experiment's router while one runs.
+
+    Promotion moves a selector, never pods.
+    """
     labels = base_labels("model-endpoint", {LABEL_MODEL: model})
+    annotations = {"mlpy.io/production": production_version or ""}
+    if routed_by:
+        annotations["mlpy.io/routed-by"] = routed_by
+    target = {LABEL_EXPERIMENT: routed_by} if routed_by else selector(production_version or "")
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {
-            **metadata(model, namespace, labels),
-            "annotations": {"mlpy.io/production": production_version},
-        },
+        "metadata": {**metadata(model, namespace, labels), "annotations": annotations},
         "spec": {
             "type": "ClusterIP",
-            "selector": selector(production_version),
+            "selector": target,
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
         },
     }

@@ -112,11 +112,23 @@ def _is_production(mv: dict[str, Any], model: str) -> bool:
     return spec.get("model") == model and spec.get("stage") == "production" and not deleting
 
 
-def reconcile_stable_service(kube: Kube, namespace: str, model: str) -> str | None:
-    """Point the model's stable Service at its production version; returns that version's name.
+def active_experiment(kube: Kube, namespace: str, model: str) -> dict[str, Any] | None:
+    """The oldest Experiment of the model that is not being deleted: its router fronts the model."""
+    experiments = [
+        e
+        for e in kube.list(API_VERSION, "Experiment", namespace)
+        if (e.get("spec") or {}).get("model") == model and not e["metadata"].get("deletionTimestamp")
+    ]
+    experiments.sort(key=lambda e: (e["metadata"].get("creationTimestamp", ""), e["metadata"]["name"]))
+    return experiments[0] if experiments else None
 
-    The version already holding the Service keeps it while it stays production, so a second
-    production version never steals traffic: it gets a Conflict condition instead.
+
+def reconcile_stable_service(kube: Kube, namespace: str, model: str) -> str | None:
+    """Point the model's stable Service at its production version (or a running experiment's router).
+
+    Returns the production version's name. The version already holding the Service keeps it while
+    it stays production, so a second production version never steals traffic: it gets a Conflict
+    condition instead.
     """
     versions = kube.list(API_VERSION, KIND, namespace)
     candidates = sorted(
@@ -126,15 +138,17 @@ def reconcile_stable_service(kube: Kube, namespace: str, model: str) -> str | No
     current = kube.get("v1", "Service", model, namespace)
     current_holder = ((current or {}).get("metadata", {}).get("annotations") or {}).get("mlpy.io/production")
     names = [mv["metadata"]["name"] for mv in candidates]
-    if not candidates:
+    experiment = active_experiment(kube, namespace, model)
+    holder_name = (str(current_holder) if current_holder in names else names[0]) if names else None
+    owner = candidates[names.index(holder_name)] if holder_name else experiment
+    if owner is None:
         if current is not None and (current["metadata"].get("labels") or {}).get(LABEL_MODEL) == model:
             kube.dynamic.resources.get(api_version="v1", kind="Service").delete(
                 name=model, namespace=namespace
             )
         return None
-    holder_name = str(current_holder) if current_holder in names else names[0]
-    holder = candidates[names.index(holder_name)]
-    kube.apply(owned(build.stable_service(model, namespace, holder_name), holder))
+    routed_by = experiment["metadata"]["name"] if experiment else None
+    kube.apply(owned(build.stable_service(model, namespace, holder_name, routed_by), owner))
     return holder_name
 
 

@@ -132,3 +132,17 @@ def test_relative_lift_keeps_its_sign_for_negative_means() -> None:
     assert result.lift == pytest.approx((treatment.mean() - control.mean()) / abs(control.mean()))
     assert result.lift > 0
     assert result.chance_to_beat_control > 0.99
+
+
+def test_metric_spec_accepts_plain_strings() -> None:
+    """A string goal must mean the same as the enum: "maximize" once silently meant "minimize"."""
+    from mlpy.experiments.errors import InvalidExperimentError
+    from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
+
+    spec = MetricSpec("conversion", goal="maximize", type="proportion")  # type: ignore[arg-type]
+    assert spec.goal is Goal.maximize
+    assert spec.type is MetricType.proportion
+    assert spec.sign == 1.0
+    assert MetricSpec("error", goal="minimize").sign == -1.0  # type: ignore[arg-type]
+    with pytest.raises(InvalidExperimentError, match="bad metric"):
+        MetricSpec("x", goal="upward")  # type: ignore[arg-type]

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,55 +9,7 @@ import yaml
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "mlpy.io", "v1alpha1"
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll until ``check`` returns something truthy; the failure names what never happened."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last saw {last!r}")
-
-
-@pytest.fixture(scope="session")
-def crds(k8s_cluster: Any) -> None:
-    kubectl = str(k8s_cluster.binaries.get("kubectl", "kubectl"))
-    env = {**os.environ, "KUBECONFIG": str(k8s_cluster.kubeconfig)}
-
-    def kubectl_run(*args: str) -> None:
-        done = subprocess.run([kubectl, *args], env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
-
-    kubectl_run("apply", "--server-side", "-f", str(REPO / "crds"))
-    for crd in ("modelversions", "experiments", "driftmonitors"):
-        kubectl_run("wait", "--for=condition=Established", f"crd/{crd}.{GROUP}", "--timeout=60s")
-
-
-@pytest.fixture(scope="session")
-def operator(k8s_cluster: Any, crds: None) -> Iterator[None]:
-    """The operator running in this process (kopf's KopfRunner), logged in with the test kubeconfig."""
-    from kopf.testing import KopfRunner
-
-    os.environ["KUBECONFIG"] = str(k8s_cluster.kubeconfig)
-    os.environ["MLPY_OPERATOR_METRICS_PORT"] = "0"
-    with KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "mlpy_operator.handlers"], timeout=60):
-        yield
-
-
-@pytest.fixture
-def custom(k8s_api: Any) -> Any:
-    from kubernetes import client
-
-    return client.CustomObjectsApi(k8s_api)
 
 
 def model_version(
@@ -98,31 +45,27 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
 
 
 def test_modelversion_creates_children_and_reports_ready(
-    operator: None, custom: Any, k8s_api: Any, k8s_namespace: str
+    operator: None, wait: Any, custom: Any, k8s_api: Any, k8s_namespace: str
 ) -> None:
     from kubernetes import client
 
     apps, core = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api)
     created = create(custom, k8s_namespace, model_version("credit-v1", stage="production"))
-    deployment = wait_for(
-        "the Deployment", lambda: apps.read_namespaced_deployment("credit-v1", k8s_namespace)
-    )
+    deployment = wait("the Deployment", lambda: apps.read_namespaced_deployment("credit-v1", k8s_namespace))
     owner = deployment.metadata.owner_references[0]
     assert (owner.kind, owner.name, owner.uid) == ("ModelVersion", "credit-v1", created["metadata"]["uid"])
     env = {e.name: e.value for e in deployment.spec.template.spec.containers[0].env}
     assert env["MLPY_MODEL_SHA256"] == "a" * 64
-    service = wait_for(
-        "the version's Service", lambda: core.read_namespaced_service("credit-v1", k8s_namespace)
-    )
+    service = wait("the version's Service", lambda: core.read_namespaced_service("credit-v1", k8s_namespace))
     assert service.spec.selector == {"mlpy.io/modelversion": "credit-v1"}
-    stable = wait_for("the stable Service", lambda: core.read_namespaced_service("credit", k8s_namespace))
+    stable = wait("the stable Service", lambda: core.read_namespaced_service("credit", k8s_namespace))
     assert stable.spec.selector == {"mlpy.io/modelversion": "credit-v1"}
 
     def ready() -> dict[str, Any] | None:
         mv = get_mv(custom, k8s_namespace, "credit-v1")
         return mv if (mv.get("status") or {}).get("phase") == "Ready" else None
 
-    mv = wait_for("phase Ready (kwok runs the pod)", ready, timeout=90)
+    mv = wait("phase Ready (kwok runs the pod)", ready, timeout=90)
     generation = mv["metadata"]["generation"]
     for kind in ("Ready", "ArtifactVerified"):
         cond = condition(mv, kind)
@@ -136,13 +79,13 @@ def test_modelversion_creates_children_and_reports_ready(
 
 
 def test_spec_change_rolls_the_deployment_and_deleted_children_come_back(
-    operator: None, custom: Any, k8s_api: Any, k8s_namespace: str
+    operator: None, wait: Any, custom: Any, k8s_api: Any, k8s_namespace: str
 ) -> None:
     from kubernetes import client
 
     apps = client.AppsV1Api(k8s_api)
     create(custom, k8s_namespace, model_version("m-v1"))
-    first = wait_for("the Deployment", lambda: apps.read_namespaced_deployment("m-v1", k8s_namespace))
+    first = wait("the Deployment", lambda: apps.read_namespaced_deployment("m-v1", k8s_namespace))
     patch_spec(
         custom, k8s_namespace, "m-v1", {"version": 2, "artifact": {"uri": "s3://m/2", "sha256": "b" * 64}}
     )
@@ -152,9 +95,9 @@ def test_spec_change_rolls_the_deployment_and_deleted_children_come_back(
         env = {e.name: e.value for e in d.spec.template.spec.containers[0].env}
         return env["MLPY_MODEL_VERSION"] == "2" and d.metadata.generation > first.metadata.generation
 
-    wait_for("the Deployment to roll to version 2", rolled)
+    wait("the Deployment to roll to version 2", rolled)
     apps.delete_namespaced_deployment("m-v1", k8s_namespace)
-    again = wait_for(
+    again = wait(
         "the deleted Deployment to be recreated",
         lambda: (
             (d := apps.read_namespaced_deployment("m-v1", k8s_namespace))
@@ -166,13 +109,13 @@ def test_spec_change_rolls_the_deployment_and_deleted_children_come_back(
 
 
 def test_second_production_version_conflicts_until_the_first_steps_down(
-    operator: None, custom: Any, k8s_api: Any, k8s_namespace: str
+    operator: None, wait: Any, custom: Any, k8s_api: Any, k8s_namespace: str
 ) -> None:
     from kubernetes import client
 
     core = client.CoreV1Api(k8s_api)
     create(custom, k8s_namespace, model_version("credit-v1", stage="production"))
-    wait_for("v1 to hold the stable Service", lambda: core.read_namespaced_service("credit", k8s_namespace))
+    wait("v1 to hold the stable Service", lambda: core.read_namespaced_service("credit", k8s_namespace))
     create(custom, k8s_namespace, model_version("credit-v2", version=2, stage="production", sha="b"))
 
     def conflicted() -> bool:
@@ -180,7 +123,7 @@ def test_second_production_version_conflicts_until_the_first_steps_down(
         cond = condition(mv, "Conflict")
         return bool(cond and cond["status"] == "True" and mv["status"]["phase"] == "Conflict")
 
-    wait_for("a Conflict condition on v2", conflicted)
+    wait("a Conflict condition on v2", conflicted)
     assert (
         core.read_namespaced_service("credit", k8s_namespace).spec.selector["mlpy.io/modelversion"]
         == "credit-v1"
@@ -188,7 +131,7 @@ def test_second_production_version_conflicts_until_the_first_steps_down(
 
     # The GitOps promotion: v1 steps down in the manifests, and the stable Service moves to v2.
     patch_spec(custom, k8s_namespace, "credit-v1", {"stage": "archived"})
-    wait_for(
+    wait(
         "the stable Service to move to v2",
         lambda: (
             core.read_namespaced_service("credit", k8s_namespace).spec.selector["mlpy.io/modelversion"]
@@ -200,19 +143,19 @@ def test_second_production_version_conflicts_until_the_first_steps_down(
         cond = condition(get_mv(custom, k8s_namespace, "credit-v2"), "Conflict")
         return bool(cond and cond["status"] == "False")
 
-    wait_for("v2's conflict to clear", resolved)
+    wait("v2's conflict to clear", resolved)
 
 
 def test_deleting_a_modelversion_collects_its_children(
-    operator: None, custom: Any, k8s_api: Any, k8s_namespace: str
+    operator: None, wait: Any, custom: Any, k8s_api: Any, k8s_namespace: str
 ) -> None:
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
     apps, core = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api)
     create(custom, k8s_namespace, model_version("gone-v1", model="gone", stage="production"))
-    wait_for("the Deployment", lambda: apps.read_namespaced_deployment("gone-v1", k8s_namespace))
-    wait_for("the stable Service", lambda: core.read_namespaced_service("gone", k8s_namespace))
+    wait("the Deployment", lambda: apps.read_namespaced_deployment("gone-v1", k8s_namespace))
+    wait("the stable Service", lambda: core.read_namespaced_service("gone", k8s_namespace))
     custom.delete_namespaced_custom_object(GROUP, VERSION, k8s_namespace, "modelversions", "gone-v1")
 
     def collected() -> bool:
@@ -229,7 +172,7 @@ def test_deleting_a_modelversion_collects_its_children(
                     raise
         return True
 
-    wait_for("garbage collection of every child", collected, timeout=90)
+    wait("garbage collection of every child", collected, timeout=90)
 
 
 @pytest.mark.parametrize(

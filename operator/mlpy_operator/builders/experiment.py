@@ -1,0 +1,135 @@
+"""Children of an Experiment: the router's configuration, Deployment and Service."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import yaml
+
+from mlpy_operator.builders.common import (
+    base_labels,
+    container_security_context,
+    env_list,
+    metadata,
+    pod_security_context,
+)
+from mlpy_operator.constants import LABEL_EXPERIMENT, LABEL_MODEL, SERVER_PORT
+
+CONFIG_KEY = "experiment.yaml"
+CONFIG_PATH = "/etc/mlpy"
+
+
+def router_name(experiment: str) -> str:
+    return f"{experiment}-router"
+
+
+def stats_key(namespace: str, experiment: str) -> str:
+    """The name the router and the operator share statistics under: unique per namespace."""
+    return f"{namespace}.{experiment}"
+
+
+def router_labels(experiment: str, model: str) -> dict[str, str]:
+    return base_labels("router", {LABEL_EXPERIMENT: experiment, LABEL_MODEL: model})
+
+
+def router_selector(experiment: str) -> dict[str, str]:
+    return {LABEL_EXPERIMENT: experiment}
+
+
+def router_document(
+    namespace: str,
+    experiment: str,
+    spec: dict[str, Any],
+    upstreams: dict[str, str],
+    weights: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """The router's experiment file: the CRD spec, each variant's upstream, and weights when overridden."""
+    variants = []
+    for variant in spec["variants"]:
+        entry = {**variant, "upstream": upstreams[variant["name"]]}
+        if weights is not None:
+            entry["weight"] = round(weights.get(variant["name"], 0.0) * 100)
+        variants.append(entry)
+    routed = {**spec, "variants": variants}
+    if weights is not None:
+        # Fixed weights from now on (a concluded experiment): the strategy must not move them again.
+        routed["strategy"] = "weighted"
+    return {"name": stats_key(namespace, experiment), "spec": routed}
+
+
+def config_map(name: str, namespace: str, model: str, document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(router_name(name), namespace, router_labels(name, model)),
+        "data": {CONFIG_KEY: yaml.safe_dump(document, sort_keys=True)},
+    }
+
+
+def deployment(
+    name: str,
+    namespace: str,
+    model: str,
+    document: dict[str, Any],
+    *,
+    image: str,
+    stats_url: str | None,
+    replicas: int = 1,
+) -> dict[str, Any]:
+    labels = router_labels(name, model)
+    config_hash = hashlib.sha256(yaml.safe_dump(document, sort_keys=True).encode()).hexdigest()[:16]
+    env = {"MLPY_EXPERIMENT": f"{CONFIG_PATH}/{CONFIG_KEY}", "MLPY_HOME": "/tmp/mlpy"}
+    if stats_url:
+        env["MLPY_EXPERIMENT_STATS"] = stats_url
+    probe = {"port": "http"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(router_name(name), namespace, labels),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": router_selector(name)},
+            "template": {
+                # A new configuration (e.g. all traffic to the winner) rolls the router pods.
+                "metadata": {"labels": dict(labels), "annotations": {"mlpy.io/config-hash": config_hash}},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security_context(),
+                    "containers": [
+                        {
+                            "name": "router",
+                            "image": image,
+                            "args": ["serve", "--host", "0.0.0.0", "--port", str(SERVER_PORT)],
+                            "env": env_list(env),
+                            "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
+                            "readinessProbe": {"httpGet": {"path": "/readyz", **probe}, "periodSeconds": 5},
+                            "livenessProbe": {"httpGet": {"path": "/healthz", **probe}, "periodSeconds": 10},
+                            "securityContext": container_security_context(),
+                            "volumeMounts": [
+                                {"name": "config", "mountPath": CONFIG_PATH, "readOnly": True},
+                                {"name": "tmp", "mountPath": "/tmp"},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": "config", "configMap": {"name": router_name(name)}},
+                        {"name": "tmp", "emptyDir": {}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def service(name: str, namespace: str, model: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(router_name(name), namespace, router_labels(name, model)),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": router_selector(name),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }

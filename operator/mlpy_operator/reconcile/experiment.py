@@ -1,0 +1,180 @@
+"""Experiment: run the router, read the shared statistics, report, conclude, and (optionally) promote."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from mlpy.errors import MlpyError
+from mlpy.experiments.backends import StatsBackend
+from mlpy.experiments.definition import ExperimentConfig
+from mlpy.experiments.status import evaluate
+from mlpy_operator.builders import experiment as build
+from mlpy_operator.builders.modelversion import endpoint
+from mlpy_operator.builders.ownership import owned
+from mlpy_operator.conditions import condition, merge_conditions, now_iso
+from mlpy_operator.constants import API_VERSION
+from mlpy_operator.errors import SpecError
+from mlpy_operator.kube import Kube
+from mlpy_operator.reconcile.modelversion import reconcile_stable_service
+from mlpy_operator.specs import object_ref
+
+log = logging.getLogger(__name__)
+KIND = "Experiment"
+FINAL = {"ship", "roll_back", "inconclusive"}
+
+
+class MissingVersionsError(Exception):
+    """Variants name ModelVersions that do not exist (yet): wait and try again."""
+
+
+def parse_config(spec: dict[str, Any]) -> ExperimentConfig:
+    try:
+        return ExperimentConfig.from_dict(spec)
+    except MlpyError as exc:
+        raise SpecError(str(exc)) from exc
+
+
+def upstreams(kube: Kube, namespace: str, spec: dict[str, Any]) -> dict[str, str]:
+    """Each variant's in-cluster URL, after checking its ModelVersion serves the experiment's model."""
+    urls: dict[str, str] = {}
+    missing = []
+    for variant in spec["variants"]:
+        mv = kube.get(API_VERSION, "ModelVersion", variant["modelVersion"], namespace)
+        if mv is None:
+            missing.append(variant["modelVersion"])
+            continue
+        if (mv.get("spec") or {}).get("model") != spec["model"]:
+            raise SpecError(
+                f"variant {variant['name']}: ModelVersion {variant['modelVersion']} serves model "
+                f"{mv['spec'].get('model')!r}, not {spec['model']!r}"
+            )
+        urls[variant["name"]] = endpoint(variant["modelVersion"], namespace)
+    if missing:
+        raise MissingVersionsError(f"ModelVersion {', '.join(missing)} not found in {namespace}")
+    return urls
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def final_weights(spec: dict[str, Any], winner: str | None) -> dict[str, float]:
+    """All traffic to the winner; with no winner (inconclusive), back to the control."""
+    chosen = winner or spec["variants"][0]["name"]
+    return {v["name"]: (1.0 if v["name"] == chosen else 0.0) for v in spec["variants"]}
+
+
+def reconcile_experiment(
+    kube: Kube,
+    body: dict[str, Any],
+    *,
+    image: str,
+    stats_url: str | None,
+    backend: StatsBackend | None,
+    now: datetime | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Apply the router and compute the status; returns (status, winner just decided or None).
+
+    Raises SpecError for a spec that cannot work and MissingVersionsError while variants are missing.
+    """
+    now = now or datetime.now(UTC)
+    ref = object_ref(body)
+    spec = body.get("spec") or {}
+    old = body.get("status") or {}
+    parse_config(spec)
+    urls = upstreams(kube, ref.namespace, spec)
+    started = _parse_time(old.get("startedAt")) or now
+    concluded_before = old.get("phase") == "Concluded"
+    stats = backend.load(build.stats_key(ref.namespace, ref.name)) if backend is not None else {}
+    evaluation = evaluate(spec, stats, started, now, seed=ref.generation)
+    report = evaluation.to_dict()
+    newly_decided: str | None = None
+    if concluded_before:
+        winner = old.get("winner")
+        weights: dict[str, float] | None = final_weights(spec, winner)
+        decision = old.get("decision")
+    elif report["decision"] in FINAL:
+        winner = report["winner"]
+        weights = final_weights(spec, winner)
+        decision = report["decision"]
+        newly_decided = winner or ""
+    else:
+        winner, weights, decision = None, None, report["decision"]
+
+    document = build.router_document(ref.namespace, ref.name, spec, urls, weights)
+    kube.apply(owned(build.config_map(ref.name, ref.namespace, spec["model"], document), body))
+    router = kube.apply(
+        owned(
+            build.deployment(
+                ref.name, ref.namespace, spec["model"], document, image=image, stats_url=stats_url
+            ),
+            body,
+        )
+    )
+    kube.apply(owned(build.service(ref.name, ref.namespace, spec["model"]), body))
+    reconcile_stable_service(kube, ref.namespace, spec["model"])
+
+    ready = int((router.get("status") or {}).get("readyReplicas") or 0)
+    shown = weights or report["weights"]
+    phase = "Concluded" if (concluded_before or newly_decided is not None) else "Running"
+    generation = ref.generation
+    conditions = [
+        condition(
+            "RouterReady",
+            ready > 0,
+            "Available" if ready else "Progressing",
+            f"{ready} router replica(s) ready",
+            generation,
+        ),
+        condition(
+            "Concluded",
+            phase == "Concluded",
+            str(decision),
+            "; ".join(report.get("reasons") or []) or str(decision),
+            generation,
+        ),
+    ]
+    status: dict[str, Any] = {
+        "phase": phase,
+        "observedGeneration": generation,
+        "startedAt": old.get("startedAt") or now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "weights": shown,
+        "weightsSummary": " ".join(f"{k}={round(v * 100)}" for k, v in shown.items()),
+        "variants": report["variants"],
+        "pValue": report["pValue"],
+        "lift": report["lift"],
+        "decision": decision,
+        "winner": winner,
+        "reasons": report.get("reasons") or [],
+        "srm": report.get("srm"),
+        "router": build.router_name(ref.name),
+        "conditions": merge_conditions(old.get("conditions"), conditions),
+    }
+    if newly_decided is not None:
+        status["concludedAt"] = now_iso()
+    elif concluded_before:
+        status["concludedAt"] = old.get("concludedAt")
+        status["recommendation"] = old.get("recommendation")
+    return status, newly_decided
+
+
+def winner_version(spec: dict[str, Any], winner: str) -> str:
+    return str(next(v["modelVersion"] for v in spec["variants"] if v["name"] == winner))
+
+
+def promote(kube: Kube, namespace: str, model: str, version: str) -> list[str]:
+    """Auto-promotion, the one spec write the operator makes: the winner becomes production, and any
+    other production version of the model is archived. Returns the versions it archived."""
+    archived = []
+    for mv in kube.list(API_VERSION, "ModelVersion", namespace):
+        name = mv["metadata"]["name"]
+        spec = mv.get("spec") or {}
+        if spec.get("model") == model and spec.get("stage") == "production" and name != version:
+            kube.patch_spec("ModelVersion", name, namespace, {"stage": "archived"})
+            archived.append(name)
+    kube.patch_spec("ModelVersion", version, namespace, {"stage": "production"})
+    return archived

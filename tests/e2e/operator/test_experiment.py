@@ -1,0 +1,185 @@
+"""An Experiment on the real API server: router children, bandit weights, conclusion, auto-promotion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from mlpy.experiments import Experiment, Variant
+from mlpy.experiments.backends import open_backend
+from mlpy.experiments.metrics import MetricSpec
+
+pytestmark = pytest.mark.e2e
+
+GROUP, VERSION = "mlpy.io", "v1alpha1"
+
+
+def model_version(name: str, version: int, stage: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ModelVersion",
+        "metadata": {"name": name},
+        "spec": {
+            "model": "credit",
+            "version": version,
+            "stage": stage,
+            "artifact": {"uri": f"s3://models/credit/{version}/model.skops", "sha256": str(version) * 64},
+        },
+    }
+
+
+EXPERIMENT = {
+    "apiVersion": f"{GROUP}/{VERSION}",
+    "kind": "Experiment",
+    "metadata": {"name": "credit-ab"},
+    "spec": {
+        "model": "credit",
+        "variants": [
+            {"name": "control", "modelVersion": "credit-v1", "weight": 50},
+            {"name": "candidate", "modelVersion": "credit-v2", "weight": 50},
+        ],
+        "strategy": "thompson-sampling",
+        "metric": {"name": "conversion", "goal": "maximize", "type": "proportion"},
+        "stopping": {"minSamplesPerVariant": 100, "confidence": 0.95, "maxDuration": "24h"},
+        "promotion": "auto",
+    },
+}
+
+
+def traffic(name: str, stats_url: str, units: int, rates: dict[str, float], seed: int) -> None:
+    """What router replicas do: assign units, record outcomes, flush to the shared statistics."""
+    experiment = Experiment(
+        name,
+        [Variant("control", 50, "credit-v1"), Variant("candidate", 50, "credit-v2")],
+        strategy="thompson-sampling",
+        metric=MetricSpec("conversion", goal="maximize", type="proportion"),
+        backend=open_backend(stats_url),
+        auto_refresh=False,
+        seed=seed,
+    )
+    experiment.refresh()
+    rng = np.random.default_rng(seed)
+    for unit in range(units):
+        variant = experiment.assign(f"user-{seed}-{unit}")
+        experiment.record(variant, float(rng.random() < rates[variant]))
+        if unit % 200 == 199:
+            experiment.refresh()
+    experiment.refresh()
+
+
+def test_experiment_routes_learns_concludes_and_promotes(
+    operator: None, wait: Any, custom: Any, k8s_api: Any, k8s_namespace: str, stats_url: str
+) -> None:
+    from kubernetes import client
+
+    apps, core = client.AppsV1Api(k8s_api), client.CoreV1Api(k8s_api)
+    ns = k8s_namespace
+
+    def mv(name: str) -> dict[str, Any]:
+        return dict(custom.get_namespaced_custom_object(GROUP, VERSION, ns, "modelversions", name))
+
+    def exp() -> dict[str, Any]:
+        return dict(custom.get_namespaced_custom_object(GROUP, VERSION, ns, "experiments", "credit-ab"))
+
+    for body in (model_version("credit-v1", 1, "production"), model_version("credit-v2", 2, "none")):
+        custom.create_namespaced_custom_object(GROUP, VERSION, ns, "modelversions", body)
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "experiments", EXPERIMENT)
+
+    router = wait("the router Deployment", lambda: apps.read_namespaced_deployment("credit-ab-router", ns))
+    env = {e.name: e.value for e in router.spec.template.spec.containers[0].env}
+    assert env["MLPY_EXPERIMENT_STATS"] == stats_url
+    config = yaml.safe_load(core.read_namespaced_config_map("credit-ab-router", ns).data["experiment.yaml"])
+    assert config["name"] == f"{ns}.credit-ab"
+    assert [v["upstream"] for v in config["spec"]["variants"]] == [
+        f"http://credit-v1.{ns}.svc.cluster.local",
+        f"http://credit-v2.{ns}.svc.cluster.local",
+    ]
+    wait(
+        "the model's Service to front the router",
+        lambda: (
+            core.read_namespaced_service("credit", ns).spec.selector == {"mlpy.io/experiment": "credit-ab"}
+        ),
+    )
+    wait("phase Running", lambda: (exp().get("status") or {}).get("phase") == "Running")
+
+    # Early traffic, past the minimum sample but not yet conclusive: the bandit leans to the better variant.
+    traffic(f"{ns}.credit-ab", stats_url, 400, {"control": 0.10, "candidate": 0.17}, seed=1)
+    leaning = wait(
+        "Thompson sampling to shift weight to the candidate",
+        lambda: (s := exp().get("status") or {}).get("weights", {}).get("candidate", 0) > 0.6 and s,
+    )
+    assert leaning["phase"] == "Running"
+    assert leaning["decision"] == "keep_running"
+
+    traffic(f"{ns}.credit-ab", stats_url, 3000, {"control": 0.05, "candidate": 0.35}, seed=2)
+    final = wait(
+        "the experiment to conclude",
+        lambda: (s := exp().get("status") or {}).get("phase") == "Concluded" and s,
+    )
+    assert final["winner"] == "candidate"
+    assert final["decision"] == "ship"
+    assert final["weights"] == {"control": 0.0, "candidate": 1.0}
+    assert final["pValue"] is not None
+    assert final["pValue"] < 0.05
+    assert final["lift"] > 0
+    assert final["variants"]["candidate"]["samples"] >= 100
+    concluded = next(c for c in final["conditions"] if c["type"] == "Concluded")
+    assert concluded["status"] == "True"
+    assert concluded["observedGeneration"] == exp()["metadata"]["generation"]
+
+    routed = yaml.safe_load(core.read_namespaced_config_map("credit-ab-router", ns).data["experiment.yaml"])
+    assert {v["name"]: v["weight"] for v in routed["spec"]["variants"]} == {"control": 0, "candidate": 100}
+    wait("auto-promotion of the winner", lambda: mv("credit-v2")["spec"]["stage"] == "production")
+    assert mv("credit-v1")["spec"]["stage"] == "archived"
+    events = core.list_namespaced_event(ns, field_selector="involvedObject.name=credit-ab").items
+    assert any(e.reason == "Promoted" for e in events)
+
+    custom.delete_namespaced_custom_object(GROUP, VERSION, ns, "experiments", "credit-ab")
+    wait(
+        "the model's Service to go back to the (new) production version",
+        lambda: (
+            core.read_namespaced_service("credit", ns).spec.selector == {"mlpy.io/modelversion": "credit-v2"}
+        ),
+    )
+
+
+def test_experiment_with_a_missing_version_waits(
+    operator: None, wait: Any, custom: Any, k8s_namespace: str
+) -> None:
+    custom.create_namespaced_custom_object(GROUP, VERSION, k8s_namespace, "experiments", EXPERIMENT)
+
+    def pending() -> bool:
+        status = (
+            custom.get_namespaced_custom_object(
+                GROUP, VERSION, k8s_namespace, "experiments", "credit-ab"
+            ).get("status")
+            or {}
+        )
+        conds = status.get("conditions") or []
+        return status.get("phase") == "Pending" and any("not found" in c.get("message", "") for c in conds)
+
+    wait("a Pending status naming the missing ModelVersion", pending)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"strategy": "greedy"}, "spec.strategy"),
+        ({"variants": [{"name": "only", "modelVersion": "x"}]}, "spec.variants"),
+        ({"epsilon": 2}, "spec.epsilon"),
+        ({"stopping": {"maxDuration": "soon"}}, "spec.stopping.maxDuration"),
+    ],
+)
+def test_invalid_experiments_are_rejected(
+    crds: None, custom: Any, k8s_namespace: str, change: dict[str, Any], message: str
+) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    body = {**EXPERIMENT, "spec": {**EXPERIMENT["spec"], **change}}
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object(GROUP, VERSION, k8s_namespace, "experiments", body)
+    assert caught.value.status == 422
+    assert message in caught.value.body
