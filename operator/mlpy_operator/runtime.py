@@ -22,6 +22,8 @@ class OperatorConfig:
     namespaces: tuple[str, ...]
     experiment_stats_url: str | None
     experiment_interval_s: float
+    predlog_store_url: str | None
+    pushgateway_url: str | None
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -35,6 +37,9 @@ class OperatorConfig:
             # Where routers keep their shared statistics (Redis or a SQL URL); the operator reads them there.
             experiment_stats_url=os.environ.get("MLPY_EXPERIMENT_STATS") or None,
             experiment_interval_s=float(os.environ.get("MLPY_EXPERIMENT_INTERVAL", "15")),
+            # Where serving pods log predictions; the drift jobs read their windows there.
+            predlog_store_url=os.environ.get("MLPY_PREDLOG_STORE") or os.environ.get("MLPY_STORE") or None,
+            pushgateway_url=os.environ.get("MLPY_PUSHGATEWAY") or None,
         )
 
 

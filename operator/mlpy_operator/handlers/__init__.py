@@ -1,5 +1,5 @@
 """kopf handlers: parse the resource, call the reconciler, report status; nothing else lives here."""
 
-from mlpy_operator.handlers import experiment, modelversion, startup
+from mlpy_operator.handlers import driftmonitor, experiment, modelversion, startup
 
-__all__ = ["experiment", "modelversion", "startup"]
+__all__ = ["driftmonitor", "experiment", "modelversion", "startup"]

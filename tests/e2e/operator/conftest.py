@@ -56,7 +56,13 @@ def stats_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def operator(k8s_cluster: Any, crds: None, stats_url: str) -> Iterator[None]:
+def predlog_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The metadata store serving pods log predictions to; drift jobs read it."""
+    return f"sqlite:///{tmp_path_factory.mktemp('predlog') / 'store.db'}"
+
+
+@pytest.fixture(scope="session")
+def operator(k8s_cluster: Any, crds: None, stats_url: str, predlog_url: str) -> Iterator[None]:
     """The operator running in this process (kopf's KopfRunner), logged in with the test kubeconfig."""
     from kopf.testing import KopfRunner
 
@@ -64,6 +70,7 @@ def operator(k8s_cluster: Any, crds: None, stats_url: str) -> Iterator[None]:
     os.environ["MLPY_OPERATOR_METRICS_PORT"] = "0"
     os.environ["MLPY_EXPERIMENT_STATS"] = stats_url
     os.environ["MLPY_EXPERIMENT_INTERVAL"] = "1"
+    os.environ["MLPY_PREDLOG_STORE"] = predlog_url
     with KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "mlpy_operator.handlers"], timeout=60):
         yield
 
@@ -73,3 +80,48 @@ def custom(k8s_api: Any) -> Any:
     from kubernetes import client
 
     return client.CustomObjectsApi(k8s_api)
+
+
+def service_account_kubeconfig(
+    k8s_api: Any, admin_kubeconfig: Path, namespace: str, account: str, path: Path
+) -> Path:
+    """A kubeconfig that authenticates as a ServiceAccount (a TokenRequest token): RBAC applies in full."""
+    import yaml
+    from kubernetes import client
+
+    token = (
+        client.CoreV1Api(k8s_api)
+        .create_namespaced_service_account_token(
+            account,
+            namespace,
+            client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[])),
+        )
+        .status.token
+    )
+    admin = yaml.safe_load(admin_kubeconfig.read_text())
+    cluster = admin["clusters"][0]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster],
+        "users": [{"name": account, "user": {"token": token}}],
+        "contexts": [
+            {
+                "name": account,
+                "context": {"cluster": cluster["name"], "user": account, "namespace": namespace},
+            }
+        ],
+        "current-context": account,
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def as_service_account(k8s_api: Any, k8s_cluster: Any, tmp_path: Path) -> Callable[[str, str], Path]:
+    def make(namespace: str, account: str) -> Path:
+        return service_account_kubeconfig(
+            k8s_api, Path(k8s_cluster.kubeconfig), namespace, account, tmp_path / f"{account}.kubeconfig"
+        )
+
+    return make

@@ -1,0 +1,55 @@
+"""DriftMonitor handlers: keep the CronJob and its identity in place; the job writes the verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from mlpy_operator.constants import GROUP, VERSION
+from mlpy_operator.errors import SpecError
+from mlpy_operator.metrics import observed
+from mlpy_operator.reconcile import driftmonitor as rec
+from mlpy_operator.runtime import config, kube
+
+PLURAL = "driftmonitors"
+
+
+def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
+    settings = config()
+    try:
+        with observed("DriftMonitor"):
+            return rec.reconcile_drift_monitor(
+                kube(),
+                body,
+                image=settings.job_image,
+                store_url=settings.predlog_store_url,
+                pushgateway=settings.pushgateway_url,
+            )
+    except SpecError as exc:
+        raise kopf.PermanentError(str(exc)) from exc
+    except ApiException as exc:
+        if exc.status in {409, 429} or (exc.status or 0) >= 500:
+            raise kopf.TemporaryError(f"API server said {exc.status}: {exc.reason}", delay=5) from exc
+        raise
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+def drift_monitor_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+    try:
+        patch.status.update(_reconcile(dict(body)))
+    except kopf.PermanentError as exc:
+        patch.status.update(rec.invalid_status(dict(body), str(exc)))
+        raise
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, interval=60, initial_delay=60, idle=10)
+def drift_monitor_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+    """Recreates a CronJob (or its ServiceAccount, Role, RoleBinding) deleted by hand."""
+    try:
+        patch.status.update(_reconcile(dict(body)))
+    except kopf.PermanentError:
+        return

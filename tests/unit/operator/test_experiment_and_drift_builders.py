@@ -1,0 +1,133 @@
+"""Experiment and DriftMonitor children and statuses from pure functions, against reviewed YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlpy_operator.builders import driftmonitor as drift
+from mlpy_operator.builders import experiment as exp
+from mlpy_operator.reconcile.driftmonitor import verdict_status
+from mlpy_operator.reconcile.experiment import final_weights
+from mlpy_operator.reconcile.modelversion import desired_status
+from mlpy_operator.specs import ModelVersionSpec
+
+EXPECTED = Path(__file__).parent / "expected"
+SPEC: dict[str, Any] = {
+    "model": "credit",
+    "variants": [
+        {"name": "control", "modelVersion": "credit-v1", "weight": 50},
+        {"name": "candidate", "modelVersion": "credit-v2", "weight": 50},
+    ],
+    "strategy": "thompson-sampling",
+    "epsilon": 0.1,
+    "metric": {"name": "conversion", "goal": "maximize", "type": "proportion"},
+    "stopping": {"minSamplesPerVariant": 100, "confidence": 0.95, "maxDuration": "168h"},
+    "promotion": "auto",
+}
+UPSTREAMS = {
+    "control": "http://credit-v1.models.svc.cluster.local",
+    "candidate": "http://credit-v2.models.svc.cluster.local",
+}
+
+
+def test_router_children_match_the_reviewed_yaml() -> None:
+    document = exp.router_document("models", "credit-ab", SPEC, UPSTREAMS)
+    built = [
+        exp.config_map("credit-ab", "models", "credit", document),
+        exp.deployment(
+            "credit-ab",
+            "models",
+            "credit",
+            document,
+            image="ghcr.io/mlpy/mlpy-server:0.1.0",
+            stats_url="redis://redis:6379/0",
+        ),
+        exp.service("credit-ab", "models", "credit"),
+    ]
+    assert built == list(yaml.safe_load_all((EXPECTED / "experiment.yaml").read_text()))
+
+
+def test_concluded_router_sends_everything_to_the_winner() -> None:
+    running = exp.router_document("models", "credit-ab", SPEC, UPSTREAMS)
+    concluded = exp.router_document("models", "credit-ab", SPEC, UPSTREAMS, final_weights(SPEC, "candidate"))
+    assert {v["name"]: v["weight"] for v in concluded["spec"]["variants"]} == {"control": 0, "candidate": 100}
+    assert concluded["spec"]["strategy"] == "weighted"
+    old = exp.deployment("e", "ns", "m", running, image="i", stats_url=None)
+    new = exp.deployment("e", "ns", "m", concluded, image="i", stats_url=None)
+    assert (
+        old["spec"]["template"]["metadata"]["annotations"]
+        != new["spec"]["template"]["metadata"]["annotations"]
+    )
+    assert final_weights(SPEC, None) == {"control": 1.0, "candidate": 0.0}
+
+
+def test_drift_children_match_the_reviewed_yaml() -> None:
+    raw = {
+        "reference": {"uri": "s3://data/credit/reference.npz"},
+        "window": "24h",
+        "methods": {"income": "psi"},
+        "thresholds": {"income": 0.2},
+        "driftShare": 0.3,
+        "features": ["income", "region"],
+    }
+    settings = drift.job_settings(raw, "credit", None)
+    built = [
+        drift.cronjob(
+            "credit-drift",
+            "models",
+            "0 * * * *",
+            settings,
+            image="ghcr.io/mlpy/mlpy-server:0.1.0",
+            store_url="postgresql://mlpy@db/mlpy",
+            pushgateway="http://pushgateway:9091",
+        ),
+        drift.service_account("credit-drift", "models"),
+        drift.role("credit-drift", "models"),
+        drift.role_binding("credit-drift", "models"),
+    ]
+    assert built == list(yaml.safe_load_all((EXPECTED / "driftmonitor.yaml").read_text()))
+
+
+def test_verdict_status_keeps_a_bounded_history() -> None:
+    report = {
+        "dataset_drift": True,
+        "drift_share": 0.5,
+        "current_rows": 600,
+        "features": {"income": {"drifted": True}, "region": {"drifted": False}},
+    }
+    status: dict[str, Any] = {}
+    for minute in range(25):
+        status = verdict_status(status, report, f"2026-11-27T10:{minute:02d}:00Z", generation=3)
+    assert status["driftedColumns"] == ["income"]
+    assert len(status["history"]) == 20
+    assert status["history"][0]["time"] == "2026-11-27T10:24:00Z"
+    detected = next(c for c in status["conditions"] if c["type"] == "DriftDetected")
+    assert (detected["status"], detected["observedGeneration"]) == ("True", 3)
+    assert detected["message"] == "1 of 2 columns drifted: income"
+
+
+def test_modelversion_status_phases() -> None:
+    body = {"metadata": {"name": "m-v2", "namespace": "ns", "generation": 4}}
+    spec = ModelVersionSpec.from_spec(
+        {
+            "model": "m",
+            "version": 2,
+            "stage": "production",
+            "replicas": 2,
+            "artifact": {"uri": "u", "sha256": "a" * 64},
+        }
+    )
+    progressing = desired_status(body, spec, 1, holder="m-v2")
+    assert progressing["phase"] == "Progressing"
+    ready = desired_status({**body, "status": progressing}, spec, 2, holder="m-v2")
+    assert ready["phase"] == "Ready"
+    assert all(c["observedGeneration"] == 4 for c in ready["conditions"])
+    conflict = desired_status(body, spec, 2, holder="m-v1")
+    assert conflict["phase"] == "Conflict"
+    assert (
+        "m-v1 is already production"
+        in next(c for c in conflict["conditions"] if c["type"] == "Conflict")["message"]
+    )
