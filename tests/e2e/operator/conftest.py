@@ -71,7 +71,10 @@ def operator(k8s_cluster: Any, crds: None, stats_url: str, predlog_url: str) -> 
     os.environ["MLPY_EXPERIMENT_STATS"] = stats_url
     os.environ["MLPY_EXPERIMENT_INTERVAL"] = "1"
     os.environ["MLPY_PREDLOG_STORE"] = predlog_url
-    with KopfRunner(["run", "--standalone", "--all-namespaces", "-m", "mlpy_operator.handlers"], timeout=60):
+    # Only the per-test namespaces (e2e-*): tests that run an operator of their own use other names.
+    with KopfRunner(
+        ["run", "--standalone", "--namespace", "e2e-*", "-m", "mlpy_operator.handlers"], timeout=60
+    ):
         yield
 
 
