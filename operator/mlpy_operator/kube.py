@@ -50,9 +50,16 @@ class Kube:
             return None
 
     def list(
-        self, api_version: str, kind: str, namespace: str, label_selector: str | None = None
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
-        found = self._resource(api_version, kind).get(namespace=namespace, label_selector=label_selector)
+        found = self._resource(api_version, kind).get(
+            namespace=namespace, label_selector=label_selector, field_selector=field_selector
+        )
         return [dict(item.to_dict()) for item in found.items]
 
     def patch_status(self, kind: str, name: str, namespace: str, status: dict[str, Any]) -> None:

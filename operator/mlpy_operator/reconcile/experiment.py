@@ -170,10 +170,10 @@ def promote(kube: Kube, namespace: str, model: str, version: str) -> list[str]:
     """Auto-promotion, the one spec write the operator makes: the winner becomes production, and any
     other production version of the model is archived. Returns the versions it archived."""
     archived = []
-    for mv in kube.list(API_VERSION, "ModelVersion", namespace):
+    production = f"spec.model={model},spec.stage=production"
+    for mv in kube.list(API_VERSION, "ModelVersion", namespace, field_selector=production):
         name = mv["metadata"]["name"]
-        spec = mv.get("spec") or {}
-        if spec.get("model") == model and spec.get("stage") == "production" and name != version:
+        if name != version:
             kube.patch_spec("ModelVersion", name, namespace, {"stage": "archived"})
             archived.append(name)
     kube.patch_spec("ModelVersion", version, namespace, {"stage": "production"})

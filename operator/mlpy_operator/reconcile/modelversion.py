@@ -116,8 +116,8 @@ def active_experiment(kube: Kube, namespace: str, model: str) -> dict[str, Any] 
     """The oldest Experiment of the model that is not being deleted: its router fronts the model."""
     experiments = [
         e
-        for e in kube.list(API_VERSION, "Experiment", namespace)
-        if (e.get("spec") or {}).get("model") == model and not e["metadata"].get("deletionTimestamp")
+        for e in kube.list(API_VERSION, "Experiment", namespace, field_selector=f"spec.model={model}")
+        if not e["metadata"].get("deletionTimestamp")
     ]
     experiments.sort(key=lambda e: (e["metadata"].get("creationTimestamp", ""), e["metadata"]["name"]))
     return experiments[0] if experiments else None
@@ -130,7 +130,9 @@ def reconcile_stable_service(kube: Kube, namespace: str, model: str) -> str | No
     it stays production, so a second production version never steals traffic: it gets a Conflict
     condition instead.
     """
-    versions = kube.list(API_VERSION, KIND, namespace)
+    versions = kube.list(
+        API_VERSION, KIND, namespace, field_selector=f"spec.model={model},spec.stage=production"
+    )
     candidates = sorted(
         (mv for mv in versions if _is_production(mv, model)),
         key=lambda mv: (mv["metadata"].get("creationTimestamp", ""), mv["metadata"]["name"]),
