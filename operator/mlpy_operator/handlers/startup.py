@@ -8,7 +8,7 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from mlpy_operator.constants import ANNOTATION_PREFIX
+from mlpy_operator.constants import ANNOTATION_PREFIX, API_VERSION
 from mlpy_operator.runtime import config, kube
 
 
@@ -24,7 +24,9 @@ def configure(
     settings.peering.standalone = True
     settings.execution.max_workers = 8
     settings.watching.server_timeout = 300
-    kube()  # fail at start, not at the first event, when the API server is unreachable
+    # Discover the API now: a failure shows at start, and the first reconcile does not pay for it.
+    for kind in ("ModelVersion", "Experiment", "DriftMonitor"):
+        kube().dynamic.resources.get(api_version=API_VERSION, kind=kind)
     port = config().metrics_port
     if port:
         start_http_server(port)

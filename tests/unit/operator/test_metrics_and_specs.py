@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from mlpy_operator.conditions import merge_conditions
+from mlpy_operator.errors import SpecError
+from mlpy_operator.metrics import RECONCILE_SECONDS, RECONCILES, observed
+from mlpy_operator.specs import DriftMonitorSpec, parse_duration
+
+
+def _count(kind: str, result: str) -> float:
+    return RECONCILES.labels(kind, result)._value.get()
+
+
+def test_reconciles_are_counted_by_result() -> None:
+    ok, errors = _count("Test", "ok"), _count("Test", "error")
+    with observed("Test"):
+        pass
+    with pytest.raises(RuntimeError), observed("Test"):
+        raise RuntimeError("boom")
+    assert _count("Test", "ok") == ok + 1
+    assert _count("Test", "error") == errors + 1
+    samples = {
+        s.name: s.value for s in RECONCILE_SECONDS.collect()[0].samples if s.labels.get("kind") == "Test"
+    }
+    assert samples["mlpy_operator_reconcile_seconds_count"] == 2
+
+
+def test_durations() -> None:
+    assert parse_duration("90s", "x") == timedelta(seconds=90)
+    assert parse_duration("24h", "x") == timedelta(hours=24)
+    assert parse_duration("7d", "x") == timedelta(days=7)
+    with pytest.raises(SpecError, match=r"spec\.window"):
+        parse_duration("soon", "spec.window")
+
+
+def test_drift_monitor_needs_exactly_one_target() -> None:
+    base = {"reference": {"uri": "r.csv"}, "schedule": "@hourly"}
+    with pytest.raises(SpecError, match="exactly one"):
+        DriftMonitorSpec.from_spec(base)
+    with pytest.raises(SpecError, match="exactly one"):
+        DriftMonitorSpec.from_spec({**base, "model": "m", "modelVersion": "m-v1"})
+    assert DriftMonitorSpec.from_spec({**base, "model": "m"}).window == timedelta(hours=24)
+
+
+def test_transition_time_moves_only_when_status_changes() -> None:
+    first = [{"type": "Ready", "status": "False", "lastTransitionTime": "t1"}]
+    same = merge_conditions(first, [{"type": "Ready", "status": "False", "lastTransitionTime": "t2"}])
+    assert same[0]["lastTransitionTime"] == "t1"
+    flipped = merge_conditions(first, [{"type": "Ready", "status": "True", "lastTransitionTime": "t3"}])
+    assert flipped[0]["lastTransitionTime"] == "t3"
+    kept = merge_conditions(first, [{"type": "Other", "status": "True", "lastTransitionTime": "t4"}])
+    assert [c["type"] for c in kept] == ["Other", "Ready"]
