@@ -1,0 +1,361 @@
+"""``mlpy drift``: profile a reference once, check current windows against it, read the history."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_json, print_table
+from mlpy.drift.errors import DriftError
+from mlpy.drift.methods import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLDS, Method
+
+if TYPE_CHECKING:
+    from mlpy.drift.report import DriftReport
+
+app = typer.Typer(
+    help="Detect data drift between a reference dataset and current windows (CSV or Parquet).",
+    no_args_is_help=True,
+)
+
+# Exit status of `check --fail-on-drift` when the dataset drifted: distinct from errors (1) and usage (2).
+DRIFT_EXIT_CODE = 3
+# Inputs with more cells than this get a progress bar on a terminal.
+PROGRESS_MIN_CELLS = 2_000_000
+
+_stderr = Console(stderr=True, highlight=False)
+
+
+class CheckOutput(enum.StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+FEATURES_OPTION = typer.Option(
+    None, "--features", metavar="A,B,...", help="Comma-separated columns to use (default: all)."
+)
+STORE_OPTION = typer.Option(
+    None, "--store", envvar="MLPY_STORE", help="Metadata store URL (default: SQLite under MLPY_HOME)."
+)
+
+
+def _split(features: str | None) -> list[str] | None:
+    if features is None:
+        return None
+    names = [name.strip() for name in features.split(",") if name.strip()]
+    if not names:
+        raise typer.BadParameter("name at least one column", param_hint="--features")
+    return names
+
+
+@contextmanager
+def _progress(label: str, total: int, cells: int) -> Iterator[Callable[[str], None]]:
+    """A per-column progress bar on stderr for large inputs on a terminal; silent otherwise."""
+    enabled = cells >= PROGRESS_MIN_CELLS and _stderr.is_terminal
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_stderr,
+        transient=True,
+        disable=not enabled,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda _name: bar.advance(task)
+
+
+def _local_size(location: str) -> int:
+    path = Path(location)
+    return path.stat().st_size if "://" not in location and path.is_file() else 0
+
+
+def _cells(location: str) -> int:
+    """A cheap size estimate (about 8 bytes a cell) that decides whether a progress bar is worth it."""
+    return _local_size(location) // 8
+
+
+@contextmanager
+def _status(message: str, location: str) -> Iterator[None]:
+    large = _local_size(location) > 50_000_000 and _stderr.is_terminal
+    if not large:
+        yield
+        return
+    with _stderr.status(message):
+        yield
+
+
+@app.command()
+def profile(
+    reference: str = typer.Option(
+        ..., "--reference", "-r", help="Reference data: CSV or Parquet, path or URL."
+    ),
+    out: str = typer.Option(..., "--out", help="Where to write the profile, path or URL (.npz added)."),
+    features: str | None = FEATURES_OPTION,
+    max_sample: int = typer.Option(
+        100_000,
+        "--max-sample",
+        min=2,
+        help="Sorted values kept per numeric column; more become a quantile sketch.",
+    ),
+    bins: int = typer.Option(10, "--bins", min=2, help="Reference-quantile bins for PSI, JS, Hellinger."),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Compute the reference profile once; scheduled checks then read only the current window."""
+    from mlpy.drift.profile import DriftProfile
+    from mlpy.drift.sources import ColumnSource
+
+    with _status("reading reference", reference):
+        data = ColumnSource(reference, _split(features), label=repr(reference))
+    with _progress("profiling", len(data.names), data.num_rows * len(data.names)) as advance:
+        built = DriftProfile.from_columns(data, reference, advance, max_sample, bins)
+    written = built.save(out)
+    summary = {
+        "profile": written,
+        "rows": built.rows,
+        "columns": {name: column.kind.value for name, column in built.columns.items()},
+        "size_bytes": _local_size(written) or None,
+    }
+    if output is OutputFormat.json:
+        print_json(summary)
+    else:
+        typer.echo(f"profiled {len(built.columns)} columns of {built.rows:,} rows into {written}")
+
+
+@app.command(name="check")
+def check_command(
+    current: str = typer.Option(..., "--current", "-c", help="Current window: CSV or Parquet, path or URL."),
+    reference: str | None = typer.Option(None, "--reference", "-r", help="Reference data (CSV or Parquet)."),
+    profile_path: str | None = typer.Option(None, "--profile", "-p", help="A stored profile, path or URL."),
+    output: CheckOutput = typer.Option(CheckOutput.text, "--output", "-o", help="text, json or html."),
+    out: Path | None = typer.Option(None, "--out", help="Write the output to this file instead of stdout."),
+    fail_on_drift: bool = typer.Option(
+        False, "--fail-on-drift", help=f"Exit with status {DRIFT_EXIT_CODE} when the dataset drifted."
+    ),
+    method: list[str] = typer.Option(
+        [],
+        "--method",
+        metavar="COLUMN=METHOD",
+        help="ks, chisquare, psi, wasserstein, jensenshannon or hellinger for COLUMN ('*': all); repeatable.",
+    ),
+    threshold: list[str] = typer.Option(
+        [],
+        "--threshold",
+        metavar="COLUMN=VALUE",
+        help="COLUMN=VALUE: alpha for ks/chisquare, the distance otherwise; repeatable.",
+    ),
+    min_effect: list[str] = typer.Option(
+        [],
+        "--min-effect",
+        metavar="COLUMN=VALUE",
+        help="COLUMN=VALUE: effect size a significant test must also reach.",
+    ),
+    drift_share: float = typer.Option(
+        0.5, "--drift-share", help="Dataset drift when at least this share of columns drifted."
+    ),
+    correction: str | None = typer.Option(
+        None, "--correction", help="Multiple-testing correction of p-values: bonferroni or bh."
+    ),
+    features: str | None = FEATURES_OPTION,
+    name: str | None = typer.Option(None, "--name", help="Dataset or model name for history and metrics."),
+    store: str | None = STORE_OPTION,
+    no_store: bool = typer.Option(False, "--no-store", help="Do not record this check in the history."),
+    pushgateway: str | None = typer.Option(
+        None,
+        "--pushgateway",
+        envvar="MLPY_PUSHGATEWAY",
+        help="Push metrics to this Prometheus Pushgateway URL.",
+    ),
+    job: str = typer.Option("mlpy_drift", "--job", help="Pushgateway job name."),
+    metrics_file: Path | None = typer.Option(
+        None, "--metrics-file", help="Also write the metrics in Prometheus text format to this file."
+    ),
+) -> None:
+    """Compare the current window with the reference, column by column."""
+    from mlpy.drift.checking import check
+    from mlpy.drift.profile import DriftProfile
+
+    if (reference is None) == (profile_path is None):
+        raise typer.BadParameter("give exactly one of --reference and --profile", param_hint="--reference")
+    names = _split(features)
+    methods = parse_pairs(method, "--method")
+    thresholds = parse_pairs(threshold, "--threshold", numeric=True)
+    min_effects = parse_pairs(min_effect, "--min-effect", numeric=True)
+    if profile_path is not None:
+        base = DriftProfile.load(profile_path)
+    else:
+        assert reference is not None
+        with _status("profiling reference", reference):
+            base = DriftProfile.from_file(reference, columns=names)
+    columns = base.require(names)
+    with _progress("checking", len(columns), _cells(current)) as advance:
+        report = check(
+            base,
+            current,
+            methods=methods,
+            thresholds=thresholds,
+            min_effects=min_effects,
+            drift_share=drift_share,
+            correction=correction,
+            features=names,
+            progress=advance,
+        )
+    if not no_store:
+        from mlpy.drift.history import record
+
+        record(report, store=store, dataset=name)
+    _publish_metrics(report, name, pushgateway, job, metrics_file)
+    _emit(report, output, out)
+    if fail_on_drift and report.dataset_drift:
+        raise typer.Exit(DRIFT_EXIT_CODE)
+
+
+def _publish_metrics(
+    report: DriftReport, name: str | None, pushgateway: str | None, job: str, metrics_file: Path | None
+) -> None:
+    if pushgateway is None and metrics_file is None:
+        return
+    from mlpy.drift.metrics import exposition, push
+
+    if pushgateway is not None:
+        push(report, pushgateway, dataset=name, job=job)
+    if metrics_file is not None:
+        _write(metrics_file, exposition(report, name))
+
+
+def _emit(report: DriftReport, output: CheckOutput, out: Path | None) -> None:
+    if output is CheckOutput.html:
+        text = report.to_html()
+    elif output is CheckOutput.json:
+        if out is None:
+            print_json(report.to_dict())
+            return
+        import orjson
+
+        text = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode()
+    else:
+        if out is None:
+            _print_text(report)
+            return
+        text = _plain_text(report)
+    if out is None:
+        typer.echo(text)
+    else:
+        _write(out, text)
+        _stderr.print(f"wrote {output.value} report to {out}")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DriftError(f"cannot write {str(path)!r}: {exc.strerror or exc}", hint="check the path") from exc
+
+
+def _rows(report: DriftReport) -> list[list[str]]:
+    rows = []
+    for feature in report.features.values():
+        nulls = feature.null_share
+        rows.append(
+            [
+                feature.name,
+                feature.kind,
+                feature.method,
+                _fmt(feature.statistic),
+                _fmt(feature.p_value),
+                f"{feature.threshold:g}",
+                f"{_pct(nulls.reference)} -> {_pct(nulls.current)}",
+                "DRIFT" if feature.drifted else "ok",
+            ]
+        )
+    return rows
+
+
+HEADERS = ["column", "kind", "method", "statistic", "p-value", "threshold", "null share", "drift"]
+
+
+def _verdict(report: DriftReport) -> str:
+    state = "DATASET DRIFT" if report.dataset_drift else "no dataset drift"
+    return (
+        f"{state}: {len(report.drifted_features)} of {len(report.features)} columns drifted "
+        f"(share {report.drift_share:.2f}, threshold {report.drift_share_threshold:g})"
+    )
+
+
+def _print_text(report: DriftReport) -> None:
+    print_table(None, HEADERS, _rows(report))
+    typer.echo(_verdict(report))
+
+
+def _plain_text(report: DriftReport) -> str:
+    lines = ["\t".join(HEADERS), *("\t".join(row) for row in _rows(report)), _verdict(report)]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+@app.command()
+def history(
+    name: str | None = typer.Option(None, "--name", help="Only checks recorded with this --name."),
+    limit: int = typer.Option(20, "--limit", min=1, help="How many checks, newest first."),
+    store: str | None = STORE_OPTION,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Past checks, newest first, as stored by 'mlpy drift check'."""
+    from mlpy.drift.history import history as read_history
+
+    checks = read_history(store=store, dataset=name, limit=limit)
+    if output is OutputFormat.json:
+        print_json(checks)
+        return
+    rows = [
+        [
+            c["id"],
+            c["created_at"][:19],
+            c["dataset"] or "-",
+            f"{c['number_of_drifted_columns']}/{c['number_of_columns']}",
+            f"{c['drift_share']:.2f}",
+            "DRIFT" if c["dataset_drift"] else "ok",
+            c["current"] or "-",
+        ]
+        for c in checks
+    ]
+    print_table(None, ["id", "at (UTC)", "name", "drifted", "share", "verdict", "current"], rows)
+
+
+@app.command()
+def methods(output: OutputFormat = OUTPUT_OPTION) -> None:
+    """The available methods with their default thresholds and minimum effects."""
+    table: dict[str, dict[str, Any]] = {
+        m.value: {
+            "decides_on": "p-value < threshold and effect >= min_effect"
+            if m.is_test
+            else "statistic >= threshold",
+            "threshold": DEFAULT_THRESHOLDS[m],
+            "min_effect": DEFAULT_MIN_EFFECT.get(m, 0.0),
+            "kinds": ["numeric"] if m.numeric_only else ["numeric", "categorical"],
+        }
+        for m in Method
+    }
+    if output is OutputFormat.json:
+        print_json(table)
+        return
+    rows = [
+        [key, ", ".join(data["kinds"]), data["decides_on"], data["threshold"], data["min_effect"]]
+        for key, data in table.items()
+    ]
+    print_table(None, ["method", "kinds", "drift when", "threshold", "min effect"], rows)

@@ -1,0 +1,78 @@
+"""Storing each check's summary in the metadata store and reading the history back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from mlpy.config import Locations
+from mlpy.drift.errors import DriftError
+from mlpy.drift.report import DriftReport
+from mlpy.drift.tables import DriftCheckRow
+from mlpy.store import open_store
+
+SUMMARY_KEYS = ("kind", "method", "statistic", "p_value", "threshold", "drifted")
+
+
+def record(report: DriftReport, *, store: str | None = None, dataset: str | None = None) -> int:
+    """Append the report's summary to the history; returns the new row's id."""
+    if dataset is not None and not 0 < len(dataset) <= 128:
+        raise DriftError("a dataset name has 1 to 128 characters", hint="pass a shorter --name")
+    data = report.to_dict()
+    features = {
+        name: {key: feature[key] for key in SUMMARY_KEYS} | {"null_share": feature["null_share"]["current"]}
+        for name, feature in data["features"].items()
+    }
+    row = DriftCheckRow(
+        dataset=dataset,
+        created_at=report.created_at,
+        reference=report.reference_source,
+        current=report.current_source,
+        reference_rows=report.reference_rows,
+        current_rows=report.current_rows,
+        columns=len(report.features),
+        drifted_columns=len(report.drifted_features),
+        drift_share=report.drift_share,
+        drift_share_threshold=report.drift_share_threshold,
+        dataset_drift=report.dataset_drift,
+        correction=report.correction,
+        duration_seconds=report.duration_seconds,
+        features=features,
+    )
+    with open_store(Locations.resolve(store=store).store).session() as session:
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def history(*, store: str | None = None, dataset: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest ``limit`` checks, newest first (of one ``dataset`` when given)."""
+    if limit < 1:
+        raise DriftError(f"limit must be at least 1, got {limit}", hint="pass --limit 1 or more")
+    query = select(DriftCheckRow).order_by(DriftCheckRow.created_at.desc(), DriftCheckRow.id.desc())
+    if dataset is not None:
+        query = query.where(DriftCheckRow.dataset == dataset)
+    with open_store(Locations.resolve(store=store).store).session() as session:
+        rows = session.scalars(query.limit(limit)).all()
+        return [_as_dict(row) for row in rows]
+
+
+def _as_dict(row: DriftCheckRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "dataset": row.dataset,
+        "created_at": row.created_at.isoformat(),
+        "reference": row.reference,
+        "current": row.current,
+        "reference_rows": row.reference_rows,
+        "current_rows": row.current_rows,
+        "number_of_columns": row.columns,
+        "number_of_drifted_columns": row.drifted_columns,
+        "drift_share": row.drift_share,
+        "drift_share_threshold": row.drift_share_threshold,
+        "dataset_drift": row.dataset_drift,
+        "correction": row.correction,
+        "duration_seconds": row.duration_seconds,
+        "features": row.features,
+    }
