@@ -7,28 +7,18 @@ import sys
 import typer
 
 from mlpy import __version__
-from mlpy.cli import demo as demo_cli
-from mlpy.cli import drift as drift_cli
-from mlpy.cli import experiment as experiment_cli
-from mlpy.cli import monitor as monitor_cli
-from mlpy.cli import registry as registry_cli
-from mlpy.cli import worker as worker_cli
+from mlpy.cli.lazy import LazyGroup
 from mlpy.errors import MlpyError
 
 app = typer.Typer(
     name="mlpy",
+    cls=LazyGroup,
     help="Run scikit-learn models in production: registry, drift, experiments, monitoring, serving.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     add_completion=False,
 )
-app.add_typer(registry_cli.app, name="registry")
-app.add_typer(drift_cli.app, name="drift")
-app.command("demo")(demo_cli.demo)
-app.add_typer(experiment_cli.app, name="experiment")
-app.add_typer(monitor_cli.app, name="monitor")
-app.add_typer(worker_cli.app, name="worker")
 
 
 def _version(value: bool) -> None:
