@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
-from kubernetes.client.exceptions import ApiException
 
 from mlpy_operator.constants import GROUP, VERSION
-from mlpy_operator.errors import SpecError
-from mlpy_operator.metrics import observed
+from mlpy_operator.handlers.errors import reconciling
 from mlpy_operator.reconcile import driftmonitor as rec
 from mlpy_operator.runtime import config, kube
 
@@ -18,21 +16,14 @@ PLURAL = "driftmonitors"
 
 def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
     settings = config()
-    try:
-        with observed("DriftMonitor"):
-            return rec.reconcile_drift_monitor(
-                kube(),
-                body,
-                image=settings.job_image,
-                store_url=settings.predlog_store_url,
-                pushgateway=settings.pushgateway_url,
-            )
-    except SpecError as exc:
-        raise kopf.PermanentError(str(exc)) from exc
-    except ApiException as exc:
-        if exc.status in {409, 429} or (exc.status or 0) >= 500:
-            raise kopf.TemporaryError(f"API server said {exc.status}: {exc.reason}", delay=5) from exc
-        raise
+    with reconciling("DriftMonitor"):
+        return rec.reconcile_drift_monitor(
+            kube(),
+            body,
+            image=settings.job_image,
+            store_url=settings.predlog_store_url,
+            pushgateway=settings.pushgateway_url,
+        )
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
-from kubernetes.client.exceptions import ApiException
 
 from mlpy_operator.constants import GROUP, VERSION
-from mlpy_operator.errors import SpecError
+from mlpy_operator.handlers.errors import reconciling
 from mlpy_operator.kube import Kube
-from mlpy_operator.metrics import observed
 from mlpy_operator.reconcile import experiment as rec
 from mlpy_operator.reconcile.modelversion import reconcile_stable_service
 from mlpy_operator.runtime import config, kube, stats_backend
@@ -45,7 +43,7 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
     api = kube()
     settings = config()
     try:
-        with observed("Experiment"):
+        with reconciling("Experiment"):
             status, winner = rec.reconcile_experiment(
                 api,
                 body,
@@ -53,14 +51,8 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
                 stats_url=settings.experiment_stats_url,
                 backend=stats_backend(),
             )
-    except SpecError as exc:
-        raise kopf.PermanentError(str(exc)) from exc
     except rec.MissingVersionsError as exc:
         raise kopf.TemporaryError(str(exc), delay=10) from exc
-    except ApiException as exc:
-        if exc.status in {409, 429} or (exc.status or 0) >= 500:
-            raise kopf.TemporaryError(f"API server said {exc.status}: {exc.reason}", delay=5) from exc
-        raise
     if winner is not None:
         status = _announce(api, body, status, winner)
     return status

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
-from kubernetes.client.exceptions import ApiException
 
 from mlpy_operator.constants import GROUP, LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_MODEL, VERSION
 from mlpy_operator.errors import SpecError
+from mlpy_operator.handlers.errors import reconciling
 from mlpy_operator.metrics import observed
 from mlpy_operator.reconcile import modelversion as rec
 from mlpy_operator.runtime import config, kube
@@ -19,16 +19,9 @@ RESYNC_SECONDS = 30
 
 
 def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
-    """Reconcile and return the status; a bad spec becomes a Failed status and a permanent error."""
-    try:
-        with observed("ModelVersion"):
-            return rec.reconcile_model_version(kube(), body, server_image=config().server_image)
-    except SpecError as exc:
-        raise kopf.PermanentError(str(exc)) from exc
-    except ApiException as exc:
-        if exc.status in {409, 429} or (exc.status or 0) >= 500:
-            raise kopf.TemporaryError(f"API server said {exc.status}: {exc.reason}", delay=5) from exc
-        raise
+    """Reconcile and return the status; a bad spec becomes a permanent error (the caller reports it)."""
+    with reconciling("ModelVersion"):
+        return rec.reconcile_model_version(kube(), body, server_image=config().server_image)
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)

@@ -1,0 +1,30 @@
+"""How handlers turn failures into kopf's retry policy, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from mlpy_operator.errors import SpecError
+from mlpy_operator.metrics import observed
+
+RETRY_DELAY_S = 5
+
+
+@contextmanager
+def reconciling(kind: str) -> Iterator[None]:
+    """Count the reconcile; a spec we cannot act on stops retries, a busy or conflicting API retries soon."""
+    try:
+        with observed(kind):
+            yield
+    except SpecError as exc:
+        raise kopf.PermanentError(str(exc)) from exc
+    except ApiException as exc:
+        if exc.status in {409, 429} or (exc.status or 0) >= 500:
+            raise kopf.TemporaryError(
+                f"API server said {exc.status}: {exc.reason}", delay=RETRY_DELAY_S
+            ) from exc
+        raise
