@@ -42,5 +42,5 @@ def drift_monitor_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     """Recreates a CronJob (or its ServiceAccount, Role, RoleBinding) deleted by hand."""
     try:
         patch.status.update(_reconcile(dict(body)))
-    except kopf.PermanentError:
-        return
+    except (kopf.PermanentError, kopf.TemporaryError):
+        return  # a resync that cannot run now waits for the next tick

@@ -41,8 +41,8 @@ def modelversion_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     """Recreates children deleted by hand and refreshes readiness even if an event was missed."""
     try:
         patch.status.update(_reconcile(dict(body)))
-    except kopf.PermanentError:
-        return
+    except (kopf.PermanentError, kopf.TemporaryError):
+        return  # a resync that cannot run now waits for the next tick
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS)
@@ -59,7 +59,7 @@ def child_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
         return
     try:
         status = _reconcile(owner)
-    except kopf.PermanentError:
+    except (kopf.PermanentError, kopf.TemporaryError):
         return
     kube().patch_status("ModelVersion", owner["metadata"]["name"], namespace, status)
 

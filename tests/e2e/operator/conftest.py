@@ -66,16 +66,17 @@ def operator(k8s_cluster: Any, crds: None, stats_url: str, predlog_url: str) -> 
     """The operator running in this process (kopf's KopfRunner), logged in with the test kubeconfig."""
     from kopf.testing import KopfRunner
 
-    os.environ["KUBECONFIG"] = str(k8s_cluster.kubeconfig)
-    os.environ["MLPY_OPERATOR_METRICS_PORT"] = "0"
-    os.environ["MLPY_EXPERIMENT_STATS"] = stats_url
-    os.environ["MLPY_EXPERIMENT_INTERVAL"] = "1"
-    os.environ["MLPY_PREDLOG_STORE"] = predlog_url
-    # Only the per-test namespaces (e2e-*): tests that run an operator of their own use other names.
-    with KopfRunner(
-        ["run", "--standalone", "--namespace", "e2e-*", "-m", "mlpy_operator.handlers"], timeout=60
-    ):
-        yield
+    # Restored afterwards: later tests (the experiment CLI, say) read some of the same variables.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KUBECONFIG", str(k8s_cluster.kubeconfig))
+        patch.setenv("MLPY_OPERATOR_METRICS_PORT", "0")
+        patch.setenv("MLPY_EXPERIMENT_STATS", stats_url)
+        patch.setenv("MLPY_EXPERIMENT_INTERVAL", "1")
+        patch.setenv("MLPY_PREDLOG_STORE", predlog_url)
+        # Only the per-test namespaces (e2e-*): tests that run an operator of their own use other names.
+        args = ["run", "--standalone", "--namespace", "e2e-*", "-m", "mlpy_operator.handlers"]
+        with KopfRunner(args, timeout=60):
+            yield
 
 
 @pytest.fixture
