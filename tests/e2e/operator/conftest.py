@@ -66,17 +66,31 @@ def operator(k8s_cluster: Any, crds: None, stats_url: str, predlog_url: str) -> 
     """The operator running in this process (kopf's KopfRunner), logged in with the test kubeconfig."""
     from kopf.testing import KopfRunner
 
-    # Restored afterwards: later tests (the experiment CLI, say) read some of the same variables.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KUBECONFIG", str(k8s_cluster.kubeconfig))
-        patch.setenv("MLPY_OPERATOR_METRICS_PORT", "0")
-        patch.setenv("MLPY_EXPERIMENT_STATS", stats_url)
-        patch.setenv("MLPY_EXPERIMENT_INTERVAL", "1")
-        patch.setenv("MLPY_PREDLOG_STORE", predlog_url)
-        # Only the per-test namespaces (e2e-*): tests that run an operator of their own use other names.
-        args = ["run", "--standalone", "--namespace", "e2e-*", "-m", "mlpy_operator.handlers"]
-        with KopfRunner(args, timeout=60):
-            yield
+    from mlpy_operator import runtime
+
+    # The operator reads its settings once (cached); the variables are restored as soon as it has,
+    # because other tests in this process read some of them too (the experiment CLI, say).
+    patch = pytest.MonkeyPatch()
+    patch.setenv("KUBECONFIG", str(k8s_cluster.kubeconfig))
+    patch.setenv("MLPY_OPERATOR_METRICS_PORT", "0")
+    patch.setenv("MLPY_EXPERIMENT_STATS", stats_url)
+    patch.setenv("MLPY_EXPERIMENT_INTERVAL", "1")
+    patch.setenv("MLPY_PREDLOG_STORE", predlog_url)
+    runtime.config.cache_clear()
+    runtime.stats_backend.cache_clear()
+    runtime.config()
+    # Only the per-test namespaces (e2e-*): tests that run an operator of their own use other names.
+    runner = KopfRunner(
+        ["run", "--standalone", "--namespace", "e2e-*", "-m", "mlpy_operator.handlers"], timeout=60
+    )
+    runner.__enter__()
+    try:
+        wait_for("the operator's start-up", lambda: runtime.kube.cache_info().currsize == 1)
+        patch.undo()
+        yield
+    finally:
+        patch.undo()
+        runner.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_create_analyse_stop_through_the_store(capsys: pytest.CaptureFixture[str
     data = _json(capsys, [*store, "analyse", "ranker", "-o", "json"])
     analysis = data["analysis"]
     assert isinstance(analysis, dict)
-    assert analysis["decision"] == "ship"
+    assert analysis["decision"] == "ship", analysis
     assert analysis["winner"] == "v2"
     listed = _json(capsys, [*store, "list", "-o", "json"])
     assert [e["name"] for e in listed] == ["ranker"]
