@@ -15,6 +15,7 @@ from rich.table import Table
 from mlpy.config import Locations, home
 from mlpy.demo.data import credit_data
 from mlpy.demo.training import Trained, train_all
+from mlpy.demo.watch import detect_drift, simulate_day
 from mlpy.registry import ModelRegistry, ModelVersion
 
 MODEL = "credit-risk"
@@ -84,10 +85,33 @@ def register_and_promote(state: DemoState) -> str:
     )
 
 
+def drift(state: DemoState) -> str:
+    assert state.data is not None
+    drifted, dataset, html = detect_drift(state.data, state.output, seed=state.seed + 1)
+    verdict = "dataset drift" if dataset else "no dataset drift"
+    return f"{verdict}; drifted columns: {', '.join(drifted) or 'none'}; report {html}"
+
+
+def monitor_day(state: DemoState) -> str:
+    production = state.registry.get_version(MODEL, "@production")
+    report = simulate_day(Locations.resolve().store, MODEL, production.version, seed=state.seed + 2)
+    version = report["models"][0]
+    anomalies = {name: len(found) for name, found in version["anomalies"].items() if found}
+    alerts = [f"{a['rule']} ({a['severity']})" for a in version["alerts"]]
+    state.extra["monitoring"] = version
+    return (
+        f"{version['requests']:,} requests over 24 h, p99 latency {version['latency_p99'] * 1000:.0f} ms; "
+        f"anomalies: {', '.join(f'{k} x{v}' for k, v in anomalies.items()) or 'none'}; "
+        f"alerts: {', '.join(alerts) or 'none'}"
+    )
+
+
 STEPS = [
     Step("Load data", load_data),
     Step("Train four models", train_models),
     Step("Register, version and promote", register_and_promote),
+    Step("Detect drift in a shifted window", drift),
+    Step("Monitor 24 hours of traffic", monitor_day),
 ]
 
 

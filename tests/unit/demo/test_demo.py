@@ -4,6 +4,7 @@ import io
 
 from rich.console import Console
 
+from mlpy.config import home
 from mlpy.demo.runner import MODEL, run_demo
 from mlpy.registry import ModelRegistry
 
@@ -15,6 +16,8 @@ def test_demo_runs_every_step_on_embedded_defaults() -> None:
         "Load data",
         "Train four models",
         "Register, version and promote",
+        "Detect drift in a shifted window",
+        "Monitor 24 hours of traffic",
     ]
     registry = ModelRegistry()
     versions = registry.search_versions(MODEL).items
@@ -22,4 +25,11 @@ def test_demo_runs_every_step_on_embedded_defaults() -> None:
     production = registry.get_version(MODEL, "@production")
     assert production.metrics["auc"] == max(v.metrics["auc"] for v in versions)
     assert registry.verify(MODEL, "@production").ok
+    drift = results[3][1]
+    for column in ("income", "debt_ratio", "employment"):
+        assert column in drift
+    assert (home() / "demo" / "drift-report.html").stat().st_size > 1_000
+    monitored = results[4][1]
+    assert "latency-p99-high" in monitored
+    assert "error_rate" in monitored
     assert "mlpy demo summary" in console.file.getvalue()  # type: ignore[attr-defined]
