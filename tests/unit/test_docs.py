@@ -11,6 +11,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_crd_reference_is_current() -> None:
     done = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "crd_reference.py"), "--check"], capture_output=True, text=True
+        [sys.executable, str(REPO / "scripts" / "crd_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
