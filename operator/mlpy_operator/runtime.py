@@ -24,6 +24,7 @@ class OperatorConfig:
     experiment_interval_s: float
     predlog_store_url: str | None
     pushgateway_url: str | None
+    drift_job_service_account: str | None
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -40,6 +41,8 @@ class OperatorConfig:
             # Where serving pods log predictions; the drift jobs read their windows there.
             predlog_store_url=os.environ.get("MLPY_PREDLOG_STORE") or os.environ.get("MLPY_STORE") or None,
             pushgateway_url=os.environ.get("MLPY_PUSHGATEWAY") or None,
+            # Set (by the Helm chart) when drift jobs share one account instead of one per monitor.
+            drift_job_service_account=os.environ.get("MLPY_DRIFT_JOB_SERVICE_ACCOUNT") or None,
         )
 
 

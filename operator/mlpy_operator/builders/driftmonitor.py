@@ -48,6 +48,7 @@ def cronjob(
     image: str,
     store_url: str | None,
     pushgateway: str | None = None,
+    service_account: str | None = None,
 ) -> dict[str, Any]:
     env = env_list({"MLPY_DRIFT_MONITOR": name, "MLPY_DRIFT_SETTINGS": json.dumps(settings, sort_keys=True)})
     env.append({"name": "MLPY_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}})
@@ -77,7 +78,7 @@ def cronjob(
                         "metadata": {"labels": dict(pod_labels)},
                         "spec": {
                             "restartPolicy": "Never",
-                            "serviceAccountName": job_name(name),
+                            "serviceAccountName": service_account or job_name(name),
                             "securityContext": pod_security_context(),
                             "containers": [
                                 {

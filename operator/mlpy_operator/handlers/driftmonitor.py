@@ -23,6 +23,7 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
             image=settings.job_image,
             store_url=settings.predlog_store_url,
             pushgateway=settings.pushgateway_url,
+            service_account=settings.drift_job_service_account,
         )
 
 

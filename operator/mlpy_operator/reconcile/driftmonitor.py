@@ -31,17 +31,22 @@ def target(kube: Kube, namespace: str, spec: DriftMonitorSpec) -> tuple[str, str
 
 
 def reconcile_drift_monitor(
-    kube: Kube, body: dict[str, Any], *, image: str, store_url: str | None, pushgateway: str | None
+    kube: Kube,
+    body: dict[str, Any],
+    *,
+    image: str,
+    store_url: str | None,
+    pushgateway: str | None,
+    service_account: str | None = None,
 ) -> dict[str, Any]:
+    """Apply the CronJob; with no shared ``service_account`` (the Helm chart can ship one), also a
+    ServiceAccount and a Role that reach only this monitor."""
     ref = object_ref(body)
     raw = body.get("spec") or {}
     spec = DriftMonitorSpec.from_spec(raw)
     model, version = target(kube, ref.namespace, spec)
     settings = build.job_settings(raw, model, version)
-    for child in (
-        build.service_account(ref.name, ref.namespace),
-        build.role(ref.name, ref.namespace),
-        build.role_binding(ref.name, ref.namespace),
+    children = [
         build.cronjob(
             ref.name,
             ref.namespace,
@@ -50,8 +55,16 @@ def reconcile_drift_monitor(
             image=image,
             store_url=store_url,
             pushgateway=pushgateway,
-        ),
-    ):
+            service_account=service_account,
+        )
+    ]
+    if service_account is None:
+        children += [
+            build.service_account(ref.name, ref.namespace),
+            build.role(ref.name, ref.namespace),
+            build.role_binding(ref.name, ref.namespace),
+        ]
+    for child in children:
         kube.apply(owned(child, body))
     old = body.get("status") or {}
     scheduled = condition(

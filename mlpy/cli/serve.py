@@ -1,0 +1,121 @@
+"""``mlpy serve``: run the model server (or the A/B router) on the embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from mlpy.errors import MlpyError
+from mlpy.registry import parse_model_id
+
+if TYPE_CHECKING:  # importing the CLI must not import the server (an optional extra)
+    from mlpy_server.settings import ServerSettings
+
+
+def serve(
+    model: list[str] = typer.Option(
+        [],
+        "--model",
+        "-m",
+        help="Registry model to serve: NAME (its production alias), NAME:VERSION or NAME@ALIAS. Repeatable.",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 in a container)."),
+    port: int = typer.Option(8080, "--port", "-p", min=1, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, help="Server processes."),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="Router mode: an experiment file (YAML/JSON) or its name in the store."
+    ),
+    upstream: list[str] = typer.Option(
+        [], "--upstream", help="Router mode: VARIANT=URL of the server answering for a variant. Repeatable."
+    ),
+    store: str | None = typer.Option(None, "--store", help="Metadata store URL (default: MLPY_STORE)."),
+    artifacts: str | None = typer.Option(
+        None, "--artifacts", help="Artifact root (default: MLPY_ARTIFACTS)."
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    access_log: bool = typer.Option(
+        False, "--access-log", help="Log every request (errors are always logged)."
+    ),
+    hash_key: str | None = typer.Option(
+        None,
+        "--hash-key",
+        help="Print the SHA-256 of an API key for MLPY_API_KEYS and exit ('-' reads stdin).",
+    ),
+) -> None:
+    """Serve models over HTTP: native API, Open Inference Protocol v2, probes and Prometheus metrics.
+
+    Settings not given here come from the environment (MLPY_API_KEYS, MLPY_MODEL_URI, MLPY_CORS_ORIGINS,
+    MLPY_PREDLOG_SAMPLE_RATE...; see docs/server.md).
+    """
+    if hash_key is not None:
+        _print_hash(hash_key)
+        return
+    if log_level.lower() not in {"debug", "info", "warning", "error"}:
+        raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
+    for model_id in model:
+        parse_model_id(model_id)
+    env = {
+        "MLPY_SERVE_MODELS": ",".join(model) if model else None,
+        "MLPY_STORE": store,
+        "MLPY_ARTIFACTS": artifacts,
+        "MLPY_EXPERIMENT": experiment,
+        "MLPY_ROUTER_UPSTREAMS": ",".join(upstream) if upstream else None,
+        "MLPY_ACCESS_LOG": "true" if access_log else None,
+    }
+    given = {key: value for key, value in env.items() if value is not None}
+    settings = _check_settings({**os.environ, **given})
+    if not settings.models and settings.uri_model is None and not settings.router_mode:
+        raise ServeUsageError(
+            "nothing to serve",
+            hint="pass --model NAME, set MLPY_SERVE_MODELS or MLPY_MODEL_URI, or --experiment (router mode)",
+        )
+    import uvicorn
+
+    # Worker processes rebuild the settings from the environment they inherit.
+    os.environ.update(given)
+
+    uvicorn.run(
+        "mlpy_server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level.lower(),
+        access_log=False,
+        server_header=False,
+    )
+
+
+class ServeUsageError(MlpyError):
+    """``mlpy serve`` was asked for something it cannot start."""
+
+
+def _check_settings(env: dict[str, str]) -> ServerSettings:
+    """Fail before binding the port on any malformed setting (the server would only log it)."""
+    try:
+        from mlpy_server.auth import Authenticator
+        from mlpy_server.settings import ServerSettings
+    except ModuleNotFoundError as exc:
+        raise ServeUsageError(
+            f"the model server is not installed ({exc.name} is missing)", hint="pip install 'mlpy[server]'"
+        ) from exc
+    settings = ServerSettings.from_env(env)
+    Authenticator(settings)
+    if settings.router_mode:
+        from mlpy_server.router import load_experiment
+
+        load_experiment(settings)
+    return settings
+
+
+def _print_hash(key: str) -> None:
+    from hashlib import sha256
+
+    if key == "-":
+        key = sys.stdin.readline().rstrip("\n")
+    if not key:
+        raise ServeUsageError("the key is empty", hint="pass the key, or '-' and the key on stdin")
+    typer.echo(sha256(key.encode()).hexdigest())

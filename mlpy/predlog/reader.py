@@ -1,0 +1,101 @@
+"""Reading the prediction log back: a time window of one model as a DataFrame, for drift and feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from mlpy.predlog.errors import InvalidWindowError
+from mlpy.predlog.tables import PredictionLogRow
+from mlpy.store import Store, open_store
+
+META_COLUMNS = ["request_id", "row", "model", "version", "variant", "ts", "prediction", "outcome"]
+
+
+def _check_window(since: datetime, until: datetime) -> None:
+    for name, value in (("since", since), ("until", until)):
+        if value.tzinfo is None:
+            raise InvalidWindowError(
+                f"{name} must be timezone-aware", hint="use datetime.now(UTC) or an ISO time ending in Z"
+            )
+    if until <= since:
+        raise InvalidWindowError(
+            f"empty window: until ({until.isoformat()}) is not after since ({since.isoformat()})"
+        )
+
+
+def read_window(
+    store: Store | str,
+    model: str,
+    since: datetime,
+    until: datetime,
+    *,
+    version: str | None = None,
+    with_outcome_only: bool = False,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """One row per predicted instance logged for ``model`` in [since, until): metadata, then features.
+
+    Features logged by name become their own columns; positional ones become ``x0``, ``x1``...
+    ``limit`` counts requests (a batch request brings all its rows).
+    """
+    _check_window(since, until)
+    if limit is not None and limit < 1:
+        raise InvalidWindowError(f"limit must be at least 1, got {limit}")
+    db = open_store(store) if isinstance(store, str) else store
+    query = (
+        select(PredictionLogRow)
+        .where(PredictionLogRow.model == model, PredictionLogRow.ts >= since, PredictionLogRow.ts < until)
+        .order_by(PredictionLogRow.ts, PredictionLogRow.id)
+    )
+    if version is not None:
+        query = query.where(PredictionLogRow.version == str(version))
+    if with_outcome_only:
+        query = query.where(PredictionLogRow.outcome_at.is_not(None))
+    if limit is not None:
+        query = query.limit(limit)
+    with db.session() as session:
+        logged = list(session.scalars(query))
+    meta: list[list[Any]] = []
+    features: list[dict[str, Any]] = []
+    for entry in logged:
+        outcomes = _per_row(entry.outcome, entry.n_rows)
+        for index, (values, prediction) in enumerate(zip(entry.features, entry.predictions, strict=False)):
+            where = [entry.request_id, index, entry.model, entry.version, entry.variant, entry.ts]
+            meta.append([*where, prediction, outcomes[index]])
+            features.append(_feature_dict(values, entry.feature_names))
+    return pd.concat([pd.DataFrame(meta, columns=META_COLUMNS), pd.DataFrame(features)], axis=1)
+
+
+def _per_row(outcome: Any, rows: int) -> list[Any]:
+    """A batch's outcome may be one value per row (a list as long as the batch) or one for all."""
+    if isinstance(outcome, list) and len(outcome) == rows and rows > 1:
+        return outcome
+    return [outcome] * rows
+
+
+def _feature_dict(values: Any, names: list[str] | None) -> dict[str, Any]:
+    if isinstance(values, dict):
+        return values
+    if not isinstance(values, list):
+        values = [values]
+    if names and len(names) == len(values):
+        return dict(zip(names, values, strict=True))
+    return {f"x{index}": value for index, value in enumerate(values)}
+
+
+def export_window(
+    store: Store | str, model: str, since: datetime, until: datetime, path: str | Path, **filters: Any
+) -> int:
+    """Write a window to Parquet (``.parquet``) or CSV (anything else); returns the number of rows."""
+    frame = read_window(store, model, since, until, **filters)
+    target = Path(path)
+    if target.suffix == ".parquet":
+        frame.to_parquet(target, index=False)
+    else:
+        frame.to_csv(target, index=False)
+    return len(frame)

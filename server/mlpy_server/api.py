@@ -1,0 +1,177 @@
+"""The native API: predictions, loaded models, reload and delete, feedback.
+
+``/predict`` and ``/predict/batch`` are the hot path: they read the body with orjson and validate by
+hand (see inputs.py) instead of building pydantic models per request.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+
+from mlpy_server.auth import Permission
+from mlpy_server.cache import loaded_models_payload
+from mlpy_server.deps import SECURITY, check, get_state, require
+from mlpy_server.errors import InvalidInputError
+from mlpy_server.inputs import optional_str, parse_object, rows_matrix
+from mlpy_server.middleware import MODEL, REQUEST_ID, START
+from mlpy_server.schemas import (
+    BATCH_BODY,
+    ERRORS,
+    PREDICT_BODY,
+    BatchResponse,
+    FeedbackRequest,
+    PredictResponse,
+    body,
+)
+from mlpy_server.served import ServedModel
+from mlpy_server.state import ServerState
+
+router = APIRouter()
+# Replaced by forwarding routes in router mode.
+predict_router = APIRouter()
+JSON = "application/json"
+
+
+def variant_of(request: Request, state: ServerState) -> str | None:
+    """The experiment variant a router sent this request as (logged beside it), read only when logging."""
+    return request.headers.get("x-mlpy-variant") if state.predlog is not None else None
+
+
+def json_response(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY), status, media_type=JSON)
+
+
+async def _predict_rows(request: Request, field: str, single: bool) -> Response:
+    state: ServerState = request.app.state.mlpy
+    check(state, request, Permission.predict)
+    data = parse_object(await request.body())
+    served = state.cache.get(optional_str(data, "model"))
+    request.scope[MODEL] = served
+    raw = data.get(field)
+    if raw is None:
+        raise InvalidInputError(f"field {field!r} is required", field=field)
+    matrix, rows = rows_matrix(
+        served, [raw] if single else raw, field, 1 if single else state.settings.max_batch_rows, single=single
+    )
+    predictions = await state.predict(served, matrix)
+    request_id = request.scope[REQUEST_ID]
+    latency = time.perf_counter() - request.scope[START]
+    state.log_prediction(request_id, served, rows, predictions, latency, variant_of(request, state))
+    payload: dict[str, Any] = {"model": served.name, "version": served.version, "request_id": request_id}
+    if single:
+        payload["prediction"] = predictions[0]
+    else:
+        # orjson writes numeric arrays directly; text labels need Python strings.
+        payload["predictions"] = predictions if predictions.dtype.kind in "biuf" else predictions.tolist()
+    return json_response(payload)
+
+
+async def fast_predict(request: Request) -> Response:
+    return await _predict_rows(request, "features", single=True)
+
+
+async def fast_batch(request: Request) -> Response:
+    return await _predict_rows(request, "instances", single=False)
+
+
+@predict_router.post(
+    "/predict",
+    summary="Predict one row",
+    response_model=None,
+    responses={200: {"model": PredictResponse}, **ERRORS},
+    openapi_extra={**body(PREDICT_BODY), "security": SECURITY},
+    tags=["predict"],
+)
+async def predict(request: Request) -> Response:
+    """``features`` as a list in the model's order or an object by name; ``model`` when several are loaded."""
+    return await _predict_rows(request, "features", single=True)
+
+
+@predict_router.post(
+    "/predict/batch",
+    summary="Predict many rows",
+    response_model=None,
+    responses={200: {"model": BatchResponse}, **ERRORS},
+    openapi_extra={**body(BATCH_BODY), "security": SECURITY},
+    tags=["predict"],
+)
+async def predict_batch(request: Request) -> Response:
+    """``instances``: rows as lists or objects; predictions come back in the same order."""
+    return await _predict_rows(request, "instances", single=False)
+
+
+@router.get("/models", summary="Loaded models", tags=["models"], responses=ERRORS)
+async def list_models(
+    state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
+) -> list[dict[str, Any]]:
+    return loaded_models_payload(state.cache)
+
+
+@router.get("/models/{model_id}", summary="One loaded model", tags=["models"], responses=ERRORS)
+async def get_model(
+    model_id: str,
+    request: Request,
+    state: ServerState = Depends(get_state),
+    _: Any = Depends(require(Permission.read)),
+) -> dict[str, Any]:
+    served = state.cache.get(model_id)
+    request.scope[MODEL] = served
+    return {"id": model_id, **served.describe()}
+
+
+@router.post(
+    "/models/{model_id}/reload", summary="Load or reload a model (admin)", tags=["models"], responses=ERRORS
+)
+async def reload_model(
+    model_id: str,
+    request: Request,
+    state: ServerState = Depends(get_state),
+    _: Any = Depends(require(Permission.admin)),
+) -> dict[str, Any]:
+    """Resolve the id again (an alias may have moved), verify, warm up, then swap atomically."""
+    served, previous = await state.load(model_id)
+    request.scope[MODEL] = served
+    state.readiness.expected.add(model_id)
+    return {"id": model_id, "loaded": served.describe(), "previous": _brief(previous)}
+
+
+@router.delete("/models/{model_id}", summary="Unload a model (admin)", tags=["models"], responses=ERRORS)
+async def delete_model(
+    model_id: str, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.admin))
+) -> dict[str, Any]:
+    served = state.cache.remove(model_id)
+    state.readiness.expected = {m for m in state.readiness.expected if m in set(state.cache.ids())}
+    return {"deleted": _brief(served)}
+
+
+@router.post(
+    "/feedback",
+    status_code=202,
+    summary="Report the observed outcome of a request",
+    tags=["predict"],
+    responses=ERRORS,
+)
+async def feedback(
+    payload: FeedbackRequest,
+    state: ServerState = Depends(get_state),
+    _: Any = Depends(require(Permission.predict)),
+) -> dict[str, Any]:
+    """Stored beside the logged prediction (drift, accuracy); in router mode it also updates the variant."""
+    if payload.value is None and payload.outcome is None:
+        raise InvalidInputError("give 'value' (the metric) or 'outcome' (the observed truth)", field="value")
+    outcome = payload.outcome if payload.outcome is not None else payload.value
+    logged = state.predlog.record_outcome(payload.request_id, outcome) if state.predlog is not None else False
+    variant = None
+    if state.router is not None:
+        variant = state.router.feedback(payload.request_id, payload.value, payload.variant)
+    return {"request_id": payload.request_id, "logged": logged, "variant": variant}
+
+
+def _brief(served: ServedModel | None) -> dict[str, Any] | None:
+    if served is None:
+        return None
+    return {"name": served.name, "version": served.version, "sha256": served.sha256}

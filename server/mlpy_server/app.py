@@ -1,0 +1,149 @@
+"""The FastAPI application: routes, error handling, middleware and start-up in one factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mlpy import __version__
+from mlpy.errors import MlpyError
+from mlpy_server import api, ops, v2
+from mlpy_server.errors import InvalidInputError, MalformedRequestError, ServerError
+from mlpy_server.failures import error_response, failure_response
+from mlpy_server.fastlane import FastLane
+from mlpy_server.metrics import ServerMetrics
+from mlpy_server.middleware import ObservabilityMiddleware
+from mlpy_server.settings import ServerSettings
+from mlpy_server.state import ServerState
+
+DESCRIPTION = """\
+Serves scikit-learn models from the mlpy registry (or an artifact URI and its SHA-256).
+
+* Native API: `POST /predict`, `POST /predict/batch`, `GET /models`, admin reload and delete.
+* Open Inference Protocol v2 under `/v2` (KServe, MLServer and Triton clients).
+* Probes: `/healthz`, `/readyz`; Prometheus metrics at `/metrics`.
+
+Every error is JSON: `{"error": message, "code": ..., "field": ..., "request_id": ...}`.
+"""
+
+
+class ServerApp:
+    """The ASGI entry point: the observability middleware and fast lane in front of the FastAPI app.
+
+    Sitting outside FastAPI (not added with ``add_middleware``) spares every hot request FastAPI's and
+    Starlette's own layers; everything else is handed to FastAPI unchanged.
+    """
+
+    def __init__(self, api: FastAPI, entry: ASGIApp) -> None:
+        self.api = api
+        self.state = api.state
+        self._entry = entry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+
+def create_app(settings: ServerSettings | None = None, *, metrics: ServerMetrics | None = None) -> ServerApp:
+    settings = settings or ServerSettings.from_env()
+    state = ServerState(settings, metrics)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await state.start()
+        try:
+            yield
+        finally:
+            await state.stop()
+
+    app = FastAPI(
+        title="mlpy model server",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=_OrjsonResponse,
+    )
+    app.state.mlpy = state
+    app.include_router(ops.router)
+    if state.router is not None:
+        from mlpy_server import routing
+
+        app.include_router(routing.router)
+        lane = FastLane(app, routing.fast_predict, routing.fast_batch, routing.fast_infer)
+    else:
+        app.include_router(api.predict_router)
+        app.include_router(v2.infer_router)
+        lane = FastLane(app, api.fast_predict, api.fast_batch, v2.fast_infer)
+    app.include_router(api.router)
+    app.include_router(v2.router)
+    _install_error_handlers(app)
+    entry: ASGIApp = ObservabilityMiddleware(
+        app,
+        metrics=state.metrics if settings.request_metrics else None,
+        max_body_bytes=settings.max_body_bytes,
+        access_log=settings.access_log,
+        fast_lane=lane,
+    )
+    if settings.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        entry = CORSMiddleware(
+            entry,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
+    return ServerApp(app, entry)
+
+
+def app_from_env() -> ServerApp:
+    """The factory ``uvicorn --factory`` calls in every worker process."""
+    from mlpy_server.logs import configure
+
+    configure()
+    return create_app(ServerSettings.from_env())
+
+
+class _OrjsonResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def handle(request: Request, exc: Exception) -> Response:
+        return failure_response(request, exc)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
+        if first.get("type") in {"json_invalid", "model_attributes_type"} and where in {"body", "0"}:
+            message = f"the body is not a valid JSON object: {first.get('msg')}"
+            return error_response(request, MalformedRequestError(message))
+        message = f"field {where!r}: {first.get('msg', 'invalid')}"
+        return error_response(request, InvalidInputError(message, field=where))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        error = ServerError(str(exc.detail))
+        error.status = exc.status_code
+        error.code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        response = error_response(request, error)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    app.add_exception_handler(ServerError, handle)
+    app.add_exception_handler(MlpyError, handle)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, handle)

@@ -1,0 +1,92 @@
+"""Server errors: each carries the HTTP status it maps to and, for bad input, the field at fault.
+
+A client error is always one of these (a 4xx with a JSON body naming the problem), never a 500.
+"""
+
+from __future__ import annotations
+
+from mlpy.errors import MlpyError
+
+
+class ServerError(MlpyError):
+    """Any failure the server reports on purpose."""
+
+    status: int = 500
+    code: str = "server_error"
+
+    def __init__(self, message: str, *, hint: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
+class ServerConfigError(ServerError):
+    """A setting (environment variable or option) is missing or malformed; raised at start-up."""
+
+    code = "invalid_configuration"
+
+
+class MalformedRequestError(ServerError):
+    """The body is not JSON, or not the right shape at the top level."""
+
+    status = 400
+    code = "malformed_request"
+
+
+class InvalidInputError(ServerError):
+    """A field has a wrong type, a missing feature, a non-finite number..."""
+
+    status = 422
+    code = "invalid_input"
+
+
+class PayloadTooLargeError(ServerError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(ServerError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class AuthenticationError(ServerError):
+    """No credential, or one the server does not know."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(ServerError):
+    """A known credential whose role does not allow the call (or admin calls are switched off)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class ModelNotLoadedError(ServerError):
+    status = 404
+    code = "model_not_found"
+
+
+class NotFoundError(ServerError):
+    status = 404
+    code = "not_found"
+
+
+class ModelLoadError(ServerError):
+    """A model could not be loaded or verified; the version already serving keeps serving."""
+
+    status = 409
+    code = "model_load_failed"
+
+
+class NotReadyError(ServerError):
+    status = 503
+    code = "not_ready"
+
+
+class UpstreamError(ServerError):
+    """Router mode: the chosen variant's server did not answer."""
+
+    status = 502
+    code = "upstream_unavailable"

@@ -1,0 +1,48 @@
+"""Health, probes and metrics: what Kubernetes and Prometheus call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from mlpy import __version__
+from mlpy_server.deps import get_state
+from mlpy_server.errors import NotReadyError
+from mlpy_server.schemas import ErrorResponse
+from mlpy_server.state import ServerState
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/", summary="Health and what this server holds")
+async def root(state: ServerState = Depends(get_state)) -> dict[str, Any]:
+    ready, reason = state.ready()
+    return {
+        "name": "mlpy",
+        "version": __version__,
+        "mode": "router" if state.router is not None else "server",
+        "ready": ready,
+        "status": reason,
+        "models": state.cache.ids(),
+    }
+
+
+@router.get("/healthz", summary="Liveness probe")
+async def healthz() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get("/readyz", summary="Readiness probe", responses={503: {"model": ErrorResponse}})
+async def readyz(state: ServerState = Depends(get_state)) -> dict[str, Any]:
+    """Ready only once every configured model is loaded and its SHA-256 verified."""
+    ready, reason = state.ready()
+    if not ready:
+        raise NotReadyError(reason)
+    return {"status": "ready", "models": state.cache.ids()}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(state: ServerState = Depends(get_state)) -> Response:
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,242 @@
+"""Router mode: send each request to one variant's server, sticky per unit, and learn from feedback.
+
+Assignment and recording only touch memory (``mlpy.experiments.Experiment``); a background task
+flushes the counts to the shared statistics and picks up new weights once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import orjson
+import yaml
+
+from mlpy.errors import MlpyError
+from mlpy.experiments import Experiment, Variant
+from mlpy.experiments.backends import StatsBackend, open_backend
+from mlpy.experiments.definition import ExperimentConfig
+from mlpy_server.errors import NotFoundError, ServerConfigError, UpstreamError
+from mlpy_server.metrics import ServerMetrics
+from mlpy_server.settings import ServerSettings, parse_upstreams
+from mlpy_server.upstream import UpstreamConnectionError, UpstreamPool, UpstreamTimeoutError
+
+log = logging.getLogger("mlpy.server.router")
+
+# How many request ids the router remembers for feedback (about 100 bytes each).
+REMEMBERED_REQUESTS = 200_000
+FORWARDED_HEADERS = frozenset({b"content-type", b"authorization", b"x-api-key", b"accept", b"x-unit-id"})
+
+
+@dataclass(frozen=True)
+class RouterPlan:
+    name: str
+    config: ExperimentConfig
+    upstreams: dict[str, str]
+    backend: StatsBackend
+
+
+def load_experiment(settings: ServerSettings) -> RouterPlan:
+    """The experiment from a YAML/JSON file or from the metadata store, and each variant's upstream URL."""
+    source = settings.experiment or ""
+    path = Path(source)
+    file_upstreams: dict[str, str] = {}
+    backend_url = settings.experiment_stats_url
+    if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.is_file():
+        try:
+            document = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ServerConfigError(f"cannot read experiment file {source}: {exc}") from exc
+        if not isinstance(document, dict):
+            raise ServerConfigError(f"experiment file {source} must hold a mapping with name and spec")
+        spec = document.get("spec", document)
+        name = str(document.get("name") or (document.get("metadata") or {}).get("name") or path.stem)
+        config = ExperimentConfig.from_dict(spec)
+        for variant in spec.get("variants", []):
+            url = variant.get("upstream") or variant.get("url")
+            if url:
+                file_upstreams.update(parse_upstreams([f"{variant['name']}={url}"]))
+        backend = open_backend(backend_url)
+    else:
+        from mlpy.experiments.repository import ExperimentRepository
+        from mlpy.store import open_store
+
+        store = open_store(settings.locations.store)
+        record = ExperimentRepository(store).get(source)
+        name, config = record.name, record.config
+        backend = open_backend(backend_url or settings.locations.store)
+    upstreams = {**file_upstreams, **settings.upstreams}
+    missing = [v.name for v in config.variants if v.name not in upstreams]
+    if missing:
+        raise ServerConfigError(
+            f"experiment {name!r}: no upstream URL for variant {missing[0]!r}",
+            hint=f"pass --upstream {missing[0]}=http://HOST:PORT (or MLPY_ROUTER_UPSTREAMS)",
+        )
+    unknown = sorted(set(upstreams) - {v.name for v in config.variants})
+    if unknown:
+        raise ServerConfigError(f"upstream given for unknown variant {unknown[0]!r}")
+    return RouterPlan(name, config, upstreams, backend)
+
+
+class Router:
+    def __init__(self, plan: RouterPlan, metrics: ServerMetrics, timeout_s: float) -> None:
+        config = plan.config
+        self.plan = plan
+        self.experiment = Experiment(
+            plan.name,
+            [Variant(v.name, v.weight, v.model_version) for v in config.variants],
+            strategy=config.strategy,
+            metric=config.metric,
+            epsilon=config.epsilon,
+            floor=config.floor,
+            min_samples=config.stopping.min_samples_per_variant,
+            backend=plan.backend,
+            # Refreshed by our task (off the event loop), never inline by assign().
+            refresh_interval_s=1e12,
+        )
+        self.metrics = metrics
+        self._timeout = timeout_s
+        self._pool: UpstreamPool | None = None
+        self._routed: OrderedDict[str, str] = OrderedDict()
+        self._task: asyncio.Task[None] | None = None
+        self.refresh_interval_s = 1.0
+        self._latency: dict[str, Any] = {}
+        self._routed_counts: dict[tuple[str, int], Any] = {}
+        self.last_refresh_error: str | None = None
+
+    async def start(self) -> None:
+        self._pool = UpstreamPool(self._timeout)
+        self._task = asyncio.create_task(self._refresh_forever())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._pool is not None:
+            self._pool.close()
+        try:
+            await anyio.to_thread.run_sync(self.experiment.flush)
+        except MlpyError as exc:
+            log.warning("final flush of experiment statistics failed: %s", exc)
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval_s)
+            try:
+                await anyio.to_thread.run_sync(self.experiment.refresh)
+                self.last_refresh_error = None
+            except MlpyError as exc:
+                self.last_refresh_error = str(exc)
+                log.warning("experiment statistics refresh failed (kept in memory): %s", exc)
+
+    async def forward(
+        self, path: str, body: bytes, headers: dict[str, str], request_id: str, unit_id: str | None
+    ) -> tuple[int, bytes, str, str]:
+        """Send the request to the assigned variant; returns status, body, content type and the variant."""
+        variant = self.experiment.assign(unit_id)
+        upstream = self.plan.upstreams[variant]
+        sent = dict(headers)
+        sent["x-request-id"] = request_id
+        sent["x-mlpy-variant"] = variant
+        assert self._pool is not None, "router not started"
+        start = time.perf_counter()
+        try:
+            status, content, content_type = await self._pool.post(upstream, path, body, sent)
+        except UpstreamTimeoutError as exc:
+            self.metrics.routed.labels(variant, "timeout").inc()
+            error = UpstreamError(f"variant {variant!r} did not answer within {self._timeout}s")
+            error.status = 504
+            raise error from exc
+        except UpstreamConnectionError as exc:
+            self.metrics.routed.labels(variant, "unreachable").inc()
+            raise UpstreamError(f"variant {variant!r} at {upstream} is unreachable: {exc}") from exc
+        self._latency_child(variant).observe(time.perf_counter() - start)
+        self._routed_child(variant, status).inc()
+        if status < 300:
+            self._remember(request_id, variant)
+        return status, content, content_type, variant
+
+    def _latency_child(self, variant: str) -> Any:
+        child = self._latency.get(variant)
+        if child is None:
+            child = self._latency[variant] = self.metrics.upstream_latency.labels(variant)
+        return child
+
+    def _routed_child(self, variant: str, status: int) -> Any:
+        child = self._routed_counts.get((variant, status))
+        if child is None:
+            child = self._routed_counts[(variant, status)] = self.metrics.routed.labels(variant, str(status))
+        return child
+
+    def _remember(self, request_id: str, variant: str) -> None:
+        routed = self._routed
+        routed[request_id] = variant
+        if len(routed) > REMEMBERED_REQUESTS:
+            routed.popitem(last=False)
+
+    def feedback(self, request_id: str, value: float | None, variant: str | None) -> str:
+        """Credit ``value`` to the variant that served ``request_id``."""
+        chosen = self._routed.get(request_id) or variant
+        if chosen is None:
+            raise NotFoundError(
+                f"request {request_id!r} was not routed by this replica (or is too old)",
+                hint="pass 'variant' too (every routed response names it in X-Mlpy-Variant)",
+                field="request_id",
+            )
+        if value is not None:
+            self.experiment.record(chosen, value)
+        return chosen
+
+    def describe(self) -> dict[str, Any]:
+        """Per-variant statistics and current weights, in the shape the operator reads."""
+        stats = self.experiment.stats()
+        weights = self.experiment.current_weights()
+        config = self.plan.config
+        return {
+            "experiment": self.plan.name,
+            "strategy": str(config.strategy),
+            "metric": config.metric.to_dict(),
+            "weights": weights,
+            "variants": [
+                {
+                    "name": v.name,
+                    "upstream": self.plan.upstreams[v.name],
+                    "model_version": v.model_version,
+                    "weight": weights.get(v.name, 0.0),
+                    "stats": stats[v.name].to_dict(),
+                }
+                for v in config.variants
+            ],
+            "refresh_error": self.last_refresh_error,
+        }
+
+
+def forwarded_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The request headers passed on to the variant (credentials, content type), from the raw scope."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1") for name, value in raw if name in FORWARDED_HEADERS
+    }
+
+
+def unit_from_body(body: bytes) -> str | None:
+    """``unit_id`` of a /predict body, or ``parameters.unit_id`` of an inference request, if any."""
+    if b'"unit_id"' not in body:
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    unit = data.get("unit_id")
+    if unit is None and isinstance(data.get("parameters"), dict):
+        unit = data["parameters"].get("unit_id")
+    return None if unit is None else str(unit)

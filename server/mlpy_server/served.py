@@ -1,0 +1,114 @@
+"""A loaded model and what the server needs to feed it: feature order, types, output kind."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import sklearn
+
+from mlpy.store import utcnow
+from mlpy_server.fastpath import compile_predictor
+
+# The server orders named features itself, so sklearn's reminder that an ndarray has no column names
+# is noise (and a warnings.warn call per request).
+warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+
+NUMERIC_TYPES = frozenset({"number", "integer", "boolean"})
+_configured = threading.local()
+
+
+def _assume_finite() -> None:
+    """Skip sklearn's own finiteness scan: every input is checked for NaN/inf before predict.
+
+    sklearn keeps its configuration per thread, so each thread that predicts sets it once.
+    """
+    if not getattr(_configured, "done", False):
+        sklearn.set_config(assume_finite=True)
+        _configured.done = True
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    name: str
+    version: str
+    model: Any
+    source: str
+    artifact_uri: str
+    sha256: str
+    format: str
+    signature: dict[str, Any] | None
+    aliases: tuple[str, ...] = ()
+    loaded_at: datetime = field(default_factory=utcnow)
+    feature_names: tuple[str, ...] = ()
+    feature_types: tuple[str, ...] = ()
+    task: str = "regression"
+    classes: tuple[Any, ...] = ()
+    # A verified numpy shortcut for validated float64 input (see fastpath.py), when the model has one.
+    shortcut: Callable[[np.ndarray], np.ndarray] | None = None
+
+    @classmethod
+    def build(cls, **fields: Any) -> ServedModel:
+        """Derive the feature layout from the signature, else from the fitted model."""
+        model, signature = fields["model"], fields.get("signature")
+        inputs = (signature or {}).get("inputs") or []
+        names = tuple(str(i["name"]) for i in inputs)
+        types = tuple(str(i.get("type", "number")) for i in inputs)
+        if not names and hasattr(model, "feature_names_in_"):
+            names = tuple(str(n) for n in model.feature_names_in_)
+            types = ("number",) * len(names)
+        elif not names and hasattr(model, "n_features_in_"):
+            names = tuple(f"x{i}" for i in range(int(model.n_features_in_)))
+            types = ("number",) * len(names)
+        output = (signature or {}).get("output") or {}
+        fitted_classes = getattr(model, "classes_", None)
+        classes = tuple(output.get("classes") or ([] if fitted_classes is None else list(fitted_classes)))
+        task = str(output.get("task") or ("classification" if classes else "regression"))
+        shortcut = None
+        if fields.pop("fast", True) and names and all(t in NUMERIC_TYPES for t in types):
+            shortcut = compile_predictor(model, len(names))
+        return cls(
+            **fields, feature_names=names, feature_types=types, task=task, classes=classes, shortcut=shortcut
+        )
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def numeric(self) -> bool:
+        return all(t in NUMERIC_TYPES for t in self.feature_types)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def predict(self, features: Any) -> np.ndarray:
+        if self.shortcut is not None and type(features) is np.ndarray:
+            return self.shortcut(features)
+        _assume_finite()
+        return np.asarray(self.model.predict(features))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "source": self.source,
+            "artifact_uri": self.artifact_uri,
+            "sha256": self.sha256,
+            "format": self.format,
+            "aliases": list(self.aliases),
+            "loaded_at": self.loaded_at.isoformat(),
+            "estimator": f"{type(self.model).__module__}.{type(self.model).__qualname__}",
+            "task": self.task,
+            "fast_path": self.shortcut is not None,
+            "classes": list(self.classes),
+            "inputs": [
+                {"name": n, "type": t} for n, t in zip(self.feature_names, self.feature_types, strict=True)
+            ],
+        }

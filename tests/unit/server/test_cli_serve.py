@@ -1,0 +1,104 @@
+"""``mlpy serve``: one-line errors for bad options, the key hasher, and a real server process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlpy.cli.main import main
+from mlpy.registry import ModelRegistry
+
+MLPY = str(Path(sys.executable).with_name("mlpy"))
+
+
+def test_hash_key_prints_the_sha256(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--hash-key", "s3cret"]) == 0
+    assert capsys.readouterr().out.strip() == hashlib.sha256(b"s3cret").hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["serve"], 1, "error: nothing to serve"),
+        (["serve", "--model", "bad name"], 1, "error: invalid model name 'bad name'"),
+        (["serve", "--model", "m", "--port", "70000"], 2, "error: Invalid value for '--port'"),
+        (["serve", "--model", "m", "--log-level", "loud"], 2, "error: Invalid value"),
+        (["serve", "--experiment", "exp.yaml"], 1, "error: cannot read experiment file exp.yaml"),
+    ],
+)
+def test_bad_options_are_one_line_errors(
+    argv: list[str],
+    code: int,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("MLPY_SERVE_MODELS", "MLPY_MODEL_URI", "MLPY_EXPERIMENT", "MLPY_API_KEYS"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert err.startswith(message), err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_malformed_environment_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLPY_API_KEYS", "ops:admin:not-a-hash")
+    assert main(["serve", "--model", "m"]) == 1
+    assert "must be given as its SHA-256 hex digest" in capsys.readouterr().err
+    monkeypatch.setenv("MLPY_API_KEYS", "")
+    monkeypatch.setenv("MLPY_MAX_BODY_BYTES", "lots")
+    assert main(["serve", "--model", "m"]) == 1
+    assert "error: MLPY_MAX_BODY_BYTES='lots' is not an integer" in capsys.readouterr().err
+
+
+def test_a_real_server_process_serves_a_registered_model(
+    registry: ModelRegistry, tmp_path: Path, unused_port: int
+) -> None:
+    env = {
+        **os.environ,
+        "MLPY_STORE": registry.store.url,
+        "MLPY_ARTIFACTS": registry.artifacts.root,
+    }
+    process = subprocess.Popen(
+        [MLPY, "serve", "--model", "lin:2", "--port", str(unused_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{unused_port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+        answer = httpx.post(f"{url}/predict", json={"features": [1, 1, 1]}).json()
+        assert answer["model"] == "lin"
+        assert answer["version"] == "2"
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,204 @@
+"""Router mode against two real model servers on loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from mlpy_server import ServerSettings, create_app
+from mlpy_server.auth import hash_key
+from mlpy_server.errors import ServerConfigError
+from mlpy_server.router import load_experiment
+
+ADMIN = {"X-API-Key": "ops"}
+
+
+@pytest.fixture
+def variants(make_settings: Callable[..., ServerSettings], serve_app: Callable[..., Any]) -> dict[str, str]:
+    """Variant A serves lin v1, variant B serves lin v2, each on its own port."""
+    urls = {}
+    for variant, model in (("A", "lin:1"), ("B", "lin:2")):
+        server = serve_app(create_app(make_settings(models=(model,))))
+        urls[variant] = server.url
+    return urls
+
+
+def experiment_file(tmp_path: Path, variants: dict[str, str], strategy: str = "weighted") -> Path:
+    path = tmp_path / "exp.yaml"
+    spec = {
+        "strategy": strategy,
+        "metric": {"name": "error", "goal": "minimize", "type": "mean"},
+        "variants": [{"name": name, "weight": 50, "upstream": url} for name, url in variants.items()],
+    }
+    path.write_text(yaml.safe_dump({"name": "lin-ab", "spec": spec}))
+    return path
+
+
+def router_client(tmp_path: Path, variants: dict[str, str], **overrides: Any) -> TestClient:
+    settings = ServerSettings(
+        experiment=str(experiment_file(tmp_path, variants)),
+        api_keys=(f"ops:admin:{hash_key('ops')}",),
+        **overrides,
+    )
+    return TestClient(create_app(settings))
+
+
+def wait_upstreams(variants: dict[str, str]) -> None:
+    import time
+
+    import httpx
+
+    for url in variants.values():
+        deadline = time.monotonic() + 20
+        while httpx.get(f"{url}/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_routes_sticky_per_unit_and_learns_from_feedback(tmp_path: Path, variants: dict[str, str]) -> None:
+    wait_upstreams(variants)
+    with router_client(tmp_path, variants) as client:
+        assert client.get("/readyz").status_code == 200
+        seen: dict[str, set[str]] = {}
+        for unit in range(40):
+            for _ in range(2):
+                response = client.post(
+                    "/predict", json={"features": [1, 2, 3], "unit_id": f"user-{unit}"}, headers=ADMIN
+                )
+                assert response.status_code == 200, response.text
+                variant = response.headers["x-mlpy-variant"]
+                assert response.json()["version"] == {"A": "1", "B": "2"}[variant]
+                seen.setdefault(f"user-{unit}", set()).add(variant)
+        assert all(len(v) == 1 for v in seen.values())
+        assert {next(iter(v)) for v in seen.values()} == {"A", "B"}
+        answer = client.post("/predict", json={"features": [1, 2, 3]}, headers=ADMIN)
+        request_id = answer.json()["request_id"]
+        assert answer.headers["x-request-id"] == request_id
+        feedback = client.post("/feedback", json={"request_id": request_id, "value": 0.25}, headers=ADMIN)
+        assert feedback.status_code == 202
+        assert feedback.json()["variant"] == answer.headers["x-mlpy-variant"]
+        unknown = client.post("/feedback", json={"request_id": "never-seen", "value": 1.0}, headers=ADMIN)
+        assert unknown.status_code == 404
+        assert (
+            client.post(
+                "/feedback", json={"request_id": "never", "value": 1.0, "variant": "A"}, headers=ADMIN
+            ).status_code
+            == 202
+        )
+        stats = client.get("/experiment", headers=ADMIN).json()
+        by_name = {v["name"]: v for v in stats["variants"]}
+        assert sum(v["stats"]["assigned"] for v in by_name.values()) == 81
+        assert sum(v["stats"]["n"] for v in by_name.values()) == 2
+        assert stats["weights"] == {"A": 0.5, "B": 0.5}
+        infer = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}]}
+        assert client.post("/v2/models/lin/infer", json=infer, headers=ADMIN).status_code == 200
+
+
+def test_weights_change_at_run_time(tmp_path: Path, variants: dict[str, str]) -> None:
+    wait_upstreams(variants)
+    with router_client(tmp_path, variants) as client:
+        assert client.put("/experiment/weights", json={"weights": {"A": 0, "B": 1}}).status_code == 401
+        changed = client.put("/experiment/weights", json={"weights": {"A": 0, "B": 1}}, headers=ADMIN)
+        assert changed.status_code == 200
+        assert changed.json()["weights"] == {"A": 0.0, "B": 1.0}
+        routed = {
+            client.post("/predict", json={"features": [1, 2, 3]}, headers=ADMIN).headers["x-mlpy-variant"]
+            for _ in range(20)
+        }
+        assert routed == {"B"}
+        bad = client.put("/experiment/weights", json={"weights": {"C": 1}}, headers=ADMIN)
+        assert bad.status_code == 422
+        assert "unknown variants" in bad.json()["error"]
+        negative = client.put("/experiment/weights", json={"weights": {"A": -1, "B": 1}}, headers=ADMIN)
+        assert negative.status_code == 422
+
+
+def test_unreachable_variant_is_a_502(tmp_path: Path, make_settings: Callable[..., ServerSettings]) -> None:
+    dead = {"A": "http://127.0.0.1:9", "B": "http://127.0.0.1:9"}
+    with router_client(tmp_path, dead, upstream_timeout_s=2.0) as client:
+        response = client.post("/predict", json={"features": [1, 2, 3]}, headers=ADMIN)
+        assert response.status_code == 502
+        assert "unreachable" in response.json()["error"]
+
+
+def test_experiment_configuration_errors(tmp_path: Path) -> None:
+    path = experiment_file(tmp_path, {"A": "http://a:1", "B": "http://b:1"})
+    spec = yaml.safe_load(path.read_text())
+    del spec["spec"]["variants"][1]["upstream"]
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ServerConfigError, match="no upstream URL for variant 'B'"):
+        load_experiment(ServerSettings(experiment=str(path)))
+    plan = load_experiment(ServerSettings(experiment=str(path), upstreams={"B": "http://b:2"}))
+    assert plan.upstreams == {"A": "http://a:1", "B": "http://b:2"}
+    with pytest.raises(ServerConfigError, match="unknown variant 'C'"):
+        load_experiment(ServerSettings(experiment=str(path), upstreams={"B": "http://b", "C": "http://c"}))
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_upstream_pool_reuses_connections_and_survives_a_stale_one(
+    loop: str, make_settings: Callable[..., ServerSettings], serve_app: Callable[..., Any]
+) -> None:
+    import asyncio
+
+    from mlpy_server.upstream import UpstreamConnectionError, UpstreamPool
+
+    server = serve_app(create_app(make_settings()))
+    wait_upstreams({"A": server.url})
+
+    async def scenario() -> None:
+        pool = UpstreamPool(timeout_s=5)
+        body = b'{"features": [1, 2, 3]}'
+        headers = {"content-type": "application/json"}
+        answers = [await pool.post(server.url, "/predict", body, headers) for _ in range(3)]
+        assert [status for status, _, _ in answers] == [200, 200, 200]
+        assert len(pool._idle[("127.0.0.1", server.port)]) == 1
+        pool._idle[("127.0.0.1", server.port)][0].transport.close()  # type: ignore[union-attr]
+        await asyncio.sleep(0.05)
+        status, content, content_type = await pool.post(server.url, "/predict", body, headers)
+        assert status == 200
+        assert content_type == "application/json"
+        assert b'"model":"lin"' in content
+        with pytest.raises(UpstreamConnectionError, match="cannot connect"):
+            await pool.post("http://127.0.0.1:9", "/predict", body, headers)
+        pool.close()
+
+    if loop == "uvloop":
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(scenario())
+    else:
+        asyncio.run(scenario())
+
+
+def test_variant_and_outcome_reach_the_prediction_log(
+    tmp_path: Path,
+    sqlite_url: str,
+    make_settings: Callable[..., ServerSettings],
+    serve_app: Callable[..., Any],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mlpy.predlog import read_window
+
+    upstream = serve_app(create_app(make_settings(predlog_sample_rate=1.0, predlog_store_url=sqlite_url)))
+    wait_upstreams({"A": upstream.url})
+    same = {"A": upstream.url, "B": upstream.url}
+    with router_client(tmp_path, same, predlog_sample_rate=1.0, predlog_store_url=sqlite_url) as client:
+        answer = client.post("/predict", json={"features": [1, 2, 3], "unit_id": "u1"}, headers=ADMIN)
+        request_id, variant = answer.json()["request_id"], answer.headers["x-mlpy-variant"]
+        feedback = client.post("/feedback", json={"request_id": request_id, "value": 1.0}, headers=ADMIN)
+        assert feedback.json() == {"request_id": request_id, "logged": True, "variant": variant}
+        upstream_state = upstream.server.config.app.state.mlpy
+        upstream_state.predlog.flush()
+        client.app.state.mlpy.predlog.flush()  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    frame = read_window(sqlite_url, "lin", now - timedelta(minutes=5), now + timedelta(minutes=5))
+    row = frame[frame.request_id == request_id].iloc[0]
+    assert row.variant == variant
+    assert row.outcome == 1.0
