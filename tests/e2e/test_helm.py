@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,20 +31,6 @@ EXAMPLES = REPO / "helm" / "examples"
 GROUP, VERSION = "mlpy.io", "v1alpha1"
 CRD_NAMES = ("modelversions.mlpy.io", "experiments.mlpy.io", "driftmonitors.mlpy.io")
 FORBIDDEN_MARKERS = ("403", "Forbidden", "forbidden", "Not enough permissions")
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last saw {last!r}")
 
 
 @dataclass(frozen=True)
@@ -221,7 +206,13 @@ def _can_i(tools: Tools, account: str, *args: str) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["cluster-wide", "namespaced"])
 def test_install_reconcile_with_the_chart_rbac_and_uninstall(
-    tools: Tools, k8s_api: Any, restricted_namespace: str, run_operator: Any, tmp_path: Path, mode: str
+    wait: Callable[..., Any],
+    tools: Tools,
+    k8s_api: Any,
+    restricted_namespace: str,
+    run_operator: Any,
+    tmp_path: Path,
+    mode: str,
 ) -> None:
     from kubernetes import client
 
@@ -266,7 +257,7 @@ def test_install_reconcile_with_the_chart_rbac_and_uninstall(
 
     kubeconfig = _token_kubeconfig(tools, ns, fullname, tmp_path / "sa.kubeconfig")
     operator = run_operator(_deployment_env(apps, ns, f"{fullname}-operator"), kubeconfig)
-    wait_for(
+    wait(
         "the operator's /metrics",
         lambda: (
             urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=2).status
@@ -287,8 +278,8 @@ def test_install_reconcile_with_the_chart_rbac_and_uninstall(
         mv = custom.get_namespaced_custom_object(GROUP, VERSION, ns, "modelversions", name)
         return (mv.get("status") or {}).get("phase") == "Ready"
 
-    wait_for("credit-v1 Ready", lambda: ready("credit-v1"))
-    wait_for("credit-v2 Ready", lambda: ready("credit-v2"))
+    wait("credit-v1 Ready", lambda: ready("credit-v1"))
+    wait("credit-v2 Ready", lambda: ready("credit-v2"))
     # The stable Service goes to the production version, or to the experiment's router once the
     # operator reconciled the Experiment too.
     stable = core.read_namespaced_service("credit", ns)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,26 +12,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 GROUP, VERSION = "mlpy.io", "v1alpha1"
-
-
-@pytest.fixture(scope="session")
-def wait() -> Callable[..., Any]:
-    return wait_for
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll until ``check`` returns something truthy; the failure names what never happened."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last saw {last!r}")
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +41,9 @@ def predlog_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def operator(k8s_cluster: Any, crds: None, stats_url: str, predlog_url: str) -> Iterator[None]:
+def operator(
+    k8s_cluster: Any, crds: None, stats_url: str, predlog_url: str, wait: Callable[..., Any]
+) -> Iterator[None]:
     """The operator running in this process (kopf's KopfRunner), logged in with the test kubeconfig."""
     from kopf.testing import KopfRunner
 
@@ -85,7 +66,7 @@ def operator(k8s_cluster: Any, crds: None, stats_url: str, predlog_url: str) -> 
     )
     runner.__enter__()
     try:
-        wait_for("the operator's start-up", lambda: runtime.kube.cache_info().currsize == 1)
+        wait("the operator's start-up", lambda: runtime.kube.cache_info().currsize == 1)
         patch.undo()
         yield
     finally:
