@@ -10,15 +10,18 @@ from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json
 def demo(
     rows: int = typer.Option(30_000, "--rows", min=1_000, max=2_000_000, help="Rows of generated data."),
     seed: int = typer.Option(0, "--seed", help="Random seed for data and models."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Keep serving the API after the summary."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port the API keeps serving on."),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Generate data, train four models, register, version and promote them."""
+    """The whole product on embedded defaults: data, four models, registry, drift, an A/B test through the
+    router, a monitored day, and the API (kept serving until Ctrl-C unless --no-serve)."""
     from rich.console import Console
 
     from mlpy.demo.runner import run_demo
 
     console = Console(stderr=output is OutputFormat.json)
-    results = run_demo(rows=rows, seed=seed, console=console)
+    results = run_demo(rows=rows, seed=seed, serve=serve, port=port, console=console)
     if output is OutputFormat.json:
         print_json(
             [{"step": title, "result": outcome, "seconds": round(sec, 3)} for title, outcome, sec in results]

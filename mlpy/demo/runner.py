@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from mlpy.config import Locations, home
 from mlpy.demo.data import credit_data
+from mlpy.demo.serving import ab_test, free_port, plain, running
 from mlpy.demo.training import Trained, train_all
 from mlpy.demo.watch import detect_drift, simulate_day
 from mlpy.registry import ModelRegistry, ModelVersion
@@ -30,9 +33,13 @@ class DemoState:
     output: Path
     registry: ModelRegistry
     data: pd.DataFrame | None = None
+    test: pd.DataFrame | None = None
     trained: list[Trained] = field(default_factory=list)
     versions: list[ModelVersion] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    serve: bool = False
+    port: int = 8000
+    resources: ExitStack = field(default_factory=ExitStack)
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ def load_data(state: DemoState) -> str:
 
 def train_models(state: DemoState) -> str:
     assert state.data is not None
-    state.trained, _ = train_all(state.data, seed=state.seed)
+    state.trained, state.test = train_all(state.data, seed=state.seed)
     best = max(state.trained, key=lambda t: t.metrics["auc"])
     return f"{len(state.trained)} models trained; best AUC {best.metrics['auc']:.3f} ({best.name})"
 
@@ -92,6 +99,22 @@ def drift(state: DemoState) -> str:
     return f"{verdict}; drifted columns: {', '.join(drifted) or 'none'}; report {html}"
 
 
+def ab_test_step(state: DemoState) -> str:
+    ranked = sorted(state.versions, key=lambda v: v.metrics["auc"], reverse=True)
+    assert state.test is not None
+    result = ab_test(MODEL, ranked[1].version, ranked[0].version, state.test, state.output)
+    evaluation = result["evaluation"]
+    samples = {name: v["samples"] for name, v in evaluation["variants"].items()}
+    means = {name: v["mean"] for name, v in evaluation["variants"].items()}
+    state.extra["ab_test"] = result
+    shown = ", ".join(
+        f"{name} v{version} {samples[name]} outcomes, {means[name]:.1%} right"
+        for name, version in (("control", ranked[1].version), ("candidate", ranked[0].version))
+    )
+    decision = evaluation["decision"]
+    return f"{result['requests']} requests through the router with feedback; {shown}; decision {decision}"
+
+
 def monitor_day(state: DemoState) -> str:
     production = state.registry.get_version(MODEL, "@production")
     report = simulate_day(Locations.resolve().store, MODEL, production.version, seed=state.seed + 2)
@@ -106,24 +129,50 @@ def monitor_day(state: DemoState) -> str:
     )
 
 
+def serve_step(state: DemoState) -> str:
+    """Start the API on the production model (it keeps serving after the summary unless --no-serve)."""
+    from mlpy_server.settings import ServerSettings
+
+    port = state.port if state.serve else free_port()
+    base = state.resources.enter_context(running(ServerSettings(models=(MODEL,)), port))
+    state.extra["url"] = base
+    row = state.test.drop(columns=["default"]).iloc[0].to_dict() if state.test is not None else {}
+    started = time.perf_counter()
+    answer = (
+        httpx.post(f"{base}/predict", json={"features": plain(row)}, timeout=10).raise_for_status().json()
+    )
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return (
+        f"{MODEL} v{answer['version']} on {base} (/predict, /v2/models/{MODEL}/infer, /docs); "
+        f"first prediction {answer['prediction']} in {elapsed_ms:.0f} ms"
+    )
+
+
 STEPS = [
     Step("Load data", load_data),
     Step("Train four models", train_models),
     Step("Register, version and promote", register_and_promote),
     Step("Detect drift in a shifted window", drift),
+    Step("A/B test through the router", ab_test_step),
     Step("Monitor 24 hours of traffic", monitor_day),
+    Step("Serve through the API", serve_step),
 ]
 
 
 def run_demo(
-    *, rows: int = 30_000, seed: int = 0, console: Console | None = None
+    *,
+    rows: int = 30_000,
+    seed: int = 0,
+    serve: bool = False,
+    port: int = 8000,
+    console: Console | None = None,
 ) -> list[tuple[str, str, float]]:
     """Run every step; returns (title, outcome, seconds) per step and prints the summary table."""
     console = console or Console()
     locations = Locations.resolve()
     output = home() / "demo"
     output.mkdir(parents=True, exist_ok=True)
-    state = DemoState(rows=rows, seed=seed, output=output, registry=ModelRegistry())
+    state = DemoState(rows=rows, seed=seed, output=output, registry=ModelRegistry(), serve=serve, port=port)
     console.print(f"[bold]mlpy demo[/bold]  store {locations.store}  artifacts {locations.artifacts}")
     results = []
     for number, step in enumerate(STEPS, start=1):
@@ -141,4 +190,14 @@ def run_demo(
     for number, (title, outcome, elapsed) in enumerate(results, start=1):
         table.add_row(f"{number}. {title}", outcome, f"{elapsed:.1f}")
     console.print(table)
+    with state.resources:
+        if serve:
+            console.print(
+                f"serving {MODEL} on {state.extra['url']} until Ctrl-C (--no-serve to exit instead)"
+            )
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                console.print("stopped")
     return results
