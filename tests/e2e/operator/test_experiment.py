@@ -115,10 +115,17 @@ def test_experiment_routes_learns_concludes_and_promotes(
     assert leaning["decision"] == "keep_running"
 
     traffic(f"{ns}.credit-ab", stats_url, 3000, {"control": 0.05, "candidate": 0.35}, seed=2)
-    final = wait(
-        "the experiment to conclude",
-        lambda: (s := exp().get("status") or {}).get("phase") == "Concluded" and s,
-    )
+    seen: list[dict[str, Any]] = []
+
+    def concluded() -> dict[str, Any] | None:
+        seen.append(exp().get("status") or {})
+        return seen[-1] if seen[-1].get("phase") == "Concluded" else None
+
+    try:
+        final = wait("the experiment to conclude", concluded, timeout=120)
+    except AssertionError as exc:
+        last = seen[-1] if seen else {}
+        raise AssertionError(f"{exc}; last status: {last}") from exc
     assert final["winner"] == "candidate"
     assert final["decision"] == "ship"
     assert final["weights"] == {"control": 0.0, "candidate": 1.0}
