@@ -6,7 +6,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func
@@ -16,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mlpy.monitoring.errors import InvalidEventError, MonitoringError
 from mlpy.monitoring.histogram import latency_bin
+from mlpy.monitoring.summary import Totals
 from mlpy.monitoring.tables import LatencyBin, MinuteBucket, PredictionLabel
 from mlpy.monitoring.windows import floor_minute
 from mlpy.store import Store, open_store, utcnow
@@ -34,25 +34,6 @@ _SUMMED = (
     "sq_error_sum",
     "correct",
 )
-
-
-@dataclass(slots=True)
-class _Pending:
-    requests: int = 0
-    errors: int = 0
-    latency_sum: float = 0.0
-    latency_sum_sq: float = 0.0
-    latency_max: float = 0.0
-    prediction_n: int = 0
-    prediction_sum: float = 0.0
-    prediction_sum_sq: float = 0.0
-    outcome_n: int = 0
-    error_n: int = 0
-    abs_error_sum: float = 0.0
-    sq_error_sum: float = 0.0
-    correct: int = 0
-    bins: dict[int, int] = field(default_factory=dict)
-    labels: dict[str, int] = field(default_factory=dict)
 
 
 Key = tuple[str, str, datetime]
@@ -76,7 +57,7 @@ class MonitoringRecorder:
         self.flush_interval_s = flush_interval_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._pending: dict[Key, _Pending] = {}
+        self._pending: dict[Key, Totals] = {}
         self._next_flush = clock() + flush_interval_s
 
     def record_request(
@@ -134,7 +115,7 @@ class MonitoringRecorder:
                 p.sq_error_sum += error * error
         self._maybe_flush()
 
-    def _bucket(self, model: str, version: str | int, at: datetime | None) -> _Pending:
+    def _bucket(self, model: str, version: str | int, at: datetime | None) -> Totals:
         if not model or len(model) > 128 or len(str(version)) > 64:
             raise InvalidEventError(
                 f"bad model/version {model!r}/{version!r}", hint="names up to 128 characters"
@@ -147,7 +128,7 @@ class MonitoringRecorder:
         key = (model, str(version), floor_minute(when))
         pending = self._pending.get(key)
         if pending is None:
-            pending = self._pending[key] = _Pending()
+            pending = self._pending[key] = Totals()
         return pending
 
     def _maybe_flush(self) -> None:
@@ -166,13 +147,13 @@ class MonitoringRecorder:
         except SQLAlchemyError as exc:
             with self._lock:
                 for key, part in pending.items():
-                    _merge_into(self._pending.setdefault(key, _Pending()), part)
+                    _merge_into(self._pending.setdefault(key, Totals()), part)
             raise MonitoringError(
                 f"cannot write monitoring data: {exc}", hint="check that the metadata store is reachable"
             ) from exc
         return len(pending)
 
-    def _write(self, pending: dict[Key, _Pending]) -> None:
+    def _write(self, pending: dict[Key, Totals]) -> None:
         insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
         with self.store.session() as session:
             for (model, version, minute), p in sorted(pending.items()):
@@ -218,7 +199,7 @@ def _greatest(dialect: str, a: ColumnElement[float], b: ColumnElement[float]) ->
     return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)
 
 
-def _merge_into(target: _Pending, part: _Pending) -> None:
+def _merge_into(target: Totals, part: Totals) -> None:
     for name in _SUMMED:
         setattr(target, name, getattr(target, name) + getattr(part, name))
     target.latency_max = max(target.latency_max, part.latency_max)
