@@ -107,25 +107,27 @@ def test_experiment_routes_learns_concludes_and_promotes(
 
     # Early traffic, past the minimum sample but not yet conclusive: the bandit leans to the better variant.
     traffic(f"{ns}.credit-ab", stats_url, 400, {"control": 0.10, "candidate": 0.17}, seed=1)
-    leaning = wait(
-        "Thompson sampling to shift weight to the candidate",
-        lambda: (s := exp().get("status") or {}).get("weights", {}).get("candidate", 0) > 0.6 and s,
-    )
-    assert leaning["phase"] == "Running"
-    assert leaning["decision"] == "keep_running"
-
-    traffic(f"{ns}.credit-ab", stats_url, 3000, {"control": 0.05, "candidate": 0.35}, seed=2)
     seen: list[dict[str, Any]] = []
 
-    def concluded() -> dict[str, Any] | None:
+    def status_where(accept: Any) -> dict[str, Any] | None:
         seen.append(exp().get("status") or {})
-        return seen[-1] if seen[-1].get("phase") == "Concluded" else None
+        return seen[-1] if accept(seen[-1]) else None
 
-    try:
-        final = wait("the experiment to conclude", concluded, timeout=120)
-    except AssertionError as exc:
-        last = seen[-1] if seen else {}
-        raise AssertionError(f"{exc}; last status: {last}") from exc
+    def waited(what: str, accept: Any) -> dict[str, Any]:
+        try:
+            return dict(wait(what, lambda: status_where(accept), timeout=120))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last status: {seen[-1] if seen else {}}") from exc
+
+    leaning = waited(
+        "Thompson sampling to shift weight to the candidate",
+        lambda s: s.get("weights", {}).get("candidate", 0) > 0.6,
+    )
+    assert leaning["phase"] == "Running", leaning
+    assert leaning["decision"] == "keep_running", leaning
+
+    traffic(f"{ns}.credit-ab", stats_url, 3000, {"control": 0.05, "candidate": 0.35}, seed=2)
+    final = waited("the experiment to conclude", lambda s: s.get("phase") == "Concluded")
     assert final["winner"] == "candidate"
     assert final["decision"] == "ship"
     assert final["weights"] == {"control": 0.0, "candidate": 1.0}
