@@ -15,26 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mlpy.monitoring.errors import InvalidEventError, MonitoringError
 from mlpy.monitoring.histogram import latency_bin
-from mlpy.monitoring.summary import Totals
+from mlpy.monitoring.summary import SUMMED_FIELDS, Totals
 from mlpy.monitoring.tables import LatencyBin, MinuteBucket, PredictionLabel
 from mlpy.monitoring.windows import floor_minute
 from mlpy.store import Store, open_store, utcnow
-
-_SUMMED = (
-    "requests",
-    "errors",
-    "latency_sum",
-    "latency_sum_sq",
-    "prediction_n",
-    "prediction_sum",
-    "prediction_sum_sq",
-    "outcome_n",
-    "error_n",
-    "abs_error_sum",
-    "sq_error_sum",
-    "correct",
-)
-
 
 Key = tuple[str, str, datetime]
 
@@ -157,7 +141,7 @@ class MonitoringRecorder:
         insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
         with self.store.session() as session:
             for (model, version, minute), p in sorted(pending.items()):
-                values = {name: getattr(p, name) for name in _SUMMED}
+                values = {name: getattr(p, name) for name in SUMMED_FIELDS}
                 statement = insert(MinuteBucket).values(
                     model=model, version=version, minute=minute, latency_max=p.latency_max, **values
                 )
@@ -165,7 +149,7 @@ class MonitoringRecorder:
                 statement = statement.on_conflict_do_update(
                     index_elements=["model", "version", "minute"],
                     set_={
-                        **{name: table[name] + statement.excluded[name] for name in _SUMMED},
+                        **{name: table[name] + statement.excluded[name] for name in SUMMED_FIELDS},
                         "latency_max": _greatest(
                             self.store.dialect, table.latency_max, statement.excluded.latency_max
                         ),
@@ -200,7 +184,7 @@ def _greatest(dialect: str, a: ColumnElement[float], b: ColumnElement[float]) ->
 
 
 def _merge_into(target: Totals, part: Totals) -> None:
-    for name in _SUMMED:
+    for name in SUMMED_FIELDS:
         setattr(target, name, getattr(target, name) + getattr(part, name))
     target.latency_max = max(target.latency_max, part.latency_max)
     for index, count in part.bins.items():

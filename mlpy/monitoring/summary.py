@@ -17,6 +17,23 @@ from mlpy.store import Store
 SERIES_METRICS = ("requests", "error_rate", "latency_mean", "prediction_mean", "mae")
 
 
+# The additive fields of a bucket (latency_max, bins and labels merge differently).
+SUMMED_FIELDS = (
+    "requests",
+    "errors",
+    "latency_sum",
+    "latency_sum_sq",
+    "prediction_n",
+    "prediction_sum",
+    "prediction_sum_sq",
+    "outcome_n",
+    "error_n",
+    "abs_error_sum",
+    "sq_error_sum",
+    "correct",
+)
+
+
 @dataclass(slots=True)
 class Totals:
     """Sums over any set of minutes; every reported figure derives from these."""
@@ -152,20 +169,7 @@ def merge_totals(parts: list[Totals]) -> Totals:
     """Sums of several steps (histogram bins are kept per window only, not per step)."""
     merged = Totals()
     for part in parts:
-        for name in (
-            "requests",
-            "errors",
-            "latency_sum",
-            "latency_sum_sq",
-            "prediction_n",
-            "prediction_sum",
-            "prediction_sum_sq",
-            "outcome_n",
-            "error_n",
-            "abs_error_sum",
-            "sq_error_sum",
-            "correct",
-        ):
+        for name in SUMMED_FIELDS:
             setattr(merged, name, getattr(merged, name) + getattr(part, name))
         merged.latency_max = max(merged.latency_max, part.latency_max)
         for label, count in part.labels.items():
