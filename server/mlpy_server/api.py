@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from mlpy_server.auth import Permission
 from mlpy_server.cache import loaded_models_payload
-from mlpy_server.deps import SECURITY, check, get_state, require
+from mlpy_server.deps import check, get_state, require, security
 from mlpy_server.errors import InvalidInputError
 from mlpy_server.inputs import optional_str, parse_object, rows_matrix
 from mlpy_server.middleware import MODEL, REQUEST_ID, START
@@ -26,6 +26,7 @@ from mlpy_server.schemas import (
     FeedbackRequest,
     PredictResponse,
     body,
+    errors,
 )
 from mlpy_server.served import ServedModel
 from mlpy_server.state import ServerState
@@ -83,11 +84,14 @@ async def fast_batch(request: Request) -> Response:
     summary="Predict one row",
     response_model=None,
     responses={200: {"model": PredictResponse}, **ERRORS},
-    openapi_extra={**body(PREDICT_BODY), "security": SECURITY},
+    openapi_extra={**body(PREDICT_BODY), "security": security(Permission.predict)},
     tags=["predict"],
 )
 async def predict(request: Request) -> Response:
-    """``features`` as a list in the model's order or an object by name; ``model`` when several are loaded."""
+    """``features`` as a list in the model's order or an object by name; ``model`` when several are loaded.
+
+    Named features are put in the order of the model's signature; a missing or unknown name is an error.
+    """
     return await _predict_rows(request, "features", single=True)
 
 
@@ -96,7 +100,7 @@ async def predict(request: Request) -> Response:
     summary="Predict many rows",
     response_model=None,
     responses={200: {"model": BatchResponse}, **ERRORS},
-    openapi_extra={**body(BATCH_BODY), "security": SECURITY},
+    openapi_extra={**body(BATCH_BODY), "security": security(Permission.predict)},
     tags=["predict"],
 )
 async def predict_batch(request: Request) -> Response:
@@ -108,6 +112,7 @@ async def predict_batch(request: Request) -> Response:
 async def list_models(
     state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
 ) -> list[dict[str, Any]]:
+    """Every loaded model by id: name, version, SHA-256, aliases, inputs, whether the fast path is used."""
     return loaded_models_payload(state.cache)
 
 
@@ -118,13 +123,17 @@ async def get_model(
     state: ServerState = Depends(get_state),
     _: Any = Depends(require(Permission.read)),
 ) -> dict[str, Any]:
+    """The loaded model ``model_id`` names, described as in ``GET /models``."""
     served = state.cache.get(model_id)
     request.scope[MODEL] = served
     return {"id": model_id, **served.describe()}
 
 
 @router.post(
-    "/models/{model_id}/reload", summary="Load or reload a model (admin)", tags=["models"], responses=ERRORS
+    "/models/{model_id}/reload",
+    summary="Load or reload a model (admin)",
+    tags=["models"],
+    responses=errors(409),
 )
 async def reload_model(
     model_id: str,
@@ -143,6 +152,7 @@ async def reload_model(
 async def delete_model(
     model_id: str, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.admin))
 ) -> dict[str, Any]:
+    """Unload the model; the readiness probe stops waiting for it."""
     served = state.cache.remove(model_id)
     state.readiness.expected = {m for m in state.readiness.expected if m in set(state.cache.ids())}
     return {"deleted": _brief(served)}

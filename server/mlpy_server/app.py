@@ -9,13 +9,20 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlpy import __version__
 from mlpy.errors import MlpyError
 from mlpy_server import api, ops, v2
-from mlpy_server.errors import InvalidInputError, MalformedRequestError, ServerError
+from mlpy_server.errors import (
+    InvalidInputError,
+    MalformedRequestError,
+    MethodNotAllowedError,
+    NotFoundError,
+    ServerError,
+)
 from mlpy_server.failures import error_response, failure_response
 from mlpy_server.fastlane import FastLane
 from mlpy_server.metrics import ServerMetrics
@@ -111,7 +118,10 @@ def app_from_env() -> ServerApp:
     return create_app(ServerSettings.from_env())
 
 
-class _OrjsonResponse(Response):
+class _OrjsonResponse(JSONResponse):
+    """JSON by orjson. A JSONResponse only so that the OpenAPI shows each route's JSON schema (FastAPI
+    says "string" for any other class); rendering and everything else are this class's own."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
@@ -134,9 +144,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        error = ServerError(str(exc.detail))
-        error.status = exc.status_code
-        error.code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        known = {404: NotFoundError, 405: MethodNotAllowedError}.get(exc.status_code)
+        error = known(str(exc.detail)) if known is not None else ServerError(str(exc.detail))
+        if known is None:
+            error.status = exc.status_code
+            error.code = "http_error"
         response = error_response(request, error)
         if exc.headers:
             response.headers.update(exc.headers)

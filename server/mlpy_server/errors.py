@@ -40,11 +40,15 @@ class InvalidInputError(ServerError):
 
 
 class PayloadTooLargeError(ServerError):
+    """The body is over MLPY_MAX_BODY_BYTES, or holds more rows than MLPY_MAX_BATCH_ROWS."""
+
     status = 413
     code = "payload_too_large"
 
 
 class UnsupportedMediaTypeError(ServerError):
+    """Reserved for a body in a media type the server does not read (not raised at present)."""
+
     status = 415
     code = "unsupported_media_type"
 
@@ -64,11 +68,15 @@ class PermissionDeniedError(ServerError):
 
 
 class ModelNotLoadedError(ServerError):
+    """The model (or version) named is not loaded on this server."""
+
     status = 404
     code = "model_not_found"
 
 
 class NotFoundError(ServerError):
+    """An unknown path, or (router mode) feedback for a request this replica did not route."""
+
     status = 404
     code = "not_found"
 
@@ -80,13 +88,28 @@ class ModelLoadError(ServerError):
     code = "model_load_failed"
 
 
+class MethodNotAllowedError(ServerError):
+    """The path exists but not with this HTTP method."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
 class NotReadyError(ServerError):
+    """A readiness probe before every configured model is loaded and verified."""
+
     status = 503
     code = "not_ready"
 
 
 class UpstreamError(ServerError):
-    """Router mode: the chosen variant's server did not answer."""
+    """Router mode: the chosen variant's server is unreachable (502) or did not answer in time (504)."""
 
     status = 502
     code = "upstream_unavailable"
+
+
+class InternalError(ServerError):
+    """An unexpected failure: a bug. The traceback is in the server log under the request id."""
+
+    code = "internal"

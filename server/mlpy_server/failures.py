@@ -7,7 +7,7 @@ import logging
 from fastapi import Request, Response
 
 from mlpy.errors import MlpyError
-from mlpy_server.errors import InvalidInputError, ServerError
+from mlpy_server.errors import InternalError, InvalidInputError, ServerError
 from mlpy_server.middleware import ERROR_CODE, REQUEST_ID, error_body
 
 log = logging.getLogger("mlpy.server")
@@ -31,6 +31,4 @@ def failure_response(request: Request, exc: Exception) -> Response:
         exc_info=exc,
         extra={"request_id": request.scope.get(REQUEST_ID), "path": request.url.path},
     )
-    error = ServerError("internal error; the request id is in the server log")
-    error.code = "internal"
-    return error_response(request, error)
+    return error_response(request, InternalError("internal error; the request id is in the server log"))

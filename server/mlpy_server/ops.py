@@ -18,6 +18,7 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/", summary="Health and what this server holds")
 async def root(state: ServerState = Depends(get_state)) -> dict[str, Any]:
+    """Name, version, mode (server or router), readiness and the ids of the loaded models."""
     ready, reason = state.ready()
     return {
         "name": "mlpy",
@@ -31,10 +32,15 @@ async def root(state: ServerState = Depends(get_state)) -> dict[str, Any]:
 
 @router.get("/healthz", summary="Liveness probe")
 async def healthz() -> dict[str, str]:
+    """``{"status": "alive"}`` while the process answers, models loaded or not."""
     return {"status": "alive"}
 
 
-@router.get("/readyz", summary="Readiness probe", responses={503: {"model": ErrorResponse}})
+@router.get(
+    "/readyz",
+    summary="Readiness probe",
+    responses={503: {"model": ErrorResponse, "description": "Not ready, saying what it waits for"}},
+)
 async def readyz(state: ServerState = Depends(get_state)) -> dict[str, Any]:
     """Ready only once every configured model is loaded and its SHA-256 verified."""
     ready, reason = state.ready()
@@ -43,6 +49,12 @@ async def readyz(state: ServerState = Depends(get_state)) -> dict[str, Any]:
     return {"status": "ready", "models": state.cache.ids()}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "The Prometheus text format"}},
+)
 async def metrics(state: ServerState = Depends(get_state)) -> Response:
+    """Request, model, prediction-log and router metrics (merged across workers when multiprocess)."""
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

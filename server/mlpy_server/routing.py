@@ -8,10 +8,10 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
 
 from mlpy_server.auth import Permission
-from mlpy_server.deps import SECURITY, check, get_state, require
+from mlpy_server.deps import check, get_state, require, security
 from mlpy_server.middleware import REQUEST_ID
 from mlpy_server.router import Router, forwarded_headers, unit_from_body
-from mlpy_server.schemas import BATCH_BODY, ERRORS, INFER_BODY, PREDICT_BODY, WeightsRequest, body
+from mlpy_server.schemas import BATCH_BODY, ERRORS, INFER_BODY, PREDICT_BODY, WeightsRequest, body, errors
 from mlpy_server.state import ServerState
 
 router = APIRouter()
@@ -49,43 +49,57 @@ async def fast_infer(request: Request, name: str, version: str | None) -> Respon
 
 
 def _extra(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**body(schema), "security": SECURITY}
+    return {**body(schema), "security": security(Permission.predict)}
+
+
+# What the chosen variant answers comes back unchanged, errors included; 502 and 504 are the router's own.
+_FORWARDED = {"response_model": None, "responses": errors(502, 504), "tags": ["router"]}
 
 
 @router.post(
-    "/predict", response_model=None, responses=ERRORS, openapi_extra=_extra(PREDICT_BODY), tags=["router"]
+    "/predict",
+    summary="Predict one row on the chosen variant",
+    openapi_extra=_extra(PREDICT_BODY),
+    **_FORWARDED,  # type: ignore[arg-type]
 )
 async def predict(request: Request) -> Response:
-    """Forwarded to the variant chosen for ``unit_id`` (or at random); the variant is in X-Mlpy-Variant."""
+    """Forwarded to the variant chosen for ``unit_id`` (or at random); the variant is in X-Mlpy-Variant.
+
+    The variant's answer (a prediction or an error) comes back unchanged.
+    """
     return await _forward(request, "/predict")
 
 
 @router.post(
-    "/predict/batch", response_model=None, responses=ERRORS, openapi_extra=_extra(BATCH_BODY), tags=["router"]
+    "/predict/batch",
+    summary="Predict many rows on the chosen variant",
+    openapi_extra=_extra(BATCH_BODY),
+    **_FORWARDED,  # type: ignore[arg-type]
 )
 async def predict_batch(request: Request) -> Response:
+    """Forwarded like ``/predict``: the whole batch goes to one variant, named in X-Mlpy-Variant."""
     return await _forward(request, "/predict/batch")
 
 
 @router.post(
     "/v2/models/{name}/infer",
-    response_model=None,
-    responses=ERRORS,
+    summary="Inference on the chosen variant",
     openapi_extra=_extra(INFER_BODY),
-    tags=["router"],
+    **_FORWARDED,  # type: ignore[arg-type]
 )
 async def infer(name: str, request: Request) -> Response:
+    """Forwarded like ``/predict``; the sticky unit is ``parameters.unit_id`` or the X-Unit-ID header."""
     return await _forward(request, f"/v2/models/{name}/infer")
 
 
 @router.post(
     "/v2/models/{name}/versions/{version}/infer",
-    response_model=None,
-    responses=ERRORS,
+    summary="Inference on a version, on the chosen variant",
     openapi_extra=_extra(INFER_BODY),
-    tags=["router"],
+    **_FORWARDED,  # type: ignore[arg-type]
 )
 async def infer_version(name: str, version: str, request: Request) -> Response:
+    """Forwarded like ``/predict``; the chosen variant must serve that version."""
     return await _forward(request, f"/v2/models/{name}/versions/{version}/infer")
 
 
@@ -95,6 +109,7 @@ async def infer_version(name: str, version: str, request: Request) -> Response:
 async def experiment(
     state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
 ) -> dict[str, Any]:
+    """The experiment's strategy, metric and weights, and each variant's upstream and statistics."""
     return await anyio.to_thread.run_sync(_router(state).describe)
 
 
@@ -106,7 +121,7 @@ async def set_weights(
     state: ServerState = Depends(get_state),
     _: Any = Depends(require(Permission.admin)),
 ) -> dict[str, Any]:
-    """Takes effect for the next request on this replica."""
+    """Takes effect for the next request on this replica; adaptive strategies may move them again."""
     target = _router(state)
     target.experiment.set_weights(payload.weights)
     return {"experiment": target.plan.name, "weights": target.experiment.current_weights()}

@@ -2,13 +2,16 @@
 
 The hot endpoints validate by hand (faster, and with messages naming the exact value), so their
 request schemas are given here as JSON Schema and attached with ``openapi_extra``.
+
+Every request body carries an example; docs/http-api.md shows it, and a test posts each one to a
+server holding a model with the features ``age``, ``income`` and ``score`` and expects a 2xx.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 _VALUE = {"type": ["number", "string", "boolean"]}
 _ROW = {
@@ -20,9 +23,14 @@ _ROW = {
             "description": "Values in the model's feature order",
         },
         {"type": "object", "additionalProperties": _VALUE, "description": "Values by feature name"},
-    ]
+    ],
+    "description": "One row: values in the model's feature order, or an object of values by feature name",
 }
-_MODEL_ID = {"type": "string", "description": "name (its production alias), name:version or name@alias"}
+_MODEL_ID = {
+    "type": "string",
+    "description": "The model: name (its production alias), name:version or name@alias; "
+    "optional when the server holds one model",
+}
 
 PREDICT_BODY: dict[str, Any] = {
     "type": "object",
@@ -32,35 +40,74 @@ PREDICT_BODY: dict[str, Any] = {
         "features": _ROW,
         "unit_id": {"type": "string", "description": "Sticky experiment unit (router mode)"},
     },
-    "example": {"features": {"x0": 1.5, "x1": -0.2}},
+    "example": {"features": {"age": 41, "income": 52000, "score": 0.7}},
 }
 BATCH_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["instances"],
-    "properties": {"model": _MODEL_ID, "instances": {"type": "array", "items": _ROW, "minItems": 1}},
-    "example": {"instances": [[1.5, -0.2], [0.3, 2.0]]},
+    "properties": {
+        "model": _MODEL_ID,
+        "instances": {
+            "type": "array",
+            "items": _ROW,
+            "minItems": 1,
+            "description": "The rows, each a list or an object; at most MLPY_MAX_BATCH_ROWS",
+        },
+    },
+    "example": {"instances": [[41, 52000, 0.7], {"age": 29, "income": 31000, "score": 0.2}]},
 }
 _TENSOR = {
     "type": "object",
     "required": ["name", "shape", "datatype", "data"],
     "properties": {
-        "name": {"type": "string"},
-        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-        "datatype": {"type": "string", "enum": ["BOOL", "INT32", "INT64", "FP32", "FP64", "BYTES"]},
-        "data": {"type": "array"},
-        "parameters": {"type": "object"},
+        "name": {
+            "type": "string",
+            "description": "Tensor name; a feature name in the one-tensor-per-feature layout",
+        },
+        "shape": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 0},
+            "description": "[rows, features] for one tensor, or [rows] per feature",
+        },
+        "datatype": {
+            "type": "string",
+            "enum": ["BOOL", "INT32", "INT64", "FP32", "FP64", "BYTES"],
+            "description": "Element type (also INT8..UINT64 and FP16); BYTES for text features",
+        },
+        "data": {"type": "array", "description": "The values, flat in row-major order or nested by shape"},
+        "parameters": {"type": "object", "description": "Tensor parameters (ignored)"},
     },
 }
 INFER_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["inputs"],
     "properties": {
-        "id": {"type": "string"},
-        "parameters": {"type": "object"},
-        "inputs": {"type": "array", "items": _TENSOR, "minItems": 1},
-        "outputs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+        "id": {"type": "string", "description": "Echoed in the response (default: the request id)"},
+        "parameters": {
+            "type": "object",
+            "description": "Request parameters; unit_id is the sticky experiment unit (router mode)",
+        },
+        "inputs": {
+            "type": "array",
+            "items": _TENSOR,
+            "minItems": 1,
+            "description": "One [rows, features] tensor, or one 1-D tensor per named feature",
+        },
+        "outputs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string", "description": "predict or predict_proba"}},
+            },
+            "description": "The outputs wanted (default: predict)",
+        },
     },
-    "example": {"inputs": [{"name": "input-0", "shape": [1, 2], "datatype": "FP64", "data": [1.5, -0.2]}]},
+    "example": {
+        "inputs": [
+            {"name": "input-0", "shape": [2, 3], "datatype": "FP64", "data": [41, 52000, 0.7, 29, 31000, 0.2]}
+        ],
+        "outputs": [{"name": "predict"}],
+    },
 }
 
 
@@ -69,28 +116,30 @@ def body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
     error: str = Field(description="What went wrong and what to do")
-    code: str
-    field: str | None = Field(None, description="The request field at fault")
-    request_id: str | None = None
+    code: str = Field(description="A stable machine-readable code (see the error codes)")
+    field: str | None = Field(None, description="The request field at fault, for bad input")
+    request_id: str | None = Field(None, description="The request id, also in the X-Request-ID header")
 
 
 class PredictResponse(BaseModel):
-    model: str
-    version: str
-    request_id: str
-    prediction: Any
+    model: str = Field(description="The model's name")
+    version: str = Field(description="The version that answered")
+    request_id: str = Field(description="The request id (also in X-Request-ID)")
+    prediction: Any = Field(description="The prediction for the row")
 
 
 class BatchResponse(BaseModel):
-    model: str
-    version: str
-    request_id: str
-    predictions: list[Any]
+    model: str = Field(description="The model's name")
+    version: str = Field(description="The version that answered")
+    request_id: str = Field(description="The request id (also in X-Request-ID)")
+    predictions: list[Any] = Field(description="One prediction per row, in the order of the rows")
 
 
 class OutputTensor(BaseModel):
-    name: str
+    name: str = Field(description="predict or predict_proba")
     shape: list[int]
     datatype: str
     data: list[Any]
@@ -98,13 +147,19 @@ class OutputTensor(BaseModel):
 
 class InferResponse(BaseModel):
     model_name: str
-    model_version: str
-    id: str
-    outputs: list[OutputTensor]
+    model_version: str = Field(description="The version that answered")
+    id: str = Field(description="The request's id, or the request id")
+    outputs: list[OutputTensor] = Field(description="The requested outputs")
 
 
 class FeedbackRequest(BaseModel):
-    request_id: str = Field(min_length=1, max_length=64)
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"request_id": "9f1c0a7e42b1000000002a", "value": 1.0}]}
+    )
+
+    request_id: str = Field(
+        min_length=1, max_length=64, description="The id of the request being reported on"
+    )
     value: float | None = Field(None, description="The experiment metric observed for this request")
     outcome: Any = Field(None, description="The observed truth, stored beside the logged prediction")
     variant: str | None = Field(
@@ -113,6 +168,8 @@ class FeedbackRequest(BaseModel):
 
 
 class WeightsRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"weights": {"A": 0.2, "B": 0.8}}]})
+
     weights: dict[str, float] = Field(description="Variant name to weight (normalised to sum to 1)")
 
 
@@ -127,3 +184,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (422, "Invalid input, naming the field"),
     )
 }
+_MORE_ERRORS = {
+    409: "The model could not be loaded or verified; the version already serving keeps serving",
+    502: "The chosen variant is unreachable",
+    503: "Not ready: the models are still loading",
+    504: "The chosen variant did not answer in time",
+}
+
+
+def errors(*more: int) -> dict[int | str, dict[str, Any]]:
+    """The shared error responses, plus those an operation adds (409, 502, 503, 504)."""
+    return {**ERRORS, **{code: {"model": ErrorResponse, "description": _MORE_ERRORS[code]} for code in more}}

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from mlpy import __version__
 from mlpy_server.api import json_response, variant_of
 from mlpy_server.auth import Permission
-from mlpy_server.deps import SECURITY, check, get_state, require
+from mlpy_server.deps import check, get_state, require, security
 from mlpy_server.errors import NotReadyError
 from mlpy_server.inputs import parse_json
 from mlpy_server.middleware import MODEL, REQUEST_ID, START
 from mlpy_server.oip import metadata, output_tensor, parse_infer
-from mlpy_server.schemas import ERRORS, INFER_BODY, InferResponse, body
+from mlpy_server.schemas import ERRORS, INFER_BODY, InferResponse, body, errors
 from mlpy_server.state import ServerState
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
@@ -25,16 +25,19 @@ infer_router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 
 @router.get("", summary="Server metadata")
 async def server_metadata() -> dict[str, Any]:
+    """The server's name, version and protocol extensions."""
     return {"name": "mlpy", "version": __version__, "extensions": []}
 
 
 @router.get("/health/live", summary="Liveness")
 async def live() -> dict[str, Any]:
+    """Always ``{"live": true}`` while the process answers."""
     return {"live": True}
 
 
-@router.get("/health/ready", summary="Readiness", responses={503: ERRORS[422] | {"description": "Not ready"}})
+@router.get("/health/ready", summary="Readiness", responses={503: errors(503)[503]})
 async def ready(state: ServerState = Depends(get_state)) -> dict[str, Any]:
+    """Ready once every configured model is loaded and verified, as ``/readyz``."""
     ok, reason = state.ready()
     if not ok:
         raise NotReadyError(reason)
@@ -45,6 +48,7 @@ async def ready(state: ServerState = Depends(get_state)) -> dict[str, Any]:
 async def model_metadata(
     name: str, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
 ) -> dict[str, Any]:
+    """The model's name, versions, platform and input and output tensors."""
     return metadata(state.cache.get_version(name, None))
 
 
@@ -55,6 +59,7 @@ async def model_version_metadata(
     state: ServerState = Depends(get_state),
     _: Any = Depends(require(Permission.read)),
 ) -> dict[str, Any]:
+    """As the model's metadata, for one loaded version."""
     return metadata(state.cache.get_version(name, version))
 
 
@@ -62,6 +67,7 @@ async def model_version_metadata(
 async def model_ready(
     name: str, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
 ) -> dict[str, Any]:
+    """``{"name", "ready": true}`` when the model is loaded, else 404."""
     served = state.cache.get_version(name, None)
     return {"name": served.name, "ready": True}
 
@@ -73,6 +79,7 @@ async def model_version_ready(
     state: ServerState = Depends(get_state),
     _: Any = Depends(require(Permission.read)),
 ) -> dict[str, Any]:
+    """``{"name", "ready": true}`` when this version is loaded, else 404."""
     served = state.cache.get_version(name, version)
     return {"name": served.name, "ready": True}
 
@@ -107,15 +114,17 @@ async def fast_infer(request: Request, name: str, version: str | None) -> Respon
 _INFER = {
     "response_model": None,
     "responses": {200: {"model": InferResponse}, **ERRORS},
-    "openapi_extra": {**body(INFER_BODY), "security": SECURITY},
+    "openapi_extra": {**body(INFER_BODY), "security": security(Permission.predict)},
 }
 
 
 @infer_router.post("/models/{name}/infer", summary="Inference", **_INFER)  # type: ignore[arg-type]
 async def infer(name: str, request: Request) -> Response:
+    """Predict with the loaded version; ask for ``predict_proba`` among ``outputs`` for probabilities."""
     return await fast_infer(request, name, None)
 
 
 @infer_router.post("/models/{name}/versions/{version}/infer", summary="Inference on a version", **_INFER)  # type: ignore[arg-type]
 async def infer_version(name: str, version: str, request: Request) -> Response:
+    """As inference, with one loaded version of the model."""
     return await fast_infer(request, name, version)

@@ -16,3 +16,12 @@ def test_crd_reference_is_current() -> None:
         text=True,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_http_api_reference_is_current() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "api_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
