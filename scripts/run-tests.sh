@@ -3,7 +3,7 @@
 # Idempotent. Services (PostgreSQL, Redis, Pushgateway) are started when installed; tests that need a
 # missing one skip with the reason, except under CI=true where they fail. Extra arguments go to pytest.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd -P "$(dirname "$0")/.."  # the checkout itself, even through a symlink
 bash scripts/setup-venv.sh dev
 eval "$(bash scripts/services.sh start)"
 if [ -f scripts/k8s/env.sh ]; then

@@ -3,7 +3,7 @@
 # Idempotent: a stamp of pyproject.toml + constraints.txt + extras skips the install when nothing changed.
 # Usage: bash scripts/setup-venv.sh [EXTRAS]   (default: all)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd -P "$(dirname "$0")/.."  # the checkout itself, even through a symlink
 extras="${1:-all}"
 
 pick_python() {
@@ -22,10 +22,18 @@ pick_python() {
 if [ ! -x .venv/bin/python ]; then
   "$(pick_python)" -m venv .venv
 fi
-stamp=".venv/.mlpy-install-$extras"
 want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24" >/dev/null
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[$extras]"
-  echo "$want" >"$stamp"
-fi
+# dev includes all, and all includes every service extra: a current stamp of a wider set will do.
+case "$extras" in
+  dev) covered=(dev) ;;
+  all) covered=(all dev) ;;
+  *) covered=("$extras" all dev) ;;
+esac
+for name in "${covered[@]}"; do
+  if [ "$(cat ".venv/.mlpy-install-$name" 2>/dev/null)" = "$want" ]; then
+    exit 0
+  fi
+done
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24" >/dev/null
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[$extras]"
+echo "$want" >".venv/.mlpy-install-$extras"

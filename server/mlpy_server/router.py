@@ -11,7 +11,8 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ import yaml
 
 from mlpy.errors import MlpyError
 from mlpy.experiments import Experiment, Variant
+from mlpy.experiments.analysis import analyse
 from mlpy.experiments.backends import StatsBackend, open_backend
 from mlpy.experiments.definition import ExperimentConfig
+from mlpy.experiments.stats import VariantStats
 from mlpy_server.errors import NotFoundError, ServerConfigError, UpstreamError
 from mlpy_server.metrics import ServerMetrics
 from mlpy_server.settings import ServerSettings, parse_upstreams
@@ -41,6 +44,8 @@ class RouterPlan:
     config: ExperimentConfig
     upstreams: dict[str, str]
     backend: StatsBackend
+    #: When the experiment began: its record's start, or the router's for a file.
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def load_experiment(settings: ServerSettings) -> RouterPlan:
@@ -48,6 +53,7 @@ def load_experiment(settings: ServerSettings) -> RouterPlan:
     source = settings.experiment or ""
     path = Path(source)
     file_upstreams: dict[str, str] = {}
+    record = None
     backend_url = settings.experiment_stats_url
     if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.is_file():
         try:
@@ -82,7 +88,8 @@ def load_experiment(settings: ServerSettings) -> RouterPlan:
     unknown = sorted(set(upstreams) - {v.name for v in config.variants})
     if unknown:
         raise ServerConfigError(f"upstream given for unknown variant {unknown[0]!r}")
-    return RouterPlan(name, config, upstreams, backend)
+    started_at = record.started_at if record is not None else datetime.now(UTC)
+    return RouterPlan(name, config, upstreams, backend, started_at)
 
 
 class Router:
@@ -196,10 +203,20 @@ class Router:
         return chosen
 
     def describe(self) -> dict[str, Any]:
-        """Per-variant statistics and current weights, in the shape the operator reads."""
+        """Per-variant statistics and current weights, in the shape the operator reads, and the verdict
+        on them now, so a router without an operator still says when to stop."""
         stats = self.experiment.stats()
         weights = self.experiment.current_weights()
         config = self.plan.config
+        ordered = {v.name: stats.get(v.name, VariantStats()) for v in config.variants}
+        verdict = analyse(
+            ordered,
+            config.metric,
+            config.stopping,
+            self.plan.started_at,
+            datetime.now(UTC),
+            control=config.control,
+        )
         return {
             "experiment": self.plan.name,
             "strategy": str(config.strategy),
@@ -215,6 +232,7 @@ class Router:
                 }
                 for v in config.variants
             ],
+            "analysis": verdict.to_dict(),
             "refresh_error": self.last_refresh_error,
         }
 

@@ -95,6 +95,11 @@ def test_routes_sticky_per_unit_and_learns_from_feedback(tmp_path: Path, variant
         assert sum(v["stats"]["assigned"] for v in by_name.values()) == 81
         assert sum(v["stats"]["n"] for v in by_name.values()) == 2
         assert stats["weights"] == {"A": 0.5, "B": 0.5}
+        verdict = stats["analysis"]
+        assert verdict["decision"] == "keep_running"
+        assert verdict["winner"] is None
+        assert "below" in verdict["reasons"][0]
+        assert verdict["variants"]["A"]["n"] + verdict["variants"]["B"]["n"] == 2
         infer = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}]}
         assert client.post("/v2/models/lin/infer", json=infer, headers=ADMIN).status_code == 200
 
