@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,11 @@ def infer_signature(model: Any, example: Any = None) -> dict[str, Any] | None:
         width = 1 if array.ndim < 2 else array.shape[1]
         inputs = [{"name": f"x{i}", "type": _kind(array.dtype)} for i in range(width)]
     elif hasattr(model, "feature_names_in_"):
-        inputs = [{"name": str(name), "type": "number"} for name in model.feature_names_in_]
+        text = text_features(model)
+        inputs = [
+            {"name": str(name), "type": "string" if str(name) in text else "number"}
+            for name in model.feature_names_in_
+        ]
     elif hasattr(model, "n_features_in_"):
         inputs = [{"name": f"x{i}", "type": "number"} for i in range(int(model.n_features_in_))]
     if inputs is None:
@@ -35,6 +40,59 @@ def infer_signature(model: Any, example: Any = None) -> dict[str, Any] | None:
     elif hasattr(model, "predict"):
         signature["output"] = {"task": "regression"}
     return signature
+
+
+def _parts(model: Any) -> Iterator[Any]:
+    """The estimator and every fitted estimator nested in it: pipeline steps, column transformer
+    branches, feature union members."""
+    yield model
+    for _, step in getattr(model, "steps", None) or []:
+        yield from _parts(step)
+    for _, branch, _ in getattr(model, "transformers_", None) or []:
+        if not isinstance(branch, str):  # "drop" and "passthrough"
+            yield from _parts(branch)
+    for _, member in getattr(model, "transformer_list", None) or []:
+        yield from _parts(member)
+
+
+def _named_columns(columns: Any) -> list[str] | None:
+    if isinstance(columns, str):
+        return [columns]
+    if (
+        isinstance(columns, list | tuple | np.ndarray)
+        and len(columns)
+        and all(isinstance(c, str) for c in columns)
+    ):
+        return [str(c) for c in columns]
+    return None
+
+
+def selects_columns_by_name(model: Any) -> bool:
+    """True when a column transformer inside picks columns by name: it can only be given a DataFrame."""
+    return any(
+        _named_columns(columns) is not None
+        for part in _parts(model)
+        for _, _, columns in getattr(part, "transformers_", None) or []
+    )
+
+
+def text_features(model: Any) -> set[str]:
+    """Input columns that a fitted encoder inside the model learnt as text categories.
+
+    Without an input example this is the only way to know that ``region`` takes "north", not a
+    number, so a server can build the DataFrame the pipeline's encoder needs.
+    """
+    text: set[str] = set()
+    for part in _parts(model):
+        for _, branch, columns in getattr(part, "transformers_", None) or []:
+            names = _named_columns(columns)
+            if names is None or isinstance(branch, str):
+                continue
+            for encoder in _parts(branch):
+                for name, categories in zip(names, getattr(encoder, "categories_", None) or [], strict=False):
+                    if np.asarray(categories).dtype.kind in "OUS":
+                        text.add(name)
+    return text
 
 
 def estimator_name(model: Any) -> str:

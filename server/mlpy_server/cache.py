@@ -113,8 +113,13 @@ class ModelLoader:
 def _warmed(served: ServedModel) -> ServedModel:
     """Predict once before publishing: a model that cannot predict never replaces one that can."""
     if served.n_features and served.numeric:
+        zeros = np.zeros((1, served.n_features))
+        if served.frame:
+            import pandas as pd
+
+            zeros = pd.DataFrame(zeros, columns=list(served.feature_names))
         try:
-            served.predict(np.zeros((1, served.n_features)))
+            served.predict(zeros)
         except Exception as exc:
             raise ModelLoadError(
                 f"{served.ref} loaded but failed a warm-up prediction: {type(exc).__name__}: {exc}",

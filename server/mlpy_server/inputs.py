@@ -73,7 +73,7 @@ def rows_matrix(
             _ordered(served, row, row_label(field, i, single)) if isinstance(row, dict) else row
             for i, row in enumerate(rows)
         ]
-    if not served.numeric:
+    if served.frame:
         return _frame(served, rows, field, single), rows
     try:
         matrix = np.array(rows, dtype=None)

@@ -197,7 +197,7 @@ def _model_input(served: ServedModel, matrix: np.ndarray) -> tuple[Any, np.ndarr
     if matrix.dtype.kind == "U" and served.numeric:
         raise InvalidInputError("BYTES inputs given to a model whose features are numbers", field="inputs")
     # The matrix itself goes to the prediction log: the writer thread turns it into lists, not the request.
-    if served.numeric or matrix.dtype.kind != "U":
+    if not served.frame:
         return matrix, matrix
     import pandas as pd
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import sklearn
 
+from mlpy.registry.signature import infer_signature, selects_columns_by_name
 from mlpy.store import utcnow
 from mlpy_server.fastpath import compile_predictor
 
@@ -51,6 +52,8 @@ class ServedModel:
     classes: tuple[Any, ...] = ()
     # A verified numpy shortcut for validated float64 input (see fastpath.py), when the model has one.
     shortcut: Callable[[np.ndarray], np.ndarray] | None = None
+    # Takes a DataFrame with named columns: text features, or a column transformer selecting by name.
+    frame: bool = False
 
     @classmethod
     def build(cls, **fields: Any) -> ServedModel:
@@ -60,20 +63,31 @@ class ServedModel:
         names = tuple(str(i["name"]) for i in inputs)
         types = tuple(str(i.get("type", "number")) for i in inputs)
         if not names and hasattr(model, "feature_names_in_"):
-            names = tuple(str(n) for n in model.feature_names_in_)
-            types = ("number",) * len(names)
+            inferred = infer_signature(model) or {}
+            names = tuple(str(i["name"]) for i in inferred.get("inputs", []))
+            types = tuple(str(i["type"]) for i in inferred.get("inputs", []))
         elif not names and hasattr(model, "n_features_in_"):
             names = tuple(f"x{i}" for i in range(int(model.n_features_in_)))
             types = ("number",) * len(names)
         output = (signature or {}).get("output") or {}
         fitted_classes = getattr(model, "classes_", None)
-        classes = tuple(output.get("classes") or ([] if fitted_classes is None else list(fitted_classes)))
+        # tolist(): numpy scalars are not JSON; the classes are shown in /models and v2 metadata.
+        classes = tuple(
+            output.get("classes") or ([] if fitted_classes is None else np.asarray(fitted_classes).tolist())
+        )
         task = str(output.get("task") or ("classification" if classes else "regression"))
         shortcut = None
         if fields.pop("fast", True) and names and all(t in NUMERIC_TYPES for t in types):
             shortcut = compile_predictor(model, len(names))
+        frame = not all(t in NUMERIC_TYPES for t in types) or selects_columns_by_name(model)
         return cls(
-            **fields, feature_names=names, feature_types=types, task=task, classes=classes, shortcut=shortcut
+            **fields,
+            feature_names=names,
+            feature_types=types,
+            task=task,
+            classes=classes,
+            shortcut=shortcut,
+            frame=frame,
         )
 
     @property
