@@ -18,7 +18,7 @@ An HTML comment on the line before a fence steers the test; readers never see it
 ``<!-- doc-test: background ready=URL -->``
     the block is one long-running command (a server, the operator): started in the background,
     the page goes on once ``URL`` answers 2xx, and it is stopped (SIGINT) at the next ``#`` or
-    ``##`` heading or at the end of the page.
+    ``##`` heading, or with ``keep`` at the end of the page.
 ``<!-- doc-test: exit=N -->``
     the block's last command must exit with ``N`` (``--fail-on-drift`` when there is drift).
 ``<!-- doc-test: expect="text" -->``
@@ -43,7 +43,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -55,7 +55,7 @@ PAGES = ("README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").
 
 RUN = {"bash", "sh", "shell", "console", "python"}
 SHOW = {"json", "yaml", "text", "toml", "ini", "promql", "html"}
-BLOCK_KEYS = {"skip", "background", "ready", "exit", "expect", "timeout"}
+BLOCK_KEYS = {"skip", "background", "ready", "keep", "exit", "expect", "timeout"}
 PAGE_KEYS = {"kubernetes", "cleanup"}
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+)(?P<lang>[^`\s]*)\s*$")
@@ -216,8 +216,7 @@ class PageRun:
     # -- blocks
 
     def run_block(self, block: Block) -> None:
-        if self.background and block.section != self.background[0].block.section:
-            self.stop_background()
+        self.stop_background(lambda b: b.section != block.section and "keep" not in b.directives)
         if "background" in block.directives:
             self._start_background(block)
             return
@@ -294,9 +293,10 @@ class PageRun:
             time.sleep(0.3)
         self.transcript.append(f"--- {block.where} serving ({url})")
 
-    def stop_background(self) -> None:
+    def stop_background(self, which: Callable[[Block], bool] = lambda _: True) -> None:
         """SIGINT, as a reader's Ctrl-C; then SIGTERM and SIGKILL for what does not stop."""
-        for running in reversed(self.background):
+        stopping = [b for b in self.background if which(b.block)]
+        for running in reversed(stopping):
             for sig, grace in ((signal.SIGINT, 15.0), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
                 if running.proc.poll() is not None:
                     break
@@ -304,7 +304,7 @@ class PageRun:
                     os.killpg(running.proc.pid, sig)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     running.proc.wait(grace)
-        self.background.clear()
+        self.background = [b for b in self.background if b not in stopping]
 
     def _background_logs(self) -> str:
         return "".join(
@@ -344,6 +344,11 @@ def reader_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str
         "PYTHONUNBUFFERED": "1",
         "NO_COLOR": "1",
         "COLUMNS": "120",
+        # The reader's git identity, for the pages that commit to a GitOps repository.
+        "GIT_AUTHOR_NAME": "Docs Reader",
+        "GIT_AUTHOR_EMAIL": "reader@example.com",
+        "GIT_COMMITTER_NAME": "Docs Reader",
+        "GIT_COMMITTER_EMAIL": "reader@example.com",
     }
     env.update(extra or {})
     return env

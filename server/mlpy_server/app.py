@@ -138,6 +138,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
         if first.get("type") in {"json_invalid", "model_attributes_type"} and where in {"body", "0"}:
             message = f"the body is not a valid JSON object: {first.get('msg')}"
+            content_type = request.headers.get("content-type", "")
+            if content_type and "json" not in content_type:
+                # curl -d sends a form content type; FastAPI then never parses the JSON.
+                message = (
+                    f"the body was sent as {content_type.split(';')[0]}: send Content-Type: application/json"
+                )
             return error_response(request, MalformedRequestError(message))
         message = f"field {where!r}: {first.get('msg', 'invalid')}"
         return error_response(request, InvalidInputError(message, field=where))

@@ -17,7 +17,7 @@ from tests.e2e import cluster as local
 
 pytestmark = pytest.mark.e2e
 
-CLUSTER_PAGES = [p for p in PAGES if parse_page(p).kubernetes]
+CLUSTER_PAGES = [p for p in PAGES if parse_page(p).kubernetes and any(b.runs for b in parse_page(p).blocks)]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from tests.doc_blocks import PAGES, parse_page, reader_env, run_page, save_trans
 
 pytestmark = pytest.mark.integration
 
-LOCAL_PAGES = [p for p in PAGES if not parse_page(p).kubernetes]
+LOCAL_PAGES = [p for p in PAGES if not parse_page(p).kubernetes and any(b.runs for b in parse_page(p).blocks)]
 
 
 @pytest.mark.parametrize("path", LOCAL_PAGES)

@@ -85,6 +85,10 @@ def test_malformed_and_oversized_bodies(make_client: Callable[..., TestClient]) 
     client = make_client(max_body_bytes=2048, max_batch_rows=5)
     assert client.post("/predict", content=b'{"features": [NaN, 1, 2]}').status_code == 400
     assert client.post("/predict", content=b"not json").json()["code"] == "malformed_request"
+    form = {"content-type": "application/x-www-form-urlencoded"}  # what curl -d sends
+    feedback = client.post("/feedback", content=b'{"request_id": "r1", "value": 1}', headers=form)
+    assert feedback.status_code == 400
+    assert "send Content-Type: application/json" in feedback.json()["error"]
     big = client.post("/predict/batch", json={"instances": [[1.0, 2.0, 3.0]] * 400})
     assert big.status_code == 413
     assert "limit of 2048" in big.json()["error"]
