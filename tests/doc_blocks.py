@@ -330,17 +330,19 @@ def reader_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str
     """A terminal with the virtualenv activated and the test binaries on PATH, and an empty home."""
     home.mkdir(parents=True, exist_ok=True)
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("MLPY_", "PYTEST_", "KUBECONFIG"))}
-    k8s_bin = Path.home() / ".cache" / "mlpy-k8s"
+    k8s_cache = Path(os.environ.get("MLPY_K8S_CACHE") or Path.home() / ".cache" / "mlpy-k8s")
     paths = [str(REPO / ".venv" / "bin")]
     versions = REPO / "scripts" / "k8s" / "versions.env"
     match = re.search(r"K8S_VERSION=(\S+)", versions.read_text()) if versions.exists() else None
     if match:
-        paths.append(str(k8s_bin / match[1] / "bin"))
+        paths.append(str(k8s_cache / match[1] / "bin"))
     env = {
         **keep,
         "HOME": str(home),
         "PATH": os.pathsep.join([*paths, keep.get("PATH", "/usr/bin:/bin")]),
         "VIRTUAL_ENV": str(REPO / ".venv"),
+        # The binaries scripts/k8s/build.sh made, though HOME is new (bench/operator_reconcile.py).
+        "MLPY_K8S_CACHE": str(k8s_cache),
         "PYTHONUNBUFFERED": "1",
         "NO_COLOR": "1",
         "COLUMNS": "120",
