@@ -67,7 +67,8 @@ class SqlStats:
 
     def load(self, experiment: str) -> dict[str, VariantStats]:
         try:
-            with self.store.session() as session:
+            # A read session: the operator's evaluations never queue behind the routers' flushes.
+            with self.store.read_session() as session:
                 rows = session.scalars(
                     select(VariantStatsRow).where(VariantStatsRow.experiment == experiment)
                 ).all()

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from mlpy.errors import StoreError
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
+# Set on the engine that read-only sessions use: their SQLite transactions begin deferred.
+READ_ONLY = "mlpy_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -50,7 +52,10 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE: two processes never both read, then both try to take the write lock (a SQLite deadlock).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only session takes no lock at all: under WAL it reads its snapshot beside the writer,
+        # where IMMEDIATE made it queue behind every flush (for seconds under steady writes).
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -82,6 +87,9 @@ class Store:
         self.url = normalise_url(url)
         self.engine = _make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -92,6 +100,18 @@ class Store:
         """A unit of work: committed when the block ends, rolled back if it raises."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A unit of work that only reads, so it need not wait for writers; nothing it changes is kept.
+
+        On SQLite its transaction begins deferred, and a write in it could deadlock: it is rolled back
+        (objects it loaded stay readable, detached). Elsewhere it is an ordinary transaction.
+        """
+        with self._readers() as session, session.begin() as transaction:
+            yield session
+            session.expunge_all()
+            transaction.rollback()
 
     def migrate(self) -> None:
         from mlpy.store.migrate import upgrade_to_heads

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 import yaml
 
-from mlpy.experiments import Experiment, Variant
 from mlpy.experiments.backends import open_backend
-from mlpy.experiments.metrics import MetricSpec
+from tests.experiment_traffic import SPEC, early, late
 
 pytestmark = pytest.mark.e2e
 
@@ -35,39 +33,8 @@ EXPERIMENT = {
     "apiVersion": f"{GROUP}/{VERSION}",
     "kind": "Experiment",
     "metadata": {"name": "credit-ab"},
-    "spec": {
-        "model": "credit",
-        "variants": [
-            {"name": "control", "modelVersion": "credit-v1", "weight": 50},
-            {"name": "candidate", "modelVersion": "credit-v2", "weight": 50},
-        ],
-        "strategy": "thompson-sampling",
-        "metric": {"name": "conversion", "goal": "maximize", "type": "proportion"},
-        "stopping": {"minSamplesPerVariant": 100, "confidence": 0.95, "maxDuration": "24h"},
-        "promotion": "auto",
-    },
+    "spec": SPEC,
 }
-
-
-def traffic(name: str, stats_url: str, units: int, rates: dict[str, float], seed: int) -> None:
-    """What router replicas do: assign units, record outcomes, flush to the shared statistics."""
-    experiment = Experiment(
-        name,
-        [Variant("control", 50, "credit-v1"), Variant("candidate", 50, "credit-v2")],
-        strategy="thompson-sampling",
-        metric=MetricSpec("conversion", goal="maximize", type="proportion"),
-        backend=open_backend(stats_url),
-        auto_refresh=False,
-        seed=seed,
-    )
-    experiment.refresh()
-    rng = np.random.default_rng(seed)
-    for unit in range(units):
-        variant = experiment.assign(f"user-{seed}-{unit}")
-        experiment.record(variant, float(rng.random() < rates[variant]))
-        if unit % 200 == 199:
-            experiment.refresh()
-    experiment.refresh()
 
 
 def test_experiment_routes_learns_concludes_and_promotes(
@@ -106,7 +73,7 @@ def test_experiment_routes_learns_concludes_and_promotes(
     wait("phase Running", lambda: (exp().get("status") or {}).get("phase") == "Running")
 
     # Early traffic, past the minimum sample but not yet conclusive: the bandit leans to the better variant.
-    traffic(f"{ns}.credit-ab", stats_url, 400, {"control": 0.10, "candidate": 0.17}, seed=1)
+    early(f"{ns}.credit-ab", open_backend(stats_url))
     seen: list[dict[str, Any]] = []
 
     def status_where(accept: Any) -> dict[str, Any] | None:
@@ -126,7 +93,7 @@ def test_experiment_routes_learns_concludes_and_promotes(
     assert leaning["phase"] == "Running", leaning
     assert leaning["decision"] == "keep_running", leaning
 
-    traffic(f"{ns}.credit-ab", stats_url, 3000, {"control": 0.05, "candidate": 0.35}, seed=2)
+    late(f"{ns}.credit-ab", open_backend(stats_url))
     final = waited("the experiment to conclude", lambda s: s.get("phase") == "Concluded")
     assert final["winner"] == "candidate"
     assert final["decision"] == "ship"

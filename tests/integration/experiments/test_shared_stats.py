@@ -1,14 +1,20 @@
-"""Two OS processes flush into the same experiment at once: no update may be lost."""
+"""Two OS processes flush into the same experiment at once: no update may be lost, no read may wait."""
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import uuid
+from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from mlpy.experiments import Experiment, Variant
 from mlpy.experiments.backends import open_backend
+from mlpy.experiments.sql_stats import SqlStats
+from mlpy.experiments.stats import VariantStats
+from mlpy.experiments.tables import VariantStatsRow
 
 FLUSHES = 40
 PER_FLUSH = 25
@@ -59,3 +65,43 @@ def test_concurrent_flushes_lose_nothing_in_redis(redis_url: str) -> None:
         _check_totals(redis_url, experiment)
     finally:
         open_backend(redis_url).clear(experiment)
+
+
+def _hold_a_flush(url: str, experiment: str, holding: Any, release: Any) -> None:
+    """A router mid-flush: its write transaction stays open until ``release`` is set."""
+    backend = open_backend(url)
+    assert isinstance(backend, SqlStats)
+    with backend.store.session() as session:
+        session.execute(
+            update(VariantStatsRow)
+            .where(VariantStatsRow.experiment == experiment)
+            .values(n=VariantStatsRow.n + 5)
+        )
+        holding.set()
+        release.wait(timeout=120)
+
+
+def test_reading_statistics_never_waits_for_a_flush_in_progress(store_url: str) -> None:
+    """The operator's read of the totals returns at once while a router process holds a write transaction
+    (on SQLite, a read that began IMMEDIATE waited out the whole flush, up to the busy timeout)."""
+    backend = open_backend(store_url)
+    backend.add("held", {"A": VariantStats(n=1), "B": VariantStats(n=1)})
+    context = multiprocessing.get_context("fork")
+    holding, release = context.Event(), context.Event()
+    router = context.Process(target=_hold_a_flush, args=(store_url, "held", holding, release))
+    router.start()
+    try:
+        assert holding.wait(timeout=60)
+        read: list[dict[str, VariantStats]] = []
+        reader = threading.Thread(target=lambda: read.append(backend.load("held")))
+        reader.start()
+        reader.join(timeout=5)
+        in_time = not reader.is_alive()
+    finally:
+        release.set()
+        router.join(timeout=60)
+    reader.join(timeout=120)
+    assert router.exitcode == 0
+    assert in_time, "the read waited for the writer's transaction"
+    assert {name: s.n for name, s in read[0].items()} == {"A": 1, "B": 1}  # the committed totals only
+    assert {name: s.n for name, s in backend.load("held").items()} == {"A": 6, "B": 6}

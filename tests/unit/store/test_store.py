@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import delete, inspect, select, update
 
 from mlpy.errors import StoreError
 from mlpy.store import Base, Store, open_store
@@ -59,3 +59,22 @@ def test_bad_store_urls_raise_store_errors() -> None:
     with pytest.raises(StoreError, match="cannot reach") as caught:
         Store("postgresql://u:secret@127.0.0.1:1/db").migrate()
     assert "secret" not in str(caught.value)
+
+
+def test_a_read_session_sees_committed_rows_beside_an_open_writer_and_keeps_nothing(store_url: str) -> None:
+    from mlpy.experiments.tables import VariantStatsRow
+
+    store = open_store(store_url)
+    with store.session() as session:
+        session.add(VariantStatsRow(experiment="e", variant="a", n=1))
+    with store.session() as writer:
+        writer.execute(update(VariantStatsRow).values(n=VariantStatsRow.n + 1))
+        # Same thread, second connection: on SQLite a read that took the write lock would wait it out.
+        with store.read_session() as reader:
+            row = reader.scalars(select(VariantStatsRow)).one()
+    assert row.n == 1  # what was committed when it read, still readable after the session
+    with store.read_session() as reader:
+        reader.add(VariantStatsRow(experiment="e", variant="b", n=1))
+        reader.execute(delete(VariantStatsRow).where(VariantStatsRow.variant == "a"))
+    with store.read_session() as reader:
+        assert [(r.variant, r.n) for r in reader.scalars(select(VariantStatsRow))] == [("a", 2)]
