@@ -9,7 +9,7 @@ from typing import Any
 import typer
 import yaml
 
-from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json, print_mapping, print_table
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json, print_table
 from mlpy.config import Locations
 from mlpy.monitoring.alerts import DEFAULT_RULES, AlertLog, AlertRule, load_rules
 from mlpy.monitoring.anomaly import Method
@@ -124,18 +124,38 @@ def report_command(
             for m in data["models"]
         ],
     )
-    for m in data["models"]:
-        notes = [f"{name}: {len(found)} anomalies" for name, found in m["anomalies"].items() if found]
-        notes += [
-            f"{name}: {t['direction']} ({t['slope_per_hour']:+.3g}/h, p={t['p_value']:.2g})"
-            for name, t in m["trends"].items()
-            if t and t["significant"]
-        ]
-        notes += [f"{a['severity'].upper()}: {a['message']}" for a in m["alerts"]]
-        if notes:
-            print_mapping(f"{m['model']} v{m['version']}", {str(i + 1): note for i, note in enumerate(notes)})
+    findings = [row for m in data["models"] for row in _findings(m)]
+    if findings:
+        print_table("what to look at", ["model", "version", "kind", "metric", "detail"], findings)
     if not data["models"]:
         typer.echo("no traffic recorded in this window")
+
+
+def _findings(m: dict[str, Any]) -> list[list[str]]:
+    """Anomalies, significant trends and firing alerts of one model version, one row each."""
+    rows: list[list[str]] = []
+    for metric, found in m["anomalies"].items():
+        if found:
+            last = found[-1]
+            detail = (
+                f"{len(found)} point(s); last {last['at']} value {_fmt(last['value'])} ({last['method']})"
+            )
+            rows.append([m["model"], m["version"], "anomaly", metric, detail])
+    for metric, trend in m["trends"].items():
+        if trend and trend["significant"]:
+            detail = f"{trend['direction']} {trend['slope_per_hour']:+.3g}/h (p={trend['p_value']:.2g})"
+            rows.append([m["model"], m["version"], "trend", metric, detail])
+    for alert in m["alerts"]:
+        rows.append(
+            [
+                m["model"],
+                m["version"],
+                f"alert ({alert['severity']})",
+                alert.get("rule", ""),
+                alert["message"],
+            ]
+        )
+    return rows
 
 
 def _fmt(value: float | None) -> str:

@@ -41,7 +41,8 @@ def test_report_text_with_rules_file(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "ranker" in out
-    assert "CRITICAL: ranker v1: latency_p99" in out
+    assert "alert (critical)" in out
+    assert "slow" in out
     assert main(_args(traffic_store, "alerts", "-o", "json")) == 0
     [alert] = json.loads(capsys.readouterr().out)
     assert alert["rule"] == "slow"
