@@ -5,7 +5,7 @@ request); drift checks and feedback analysis read a window of it back with :func
 """
 
 from mlpy.predlog.errors import InvalidWindowError, PredictionLogError
-from mlpy.predlog.reader import export_window, read_window
+from mlpy.predlog.reader import export_window, read_inputs, read_window
 from mlpy.predlog.writer import LoggedPrediction, PredictionLogger
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "PredictionLogError",
     "PredictionLogger",
     "export_window",
+    "read_inputs",
     "read_window",
 ]

@@ -88,6 +88,15 @@ def _feature_dict(values: Any, names: list[str] | None) -> dict[str, Any]:
     return {f"x{index}": value for index, value in enumerate(values)}
 
 
+def read_inputs(
+    store: Store | str, model: str, since: datetime, until: datetime, *, version: str | None = None
+) -> pd.DataFrame:
+    """Only the model inputs of a window, one column per feature: what a drift check compares with its
+    reference (the compose monitor and the DriftMonitor's CronJob both read this)."""
+    frame = read_window(store, model, since, until, version=version)
+    return frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns])
+
+
 def export_window(
     store: Store | str, model: str, since: datetime, until: datetime, path: str | Path, **filters: Any
 ) -> int:

@@ -14,8 +14,7 @@ from typing import Any
 
 from mlpy.drift.checking import check
 from mlpy.drift.report import DriftReport
-from mlpy.predlog import read_window
-from mlpy.predlog.reader import META_COLUMNS
+from mlpy.predlog import read_inputs
 from mlpy.registry import ModelRegistry
 from mlpy.store import Store, utcnow
 from mlpy.worker.errors import InvalidSettingsError, ReferenceUnavailableError
@@ -102,14 +101,13 @@ def check_window(
 ) -> WindowCheck:
     """Read the window from the prediction log and judge it; too few rows is a skip, not a verdict."""
     until = now or utcnow()
-    frame = read_window(store, settings.model, until - settings.window, until, version=settings.version)
+    frame = read_inputs(store, settings.model, until - settings.window, until, version=settings.version)
     if len(frame) < settings.min_rows:
         return WindowCheck(
             settings, len(frame), None, f"{len(frame)} rows logged, fewer than {settings.min_rows}"
         )
     profile = load_reference(_reference_uri(settings, registry), settings.features or None)
-    logged = [c for c in frame.columns if c not in META_COLUMNS]
-    features = settings.features or [name for name in profile.columns if name in logged]
+    features = settings.features or [name for name in profile.columns if name in frame.columns]
     if not features:
         raise ReferenceUnavailableError(
             f"no logged input of {settings.model} is in its reference",

@@ -25,11 +25,10 @@ log = logging.getLogger("mlpy.drift_job")
 
 def current_window(settings: Mapping[str, Any], store: str, now: datetime) -> Any:
     """The logged features of the window (metadata columns dropped), as a DataFrame."""
-    from mlpy.predlog.reader import META_COLUMNS, read_window
+    from mlpy.predlog import read_inputs
 
     since = now - parse_duration(str(settings["window"]), "spec.window")
-    frame = read_window(store, str(settings["model"]), since, now, version=settings.get("version"))
-    return frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns])
+    return read_inputs(store, str(settings["model"]), since, now, version=settings.get("version"))
 
 
 def run_check(settings: Mapping[str, Any], current: Any) -> Any:
