@@ -104,12 +104,16 @@ async def infer_version(name: str, version: str, request: Request) -> Response:
 
 
 @router.get(
-    "/experiment", summary="Per-variant statistics and current weights", tags=["router"], responses=ERRORS
+    "/experiment",
+    summary="Per-variant statistics, current weights and the analysis",
+    tags=["router"],
+    responses=ERRORS,
 )
 async def experiment(
     state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
 ) -> dict[str, Any]:
-    """The experiment's strategy, metric and weights, and each variant's upstream and statistics."""
+    """The experiment's strategy, metric and weights, each variant's upstream and statistics, and the
+    analysis of those statistics now: decision, winner, p-value, lift and the reasons."""
     return await anyio.to_thread.run_sync(_router(state).describe)
 
 
