@@ -25,6 +25,9 @@ An HTML comment on the line before a fence steers the test; readers never see it
     the block's output must contain ``text``.
 ``<!-- doc-test: timeout=S -->``
     seconds the block may take (default 300).
+``<!-- doc-test: needs=program -->``
+    the block runs a program that is not part of mlpy (a Pushgateway): without it the page is
+    skipped with that reason, except under CI, which installs it.
 
 A page-wide comment ``<!-- doc-test-page: kubernetes cleanup="..." -->`` runs the page against a
 Kubernetes control plane (``KUBECONFIG`` set) and runs ``cleanup`` at the end whatever happened.
@@ -37,6 +40,7 @@ import ctypes
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,13 +53,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
+#: As in tests/conftest.py: CI installs every program the pages need, so a missing one fails there.
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 #: The pages whose commands are tested: what a user reads.
-PAGES = ("README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md")))
+PAGES = (
+    "README.md",
+    *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md")),
+    "scripts/k8s/README.md",
+)
 
 RUN = {"bash", "sh", "shell", "console", "python"}
 SHOW = {"json", "yaml", "text", "toml", "ini", "promql", "html"}
-BLOCK_KEYS = {"skip", "background", "ready", "keep", "exit", "expect", "timeout"}
+BLOCK_KEYS = {"skip", "background", "ready", "keep", "exit", "expect", "timeout", "needs"}
 PAGE_KEYS = {"kubernetes", "cleanup"}
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+)(?P<lang>[^`\s]*)\s*$")
@@ -343,6 +353,8 @@ def reader_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str
         "VIRTUAL_ENV": str(REPO / ".venv"),
         # The binaries scripts/k8s/build.sh made, though HOME is new (bench/operator_reconcile.py).
         "MLPY_K8S_CACHE": str(k8s_cache),
+        # ...but a cluster started by hand (scripts/k8s/cluster.sh) lives in this reader's home.
+        "MLPY_K8S_CLUSTER_DIR": str(home / ".cache" / "mlpy-k8s" / "cluster"),
         "PYTHONUNBUFFERED": "1",
         "NO_COLOR": "1",
         "COLUMNS": "120",
@@ -377,6 +389,12 @@ def save_transcript(path: str, transcript: list[str]) -> None:
         target = Path(folder) / (path.replace("/", "_") + ".txt")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("\n".join(transcript))
+
+
+def missing_programs(page: Page) -> list[str]:
+    """Programs the page's blocks name with ``needs=`` that this machine lacks."""
+    wanted = {b.directives["needs"] for b in page.blocks if b.runs and "needs" in b.directives}
+    return sorted(program for program in wanted if shutil.which(program) is None)
 
 
 def skipped_blocks() -> Iterator[Block]:

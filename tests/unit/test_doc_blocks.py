@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.doc_blocks import PAGES, parse_page, skipped_blocks
+from tests.doc_blocks import PAGES, missing_programs, parse_page, skipped_blocks
 
 SAMPLE = """# Title
 <!-- doc-test-page: kubernetes cleanup="kubectl delete ns demo" -->
@@ -83,3 +83,10 @@ def test_every_page_is_runnable_as_written(path: str) -> None:
 def test_blocks_the_tests_cannot_run_say_why(block: object) -> None:
     """Reported, not hidden: each is a skip with the page's own reason."""
     pytest.skip(f"{block.where}: {block.directives['skip']}")  # type: ignore[attr-defined]
+
+
+def test_programs_a_page_needs_are_checked_before_it_runs() -> None:
+    text = "<!-- doc-test: background needs=mlpy-no-such-program ready=http://127.0.0.1:1/ -->\n"
+    text += "```bash\nx\n```\n"
+    assert missing_programs(parse_page("needs.md", text)) == ["mlpy-no-such-program"]
+    assert missing_programs(parse_page("needs.md", text.replace("mlpy-no-such-program", "bash"))) == []
