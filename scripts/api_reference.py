@@ -25,6 +25,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "http-api.md"
 sys.path.insert(0, str(REPO / "server"))
+sys.path.insert(0, str(REPO / "scripts"))  # schema_text, also when a test loads this file by path
+
+from schema_text import bounds, table_row  # noqa: E402
 
 from mlpy_server import ServerSettings, create_app  # noqa: E402
 from mlpy_server.auth import GRANTS, Permission  # noqa: E402
@@ -178,28 +181,11 @@ class Schemas:
         if not rows:
             return []
         lines = ["| field | type | required | description |", "|---|---|---|---|"]
-        return lines + [_row(row) for row in rows] + [""]
+        return lines + [table_row(row) for row in rows] + [""]
 
 
 def _rules(schema: dict[str, Any]) -> str:
-    parts = []
-    if "enum" in schema:
-        parts.append("one of " + ", ".join(f"`{v}`" for v in schema["enum"]))
-    for key, label in (
-        ("minimum", ">="),
-        ("maximum", "<="),
-        ("minLength", "length >="),
-        ("maxLength", "length <="),
-        ("minItems", "items >="),
-        ("maxItems", "items <="),
-    ):
-        if key in schema:
-            parts.append(f"{label} {schema[key]}")
-    return "; ".join(parts)
-
-
-def _row(cells: tuple[str, ...] | list[str]) -> str:
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    return "; ".join(bounds(schema))
 
 
 def _json(value: Any) -> list[str]:
@@ -275,7 +261,7 @@ def render_operation(operation: Operation, schemas: Schemas) -> list[str]:
             if status.startswith("2") and schemas.resolve(schema).get("properties"):
                 success.append((status, schema))
         description = " ".join(response.get("description", "").split())
-        lines.append(_row([status, ", ".join(cells) or "none", description]))
+        lines.append(table_row([status, ", ".join(cells) or "none", description]))
     lines.append("")
     for status, schema in success:
         lines += [f"{status} body:", "", *schemas.table(schema)]
@@ -368,7 +354,7 @@ def render_errors(schemas: Schemas) -> list[str]:
         pending.extend(kind.__subclasses__())
         if kind is not ServerError and not issubclass(kind, NOT_IN_RESPONSES):
             found.append((kind.status, kind.code, " ".join((kind.__doc__ or "").split())))
-    lines += [_row([str(status), f"`{code}`", when]) for status, code, when in sorted(found)]
+    lines += [table_row([str(status), f"`{code}`", when]) for status, code, when in sorted(found)]
     return [*lines, ""]
 
 
@@ -388,7 +374,8 @@ def render(documents: dict[str, dict[str, Any]] | None = None) -> str:
     ]
     for operation, anchor in zip(listed, anchors, strict=True):
         link = f"[{operation.title}](#{anchor})"
-        lines.append(_row([link, role(operation), ", ".join(operation.modes), operation.spec["summary"]]))
+        modes = ", ".join(operation.modes)
+        lines.append(table_row([link, role(operation), modes, operation.spec["summary"]]))
     lines.append("")
     for operation in listed:
         lines += render_operation(operation, schemas)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from schema_text import bounds, table_row
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "crds.md"
@@ -30,19 +31,7 @@ def _type(schema: dict[str, Any]) -> str:
 
 
 def _rules(schema: dict[str, Any]) -> str:
-    parts = []
-    if "enum" in schema:
-        parts.append("one of " + ", ".join(f"`{v}`" for v in schema["enum"]))
-    for key, label in (
-        ("minimum", ">="),
-        ("maximum", "<="),
-        ("minLength", "length >="),
-        ("maxLength", "length <="),
-        ("minItems", "items >="),
-        ("maxItems", "items <="),
-    ):
-        if key in schema:
-            parts.append(f"{label} {schema[key]}")
+    parts = bounds(schema)
     if "pattern" in schema:
         parts.append(f"pattern `{schema['pattern']}`")
     if "default" in schema:
@@ -98,7 +87,7 @@ def render() -> str:
         ]
         spec = schema["properties"]["spec"]
         for row in _rows(spec, "spec", set(spec.get("required", []))):
-            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+            lines.append(table_row(row))
         for rule in spec.get("x-kubernetes-validations", []):
             lines.append(f"\nAlso enforced: {rule['message']} (`{rule['rule']}`).")
         columns = ", ".join(c["name"] for c in version.get("additionalPrinterColumns", []))
