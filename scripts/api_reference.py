@@ -12,7 +12,6 @@ or with a request body but no example, is an error here rather than a gap in the
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -27,6 +26,7 @@ TARGET = REPO / "docs" / "http-api.md"
 sys.path.insert(0, str(REPO / "server"))
 sys.path.insert(0, str(REPO / "scripts"))  # schema_text, also when a test loads this file by path
 
+from generated_doc import write_or_check  # noqa: E402
 from schema_text import bounds, table_row  # noqa: E402
 
 from mlpy_server import ServerSettings, create_app  # noqa: E402
@@ -383,19 +383,5 @@ def render(documents: dict[str, dict[str, Any]] | None = None) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check that docs/http-api.md is current")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        if not TARGET.exists() or TARGET.read_text() != text:
-            print("docs/http-api.md is out of date: run python scripts/api_reference.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(write_or_check(TARGET, render))

@@ -6,13 +6,13 @@ python scripts/crd_reference.py --check    # exit 1 when docs/crds.md is out of 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
+from generated_doc import write_or_check
 from schema_text import bounds, table_row
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,19 +95,5 @@ def render() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check that docs/crds.md is current")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        if not TARGET.exists() or TARGET.read_text() != text:
-            print("docs/crds.md is out of date: run python scripts/crd_reference.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(write_or_check(TARGET, render))

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 #: As in tests/conftest.py: CI installs every program the pages need, so a missing one fails there.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -380,6 +382,21 @@ def run_page(page: Page, root: Path, env: dict[str, str]) -> list[str]:
         return run.transcript
     finally:
         run.cleanup()
+
+
+def check_page(path: str, root: Path, extra_env: dict[str, str] | None = None) -> None:
+    """The body of a page's test: run it in ``root`` and keep its transcript; a page needing a program
+    this machine lacks is skipped with the reason (failed under CI)."""
+    page = parse_page(path)
+    missing = missing_programs(page)
+    if missing:
+        message = f"{path} runs {', '.join(missing)}, which is not installed"
+        if IN_CI:
+            pytest.fail(f"CI must install it: {message}", pytrace=False)
+        pytest.skip(message)
+    transcript = run_page(page, root, reader_env(root / "home", extra_env))
+    save_transcript(path, transcript)
+    assert len(transcript) >= sum(b.runs for b in page.blocks)
 
 
 def save_transcript(path: str, transcript: list[str]) -> None:
