@@ -76,6 +76,8 @@ def serve(
 
     # Worker processes rebuild the settings from the environment they inherit.
     os.environ.update(given)
+    if workers > 1:
+        _share_metrics_between_workers()
 
     uvicorn.run(
         "mlpy_server.app:app_from_env",
@@ -87,6 +89,20 @@ def serve(
         access_log=False,
         server_header=False,
     )
+
+
+def _share_metrics_between_workers() -> None:
+    """Give the workers one Prometheus multiprocess directory, so /metrics counts every worker's
+    requests whichever worker answers the scrape. A directory the caller set is used as it is."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="mlpy-metrics-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
 
 class ServeUsageError(MlpyError):

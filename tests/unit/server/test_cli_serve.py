@@ -95,6 +95,52 @@ def test_a_real_server_process_serves_a_registered_model(
         process.wait(20)
 
 
+def test_two_workers_report_every_request_in_metrics(
+    registry: ModelRegistry, tmp_path: Path, unused_port: int
+) -> None:
+    """Whichever worker answers the scrape, /metrics counts the requests both workers served."""
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({"MLPY_STORE": registry.store.url, "MLPY_ARTIFACTS": registry.artifacts.root})
+    process = subprocess.Popen(
+        [MLPY, "serve", "--model", "lin", "--port", str(unused_port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{unused_port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+        for _ in range(120):
+            # A new connection each time, so the kernel spreads them over both workers.
+            with httpx.Client() as client:
+                assert client.post(f"{url}/predict", json={"features": [1, 1, 1]}).status_code == 200
+        totals = set()
+        for _ in range(6):
+            with httpx.Client() as client:
+                text = client.get(f"{url}/metrics").text
+            totals.add(
+                sum(
+                    float(line.rsplit(" ", 1)[1])
+                    for line in text.splitlines()
+                    if line.startswith("mlpy_requests_total{") and 'endpoint="/predict"' in line
+                )
+            )
+        assert totals == {120.0}
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(30)
+
+
 @pytest.fixture
 def unused_port() -> int:
     import socket
