@@ -36,7 +36,6 @@ Kubernetes control plane (``KUBECONFIG`` set) and runs ``cleanup`` at the end wh
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
 import shlex
@@ -53,6 +52,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.e2e import cluster
 
 REPO = Path(__file__).resolve().parents[1]
 #: As in tests/conftest.py: CI installs every program the pages need, so a missing one fails there.
@@ -290,8 +291,7 @@ class PageRun:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=cluster.die_with_parent,  # its own session, killed if we die
             )
         self.background.append(Background(block, proc, log))
         deadline = time.monotonic() + float(block.directives.get("timeout", "180"))
@@ -342,12 +342,8 @@ def reader_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str
     """A terminal with the virtualenv activated and the test binaries on PATH, and an empty home."""
     home.mkdir(parents=True, exist_ok=True)
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("MLPY_", "PYTEST_", "KUBECONFIG"))}
-    k8s_cache = Path(os.environ.get("MLPY_K8S_CACHE") or Path.home() / ".cache" / "mlpy-k8s")
-    paths = [str(REPO / ".venv" / "bin")]
-    versions = REPO / "scripts" / "k8s" / "versions.env"
-    match = re.search(r"K8S_VERSION=(\S+)", versions.read_text()) if versions.exists() else None
-    if match:
-        paths.append(str(k8s_cache / match[1] / "bin"))
+    k8s_cache = cluster.cache_root()
+    paths = [str(REPO / ".venv" / "bin"), str(cluster.bin_dir())]
     env = {
         **keep,
         "HOME": str(home),
@@ -419,12 +415,6 @@ def skipped_blocks() -> Iterator[Block]:
         for block in parse_page(path).blocks:
             if block.lang in RUN and "skip" in block.directives:
                 yield block
-
-
-def _die_with_parent() -> None:
-    """SIGKILL this child when the test process dies (Linux ``PR_SET_PDEATHSIG``; kept across exec)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def _answers(url: str) -> bool:

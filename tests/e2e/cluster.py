@@ -289,7 +289,7 @@ def write_kubeconfig(path: Path, server: str, ca: Path, crt: Path, key: Path, us
 # --------------------------------------------------------------------------- processes
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Run in the child before exec: the kernel kills it when the test process dies, even by SIGKILL."""
     os.setsid()
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -433,7 +433,7 @@ class LocalCluster:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=self.state_dir,
-                preexec_fn=_die_with_parent if self.die_with_parent else None,
+                preexec_fn=die_with_parent if self.die_with_parent else None,
                 start_new_session=not self.die_with_parent,
                 env={**os.environ, "KUBECONFIG": str(self.kubeconfig)},
             )

@@ -77,16 +77,7 @@ def test_a_real_server_process_serves_a_registered_model(
     )
     try:
         url = f"http://127.0.0.1:{unused_port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+        wait_ready(process, url, 60)
         answer = httpx.post(f"{url}/predict", json={"features": [1, 1, 1]}).json()
         assert answer["model"] == "lin"
         assert answer["version"] == "2"
@@ -110,16 +101,7 @@ def test_two_workers_report_every_request_in_metrics(
     )
     url = f"http://127.0.0.1:{unused_port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+        wait_ready(process, url, 90)
         for _ in range(120):
             # A new connection each time, so the kernel spreads them over both workers.
             with httpx.Client() as client:
@@ -139,6 +121,20 @@ def test_two_workers_report_every_request_in_metrics(
     finally:
         os.killpg(process.pid, 15)
         process.wait(30)
+
+
+def wait_ready(process: subprocess.Popen[bytes], url: str, timeout_s: float) -> None:
+    """Until /readyz answers 200; a server process that exits first fails with its output."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        try:
+            if httpx.get(f"{url}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not become ready"
+        time.sleep(0.2)
 
 
 @pytest.fixture
