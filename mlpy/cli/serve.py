@@ -78,6 +78,8 @@ def serve(
     os.environ.update(given)
     if workers > 1:
         _share_metrics_between_workers()
+        # Readiness is per worker: a worker that accepted before loading would answer "not loaded".
+        os.environ.setdefault("MLPY_STARTUP_LOAD_WAIT_S", "120")
 
     uvicorn.run(
         "mlpy_server.app:app_from_env",

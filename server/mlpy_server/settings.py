@@ -59,6 +59,9 @@ class ServerSettings:
     fast_predict: bool = True
     access_log: bool = False
     load_retry_max_s: float = 30.0
+    # Seconds a worker may spend loading its models before it accepts connections (0: accept at once).
+    # With several workers on one socket, only workers that can answer then take requests.
+    startup_load_wait_s: float = 0.0
     # Router mode.
     experiment: str | None = None
     upstreams: Mapping[str, str] = field(default_factory=dict)
@@ -114,6 +117,7 @@ class ServerSettings:
             predlog_queue_size=_int(e, "MLPY_PREDLOG_QUEUE_SIZE", cls.predlog_queue_size, minimum=1),
             predlog_batch_size=_int(e, "MLPY_PREDLOG_BATCH_SIZE", cls.predlog_batch_size, minimum=1),
             monitoring=_bool(e, "MLPY_MONITORING", False),
+            startup_load_wait_s=_float(e, "MLPY_STARTUP_LOAD_WAIT_S", 0.0, 0.0, 3600.0),
             request_metrics=_bool(e, "MLPY_REQUEST_METRICS", True),
             fast_predict=_bool(e, "MLPY_FAST_PREDICT", True),
             access_log=_bool(e, "MLPY_ACCESS_LOG", False),

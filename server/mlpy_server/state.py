@@ -94,8 +94,11 @@ class ServerState:
             # Flushed by our own task below, never inline on a request.
             self.monitoring = MonitoringRecorder(self.settings.locations.store, flush_interval_s=1e12)
             self._tasks.append(asyncio.create_task(self._flush_monitoring()))
-        for model_id in self.configured_ids:
-            self._tasks.append(asyncio.create_task(self._load_until_ready(model_id)))
+        loading = [asyncio.create_task(self._load_until_ready(model_id)) for model_id in self.configured_ids]
+        self._tasks += loading
+        if loading and self.settings.startup_load_wait_s > 0:
+            # Still starting: the listening socket's connections go to workers that finished loading.
+            await asyncio.wait(loading, timeout=self.settings.startup_load_wait_s)
 
     async def stop(self) -> None:
         for task in self._tasks:

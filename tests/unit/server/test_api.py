@@ -125,6 +125,12 @@ def test_models_listing_and_detail(client: TestClient, registry: ModelRegistry) 
     assert client.get("/models/other").status_code == 404
 
 
+def test_a_worker_can_load_before_it_accepts(make_client: Callable[..., TestClient]) -> None:
+    """MLPY_STARTUP_LOAD_WAIT_S (set by mlpy serve --workers N): started means able to predict."""
+    client = make_client(wait=False, startup_load_wait_s=30.0)
+    assert client.post("/predict", json={"features": [1, 2, 3]}).status_code == 200
+
+
 def test_probes_follow_loading(make_client: Callable[..., TestClient]) -> None:
     client = make_client(models=("lin", "ghost"), wait=False, load_retry_max_s=0.5)
     assert client.get("/healthz").status_code == 200
