@@ -55,10 +55,12 @@ def test_examples_apply_and_reconcile(
     )
 
     def ready() -> dict[str, Any] | None:
+        # readyReplicas may come from a child's event before kopf records the handled spec: wait for both.
         mv = custom.get_namespaced_custom_object(GROUP, VERSION, ns, "modelversions", "credit-risk-v1")
-        return mv if (mv.get("status") or {}).get("readyReplicas") == 2 else None
+        handled = "mlpy.io/last-handled-configuration" in (mv["metadata"].get("annotations") or {})
+        return mv if handled and (mv.get("status") or {}).get("readyReplicas") == 2 else None
 
-    mv = wait("two ready replicas of credit-risk-v1", ready, timeout=90)
+    mv = wait("two ready replicas of credit-risk-v1, its spec handled", ready, timeout=90)
     # Handler progress and bookkeeping stay under the operator's own prefix.
     annotations = mv["metadata"].get("annotations") or {}
     assert not [key for key in annotations if key.startswith("kopf.zalando.org")]
