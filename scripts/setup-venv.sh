@@ -23,10 +23,12 @@ if [ ! -x .venv/bin/python ]; then
   "$(pick_python)" -m venv .venv
 fi
 want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
-# dev includes all, and all includes every service extra: a current stamp of a wider set will do.
+# dev includes all and localk8s, and all includes every service extra: a current stamp of a wider
+# set will do.
 case "$extras" in
   dev) covered=(dev) ;;
   all) covered=(all dev) ;;
+  localk8s) covered=(localk8s dev) ;;
   *) covered=("$extras" all dev) ;;
 esac
 for name in "${covered[@]}"; do

@@ -53,7 +53,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e import cluster
+import localk8s as cluster
 
 REPO = Path(__file__).resolve().parents[1]
 #: As in tests/conftest.py: CI installs every program the pages need, so a missing one fails there.

@@ -2,8 +2,9 @@
 # Build (or reuse) the binaries of the local test control plane.
 #
 # Everything comes from the Go module proxy: kube-apiserver,
-# kube-controller-manager, kube-scheduler and kubectl from k8s.io/kubernetes,
-# etcd from go.etcd.io/etcd/server/v3, kwok and helm from their modules.
+# kube-controller-manager, kube-scheduler, kubectl, kubelet and kube-proxy from
+# k8s.io/kubernetes, etcd from go.etcd.io/etcd/server/v3, CoreDNS (with the
+# plugins the local cluster uses), kwok and helm from their modules.
 # Binaries land in ${MLPY_K8S_CACHE:-~/.cache/mlpy-k8s}/<k8s-version>/bin and are
 # reused when present with a matching version stamp, so a second run is a no-op.
 set -euo pipefail
@@ -86,6 +87,40 @@ GO
   log "built etcd in $((SECONDS - t))s"
 }
 
+# CoreDNS with only the plugins the local cluster's Corefile uses: the same
+# coremain as the release binary, a fraction of its dependencies to compile.
+build_coredns() {
+  if fresh coredns "$COREDNS_VERSION"; then log "reuse coredns $COREDNS_VERSION"; return; fi
+  log "build coredns $COREDNS_VERSION"
+  local t=$SECONDS d="$WORK/coredns"
+  newmod "$d"
+  cat >"$d/main.go" <<'GO'
+// Command coredns is CoreDNS with the plugins a cluster-only DNS needs: no forward.
+package main
+
+import (
+	_ "github.com/coredns/coredns/plugin/bind"
+	_ "github.com/coredns/coredns/plugin/cache"
+	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/health"
+	_ "github.com/coredns/coredns/plugin/kubernetes"
+	_ "github.com/coredns/coredns/plugin/loadbalance"
+	_ "github.com/coredns/coredns/plugin/log"
+	_ "github.com/coredns/coredns/plugin/ready"
+
+	"github.com/coredns/coredns/coremain"
+)
+
+func main() { coremain.Run() }
+GO
+  (cd "$d" && quiet get.log "$GO" get "github.com/coredns/coredns@$COREDNS_VERSION" \
+    && quiet tidy.log "$GO" mod tidy \
+    && "${NICE[@]}" "${BUILD[@]}" -ldflags="-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+      -o "$BIN/coredns" .)
+  stamp coredns "$COREDNS_VERSION"
+  log "built coredns in $((SECONDS - t))s"
+}
+
 # build_tool NAME MODULE VERSION PACKAGE [LDFLAGS]
 build_tool() {
   local name=$1 mod=$2 version=$3 pkg=$4 ldflags="${5:-}"
@@ -100,8 +135,9 @@ build_tool() {
 }
 
 build_kubernetes() {
-  local names=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
-  if fresh "${names[@]}" "$K8S_VERSION"; then log "reuse ${names[*]} $K8S_VERSION"; return; fi
+  local all=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy) names=() n
+  for n in "${all[@]}"; do fresh "$n" "$K8S_VERSION" || names+=("$n"); done
+  if [ "${#names[@]}" -eq 0 ]; then log "reuse ${all[*]} $K8S_VERSION"; return; fi
   log "build ${names[*]} $K8S_VERSION"
   local t=$SECONDS d="$WORK/kubernetes" upstream staging v="${K8S_VERSION#v}"
   staging="v0.${v#*.}"   # v1.37.2 -> v0.37.2: the published staging module version
@@ -117,7 +153,7 @@ build_kubernetes() {
     sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/.*#\t\1 => \1 '"$staging"'#p' "$upstream"
     echo ")"
   } >>"$d/go.mod"
-  local pkgs=() n
+  local pkgs=()
   for n in "${names[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$n"); done
   local major="${v%%.*}" minor="${v#*.}"; minor="${minor%%.*}"
   local x="-X k8s.io/component-base/version"
@@ -154,10 +190,11 @@ case "$only" in
   all|kwok) build_tool kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok \
               "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" ;;&
   all|kubernetes) build_kubernetes ;;&
+  all|coredns) build_coredns ;;&
   all|helm) build_tool helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
               "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" ;;&
-  all|etcd|kwok|kubernetes|helm) ;;
-  *) echo "usage: $0 [all|etcd|kwok|kubernetes|helm]" >&2; exit 2 ;;
+  all|etcd|kwok|kubernetes|coredns|helm) ;;
+  *) echo "usage: $0 [all|etcd|kwok|kubernetes|coredns|helm]" >&2; exit 2 ;;
 esac
 log "done: binaries in $BIN ($(du -sh "$CACHE_ROOT" 2>/dev/null | cut -f1) cache)"
 echo "$BIN"

@@ -4,7 +4,8 @@ The backend comes from ``--k8s-backend`` (only when tests/e2e is on the command 
 reads options from the initial conftests) or ``MLPY_K8S_BACKEND``:
 
 - ``local`` (default): etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok run
-  as local processes (``tests/e2e/cluster.py``), binaries from ``bash scripts/k8s/build.sh``;
+  as local processes (``localk8s``, in ``tools/``), binaries from ``bash scripts/k8s/build.sh``;
+  the shared cluster has kwok nodes only; tests on real pods use ``node_cluster`` (tests/e2e/node);
 - ``kind``: a kind cluster through pytest-kind, only where a Docker daemon answers;
 - ``existing``: the cluster of the current ``KUBECONFIG``.
 
@@ -26,7 +27,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from tests.e2e import cluster as local
+import localk8s as local
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("local", "kind", "existing")
@@ -146,7 +147,7 @@ def _provide_cluster(
 
     state_dir = tmp_path_factory.mktemp("k8s", numbered=True)
     try:
-        cluster = local.start_for_session(state_dir)
+        cluster = local.start_for_session(state_dir, node="off")
     except local.MissingBinariesError as exc:
         unavailable(str(exc))
     except local.ClusterError as exc:

@@ -15,7 +15,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.e2e import cluster as local
+import localk8s as local
 from tests.e2e.conftest import K8sCluster
 
 pytestmark = pytest.mark.e2e

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+import localk8s as local
 from tests.doc_blocks import PAGES, check_page, parse_page
-from tests.e2e import cluster as local
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,7 @@ def docs_kubeconfig(k8s_cluster: Any, tmp_path_factory: pytest.TempPathFactory) 
     if k8s_cluster.backend != "local":
         yield k8s_cluster.kubeconfig
         return
-    own = local.start_for_session(tmp_path_factory.mktemp("docs-k8s"))
+    own = local.start_for_session(tmp_path_factory.mktemp("docs-k8s"), node="off")
     try:
         yield own.kubeconfig
     finally:

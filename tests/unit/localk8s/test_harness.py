@@ -1,4 +1,4 @@
-"""The control-plane harness's own logic, checked without starting anything (fast, no binaries)."""
+"""The local cluster tool's own logic, checked without starting anything (fast, no binaries)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import cluster
+import localk8s as cluster
 
 
 def test_versions_are_pinned_in_one_file() -> None:
     versions = cluster.read_versions()
-    assert set(versions) >= {"K8S_VERSION", "ETCD_VERSION", "KWOK_VERSION", "HELM_VERSION"}
+    assert set(versions) >= {"K8S_VERSION", "ETCD_VERSION", "KWOK_VERSION", "HELM_VERSION", "COREDNS_VERSION"}
     assert all(v.startswith("v") for v in versions.values())
 
 
@@ -44,7 +44,7 @@ def test_pki_gives_admin_system_masters_and_components_their_own_identity(tmp_pa
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    pki = cluster.make_pki(tmp_path)
+    pki = cluster.make_pki(tmp_path, ["10.244.0.1"], "10.96.0.1", node=("mlpy-node-0", "10.244.0.1"))
 
     def subject(name: str) -> tuple[str, list[str]]:
         cert = x509.load_pem_x509_certificate(pki.clients[name][0].read_bytes())
@@ -55,14 +55,24 @@ def test_pki_gives_admin_system_masters_and_components_their_own_identity(tmp_pa
     assert subject("admin")[1] == ["system:masters"]
     assert subject("kube-controller-manager") == ("system:kube-controller-manager", [])
     assert subject("kube-scheduler") == ("system:kube-scheduler", [])
+    # The node's identities are the ones the Node authorizer and the bootstrap RBAC policy know.
+    assert subject("kubelet") == ("system:node:mlpy-node-0", ["system:nodes"])
+    assert subject("kube-proxy") == ("system:kube-proxy", [])
+    assert subject("apiserver-kubelet-client") == ("kube-apiserver-kubelet-client", [])
     serving = x509.load_pem_x509_certificate(pki.serving_crt.read_bytes())
     sans = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert "127.0.0.1" in {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
+    # Pods reach the API server at the kubernetes Service's IP; the host at the bridge address.
+    assert {"10.244.0.1", "10.96.0.1"} <= {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
+    assert "kubernetes.default.svc" in sans.get_values_for_type(x509.DNSName)
+    assert pki.kubelet_serving is not None
+    kubelet = x509.load_pem_x509_certificate(pki.kubelet_serving[0].read_bytes())
+    kubelet_sans = kubelet.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in kubelet_sans.get_values_for_type(x509.IPAddress)] == ["10.244.0.1"]
     assert oct(pki.sa_key.stat().st_mode & 0o777) == "0o600"
 
 
 def test_kubeconfig_is_self_contained(tmp_path: Path) -> None:
-    pki = cluster.make_pki(tmp_path)
+    pki = cluster.make_pki(tmp_path, ["127.0.0.1"], "10.96.0.1")
     crt, key = pki.clients["admin"]
     path = cluster.write_kubeconfig(tmp_path / "kc", "https://127.0.0.1:1", pki.ca_crt, crt, key, "admin")
     config = json.loads(path.read_text())
@@ -77,9 +87,9 @@ def test_free_ports_are_distinct() -> None:
 
 
 def test_cli_status_and_stop_without_a_cluster(tmp_path: Path) -> None:
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     env = {**os.environ, "MLPY_K8S_CLUSTER_DIR": str(tmp_path / "state")}
-    run = [sys.executable, "-m", "tests.e2e.cluster"]
+    run = [sys.executable, "-m", "localk8s"]
     status = subprocess.run([*run, "status"], cwd=repo, env=env, capture_output=True, text=True, check=False)
     assert (status.returncode, status.stdout.strip()) == (1, "not running")
     stop = subprocess.run([*run, "stop"], cwd=repo, env=env, capture_output=True, text=True, check=True)
