@@ -22,9 +22,12 @@ def condition(kind: str, ok: bool | None, reason: str, message: str, generation:
     }
 
 
-def merge_conditions(old: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """New conditions replace old ones of the same type; a transition time moves only when the status does."""
-    previous = {c.get("type"): c for c in old or []}
+def merge_conditions(
+    old: list[dict[str, Any]] | None, new: list[dict[str, Any]], remove: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """New conditions replace old ones of the same type, ``remove`` names those that no longer apply;
+    a transition time moves only when the status does."""
+    previous = {c.get("type"): c for c in old or [] if c.get("type") not in remove}
     merged = []
     for item in new:
         before = previous.pop(item["type"], None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client as k8s
@@ -82,8 +83,10 @@ class Kube:
         )
 
     def event(self, involved: dict[str, Any], reason: str, message: str, *, warning: bool = False) -> None:
+        """An Event on ``involved``, stamped with the time (``kubectl get events`` sorts and ages by it)."""
         meta = involved["metadata"]
         core = k8s.CoreV1Api(self.api_client)
+        now = datetime.now(UTC)
         core.create_namespaced_event(
             meta["namespace"],
             k8s.CoreV1Event(
@@ -99,7 +102,10 @@ class Kube:
                 message=message,
                 type="Warning" if warning else "Normal",
                 source=k8s.V1EventSource(component=FIELD_MANAGER),
-                first_timestamp=None,
+                first_timestamp=now,
+                last_timestamp=now,
+                reporting_component=FIELD_MANAGER,
+                reporting_instance=FIELD_MANAGER,
                 count=1,
             ),
         )

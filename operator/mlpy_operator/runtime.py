@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, Literal
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from mlpy.experiments.backends import StatsBackend, open_backend
+from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.constants import DEFAULT_SERVER_IMAGE
+from mlpy_operator.errors import OperatorError
 from mlpy_operator.kube import Kube
+
+PodKind = Literal["server", "router", "driftJob"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,13 @@ class OperatorConfig:
     predlog_store_url: str | None
     pushgateway_url: str | None
     drift_job_service_account: str | None
+    #: Share of requests serving pods log (when there is a prediction-log store).
+    predlog_sample_rate: float = 1.0
+    s3_endpoint_url: str | None = None
+    #: A Secret in each namespace whose keys every pod the operator creates gets as variables.
+    stores_secret: str | None = None
+    #: Default resources of the children, by kind (a resource's spec wins).
+    child_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -43,7 +56,52 @@ class OperatorConfig:
             pushgateway_url=os.environ.get("MLPY_PUSHGATEWAY") or None,
             # Set (by the Helm chart) when drift jobs share one account instead of one per monitor.
             drift_job_service_account=os.environ.get("MLPY_DRIFT_JOB_SERVICE_ACCOUNT") or None,
+            predlog_sample_rate=_rate(os.environ.get("MLPY_PREDLOG_SAMPLE_RATE", "1")),
+            s3_endpoint_url=os.environ.get("MLPY_S3_ENDPOINT_URL") or None,
+            stores_secret=os.environ.get("MLPY_STORES_SECRET") or None,
+            child_resources=_resources(os.environ.get("MLPY_CHILD_RESOURCES", "")),
         )
+
+    def pods(self, kind: PodKind) -> PodDefaults:
+        """What the operator gives every pod of ``kind``: image, stores, credentials, resources."""
+        env: dict[str, str] = {}
+        if kind == "server" and self.predlog_store_url:
+            env["MLPY_PREDLOG_STORE"] = self.predlog_store_url
+            env["MLPY_PREDLOG_SAMPLE_RATE"] = f"{self.predlog_sample_rate:g}"
+        if kind == "router" and self.experiment_stats_url:
+            env["MLPY_EXPERIMENT_STATS"] = self.experiment_stats_url
+        if kind == "driftJob":
+            if self.predlog_store_url:
+                env["MLPY_STORE"] = self.predlog_store_url  # the job reads the logged window there
+            if self.pushgateway_url:
+                env["MLPY_PUSHGATEWAY"] = self.pushgateway_url
+        if kind != "router" and self.s3_endpoint_url:
+            env["MLPY_S3_ENDPOINT_URL"] = self.s3_endpoint_url
+        image = self.job_image if kind == "driftJob" else self.server_image
+        return PodDefaults(image, env, self.stores_secret, dict(self.child_resources.get(kind) or {}))
+
+
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise OperatorError(f"MLPY_PREDLOG_SAMPLE_RATE={text!r} is not a share between 0 and 1")
+    return rate
+
+
+def _resources(text: str) -> dict[str, dict[str, Any]]:
+    """``{"server": {...}, "router": {...}, "driftJob": {...}}``: the chart's children.resources."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise OperatorError(f"MLPY_CHILD_RESOURCES is not JSON: {exc}") from exc
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise OperatorError("MLPY_CHILD_RESOURCES must map server, router and driftJob to resources")
+    return value
 
 
 @lru_cache(maxsize=1)

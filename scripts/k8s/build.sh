@@ -172,6 +172,25 @@ build_kubernetes() {
   log "built kubernetes binaries in $((SECONDS - t))s"
 }
 
+# helm as its release is built: it reports the Kubernetes version of its client-go as the default
+# for `helm template` (without it, v1.20, and charts that need a newer Kubernetes refuse to render).
+build_helm() {
+  local stamp="$HELM_VERSION+capabilities"
+  if fresh helm "$stamp"; then log "reuse helm $HELM_VERSION"; return; fi
+  log "build helm $HELM_VERSION"
+  local t=$SECONDS d="$WORK/helm" kube minor
+  newmod "$d"
+  (cd "$d" && quiet get.log "$GO" get "helm.sh/helm/v3@$HELM_VERSION")
+  kube="$(cd "$d" && "$GO" list -m -f '{{.Version}}' k8s.io/client-go)"  # v0.35.1 -> Kubernetes 1.35
+  minor="${kube#v0.}"; minor="${minor%%.*}"
+  local x="-X helm.sh/helm/v3/pkg"
+  (cd "$d" && "${NICE[@]}" "${BUILD[@]}" -o "$BIN/helm" \
+    -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION $x/chartutil.k8sVersionMajor=1 $x/chartutil.k8sVersionMinor=$minor $x/lint/rules.k8sVersionMajor=1 $x/lint/rules.k8sVersionMinor=$minor" \
+    helm.sh/helm/v3/cmd/helm)
+  stamp helm "$stamp"
+  log "built helm in $((SECONDS - t))s (default Kubernetes 1.$minor)"
+}
+
 # Like envtest: a KUBEBUILDER_ASSETS directory holding every binary is used as is.
 REQUIRED=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl)
 if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
@@ -191,8 +210,7 @@ case "$only" in
               "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" ;;&
   all|kubernetes) build_kubernetes ;;&
   all|coredns) build_coredns ;;&
-  all|helm) build_tool helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
-              "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" ;;&
+  all|helm) build_helm ;;&
   all|etcd|kwok|kubernetes|coredns|helm) ;;
   *) echo "usage: $0 [all|etcd|kwok|kubernetes|coredns|helm]" >&2; exit 2 ;;
 esac

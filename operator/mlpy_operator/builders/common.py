@@ -2,9 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from mlpy_operator.constants import LABEL_MANAGED_BY, LABEL_PART_OF, RUN_AS_USER
+from mlpy_operator.constants import DEFAULT_SERVER_IMAGE, LABEL_MANAGED_BY, LABEL_PART_OF, RUN_AS_USER
+
+
+@dataclass(frozen=True)
+class PodDefaults:
+    """What every pod of one kind gets from the operator's settings (the chart's values).
+
+    ``env`` names the stores (where to log predictions, keep experiment statistics, find S3);
+    ``secret`` is a Secret in the pod's namespace whose keys become variables (credentials), optional
+    so that a namespace without it still runs; ``resources`` apply unless the resource's spec sets its own.
+    """
+
+    image: str = DEFAULT_SERVER_IMAGE
+    env: dict[str, str] = field(default_factory=dict)
+    secret: str | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def env_from(self) -> list[dict[str, Any]]:
+        return [{"secretRef": {"name": self.secret, "optional": True}}] if self.secret else []
+
+    def container(self, container: dict[str, Any], resources: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``container`` with the Secret's variables and the resources (the spec's, else these)."""
+        chosen = resources or self.resources
+        extra: dict[str, Any] = {}
+        if self.secret:
+            extra["envFrom"] = self.env_from()
+        if chosen:
+            extra["resources"] = chosen
+        return {**container, **extra}
+
+
+#: A serving container's preStop: a few seconds for its endpoint to leave every node's rules.
+DRAIN: dict[str, Any] = {"preStop": {"sleep": {"seconds": 5}}}
 
 
 def base_labels(component: str, extra: dict[str, str]) -> dict[str, str]:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from mlpy_operator.builders.common import (
+    PodDefaults,
     base_labels,
     container_security_context,
     env_list,
@@ -45,20 +46,23 @@ def cronjob(
     schedule: str,
     settings: dict[str, Any],
     *,
-    image: str,
-    store_url: str | None,
-    pushgateway: str | None = None,
+    defaults: PodDefaults,
     service_account: str | None = None,
 ) -> dict[str, Any]:
+    """The scheduled check; ``defaults`` name the prediction log it reads (``MLPY_STORE``), S3 and the
+    Pushgateway, and give its resources and credentials."""
     env = env_list({"MLPY_DRIFT_MONITOR": name, "MLPY_DRIFT_SETTINGS": json.dumps(settings, sort_keys=True)})
     env.append({"name": "MLPY_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}})
-    extra = {"MLPY_HOME": "/tmp/mlpy"}
-    if store_url:
-        extra["MLPY_STORE"] = store_url
-    if pushgateway:
-        extra["MLPY_PUSHGATEWAY"] = pushgateway
-    env += env_list(extra)
+    env += env_list({"MLPY_HOME": "/tmp/mlpy", **defaults.env})
     pod_labels = labels(name)
+    container = {
+        "name": "drift",
+        "image": defaults.image,
+        "command": ["python", "-m", JOB_MODULE],
+        "env": env,
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -80,16 +84,7 @@ def cronjob(
                             "restartPolicy": "Never",
                             "serviceAccountName": service_account or job_name(name),
                             "securityContext": pod_security_context(),
-                            "containers": [
-                                {
-                                    "name": "drift",
-                                    "image": image,
-                                    "command": ["python", "-m", JOB_MODULE],
-                                    "env": env,
-                                    "securityContext": container_security_context(),
-                                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                                }
-                            ],
+                            "containers": [defaults.container(container)],
                             "volumes": [{"name": "tmp", "emptyDir": {}}],
                         },
                     },

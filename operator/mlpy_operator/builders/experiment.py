@@ -8,6 +8,8 @@ from typing import Any
 import yaml
 
 from mlpy_operator.builders.common import (
+    DRAIN,
+    PodDefaults,
     base_labels,
     container_security_context,
     env_list,
@@ -73,16 +75,33 @@ def deployment(
     model: str,
     document: dict[str, Any],
     *,
-    image: str,
-    stats_url: str | None,
+    defaults: PodDefaults,
     replicas: int = 1,
+    resources: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The router: ``replicas`` pods (the production version's count, or the spec's), each with the
+    spec's resources or the operator's defaults, and the stores from ``defaults``."""
     labels = router_labels(name, model)
     config_hash = hashlib.sha256(yaml.safe_dump(document, sort_keys=True).encode()).hexdigest()[:16]
-    env = {"MLPY_EXPERIMENT": f"{CONFIG_PATH}/{CONFIG_KEY}", "MLPY_HOME": "/tmp/mlpy"}
-    if stats_url:
-        env["MLPY_EXPERIMENT_STATS"] = stats_url
+    env = {"MLPY_EXPERIMENT": f"{CONFIG_PATH}/{CONFIG_KEY}", "MLPY_HOME": "/tmp/mlpy", **defaults.env}
     probe = {"port": "http"}
+    container = {
+        "name": "router",
+        "image": defaults.image,
+        "args": ["serve", "--host", "0.0.0.0", "--port", str(SERVER_PORT)],
+        "env": env_list(env),
+        "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/readyz", **probe}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/healthz", **probe}, "periodSeconds": 10},
+        # Stopping waits until kube-proxy has taken the pod out of its Services: no request meets
+        # a closed port during a rollout or a promotion.
+        "lifecycle": DRAIN,
+        "securityContext": container_security_context(),
+        "volumeMounts": [
+            {"name": "config", "mountPath": CONFIG_PATH, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -90,28 +109,14 @@ def deployment(
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": router_selector(name)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
                 # A new configuration (e.g. all traffic to the winner) rolls the router pods.
                 "metadata": {"labels": dict(labels), "annotations": {"mlpy.io/config-hash": config_hash}},
                 "spec": {
                     "automountServiceAccountToken": False,
                     "securityContext": pod_security_context(),
-                    "containers": [
-                        {
-                            "name": "router",
-                            "image": image,
-                            "args": ["serve", "--host", "0.0.0.0", "--port", str(SERVER_PORT)],
-                            "env": env_list(env),
-                            "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
-                            "readinessProbe": {"httpGet": {"path": "/readyz", **probe}, "periodSeconds": 5},
-                            "livenessProbe": {"httpGet": {"path": "/healthz", **probe}, "periodSeconds": 10},
-                            "securityContext": container_security_context(),
-                            "volumeMounts": [
-                                {"name": "config", "mountPath": CONFIG_PATH, "readOnly": True},
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
-                        }
-                    ],
+                    "containers": [defaults.container(container, resources)],
                     "volumes": [
                         {"name": "config", "configMap": {"name": router_name(name)}},
                         {"name": "tmp", "emptyDir": {}},
@@ -119,6 +124,16 @@ def deployment(
                 },
             },
         },
+    }
+
+
+def disruption_budget(name: str, namespace: str, model: str) -> dict[str, Any]:
+    """Voluntary disruptions (a node drain) take the router's pods one at a time."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": metadata(router_name(name), namespace, router_labels(name, model)),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": router_selector(name)}},
     }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mlpy_operator.builders.common import (
+    DRAIN,
+    PodDefaults,
     base_labels,
     container_security_context,
     env_list,
@@ -13,7 +15,6 @@ from mlpy_operator.builders.common import (
     pod_security_context,
 )
 from mlpy_operator.constants import (
-    DEFAULT_SERVER_IMAGE,
     LABEL_EXPERIMENT,
     LABEL_MODEL,
     LABEL_MODEL_VERSION,
@@ -34,8 +35,9 @@ def selector(name: str) -> dict[str, str]:
     return {LABEL_MODEL_VERSION: name}
 
 
-def server_env(spec: ModelVersionSpec) -> list[dict[str, Any]]:
-    """What the model server reads at start: which artifact, its hash, and how to load it."""
+def server_env(spec: ModelVersionSpec, stores: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """What the model server reads at start: which artifact, its hash, how to load it, and the
+    operator's ``stores`` (where to log predictions, the S3 endpoint); the spec's own variables win."""
     values = {
         "MLPY_MODEL_NAME": spec.model,
         "MLPY_MODEL_VERSION": str(spec.version),
@@ -46,19 +48,21 @@ def server_env(spec: ModelVersionSpec) -> list[dict[str, Any]]:
     }
     if spec.trust_pickle:
         values["MLPY_TRUST_PICKLE"] = "true"
+    values.update(stores or {})
     return merge_env(env_list(values), spec.env)
 
 
 def deployment(
-    name: str, namespace: str, spec: ModelVersionSpec, default_image: str = DEFAULT_SERVER_IMAGE
+    name: str, namespace: str, spec: ModelVersionSpec, defaults: PodDefaults | None = None
 ) -> dict[str, Any]:
+    defaults = defaults or PodDefaults()
     labels = version_labels(name, spec)
     probe = {"port": "http"}
     container: dict[str, Any] = {
         "name": "server",
-        "image": spec.image or default_image,
+        "image": spec.image or defaults.image,
         "args": ["serve", "--host", "0.0.0.0", "--port", str(SERVER_PORT)],
-        "env": server_env(spec),
+        "env": server_env(spec, defaults.env),
         "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
         "readinessProbe": {
             "httpGet": {"path": "/readyz", **probe},
@@ -75,11 +79,13 @@ def deployment(
             "periodSeconds": 2,
             "failureThreshold": 60,
         },
+        # Stopping waits until kube-proxy has taken the pod out of its Services: no request meets
+        # a closed port during a rollout or a promotion.
+        "lifecycle": DRAIN,
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    if spec.resources:
-        container["resources"] = spec.resources
+    container = defaults.container(container, spec.resources)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -137,6 +143,21 @@ def stable_service(
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
         },
     }
+
+
+def stable_service_between_productions(
+    model: str, namespace: str, selector_: dict[str, str]
+) -> dict[str, Any]:
+    """No version is production and no experiment routes: the Service keeps its last target (so its
+    ClusterIP and its clients stay), and says so."""
+    last = selector_.get(LABEL_MODEL_VERSION) or selector_.get(LABEL_EXPERIMENT) or "nothing"
+    service = stable_service(model, namespace, None)
+    service["spec"]["selector"] = dict(selector_)
+    service["metadata"]["annotations"] = {
+        "mlpy.io/production": "",
+        "mlpy.io/note": f"no version of {model} is production: still serving {last}",
+    }
+    return service
 
 
 def endpoint(name: str, namespace: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from mlpy_operator.constants import GROUP, VERSION
-from mlpy_operator.handlers.errors import reconciling
+from mlpy_operator.handlers.errors import handled, reconciling
 from mlpy_operator.reconcile import driftmonitor as rec
 from mlpy_operator.runtime import config, kube
 
@@ -20,9 +20,7 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
         return rec.reconcile_drift_monitor(
             kube(),
             body,
-            image=settings.job_image,
-            store_url=settings.predlog_store_url,
-            pushgateway=settings.pushgateway_url,
+            defaults=settings.pods("driftJob"),
             service_account=settings.drift_job_service_account,
         )
 
@@ -31,17 +29,10 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 def drift_monitor_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    try:
-        patch.status.update(_reconcile(dict(body)))
-    except kopf.PermanentError as exc:
-        patch.status.update(rec.invalid_status(dict(body), str(exc)))
-        raise
+    handled(kube(), dict(body), patch, _reconcile, also=("Scheduled",))
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=60, initial_delay=60, idle=10)
 def drift_monitor_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     """Recreates a CronJob (or its ServiceAccount, Role, RoleBinding) deleted by hand."""
-    try:
-        patch.status.update(_reconcile(dict(body)))
-    except (kopf.PermanentError, kopf.TemporaryError):
-        return  # a resync that cannot run now waits for the next tick
+    handled(kube(), dict(body), patch, _reconcile, also=("Scheduled",), timer=True)

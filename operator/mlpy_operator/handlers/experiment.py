@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from mlpy_operator.constants import GROUP, VERSION
-from mlpy_operator.handlers.errors import reconciling
+from mlpy_operator.handlers.errors import PassingFailure, announce, handled, reconciling
 from mlpy_operator.kube import Kube
 from mlpy_operator.reconcile import experiment as rec
 from mlpy_operator.reconcile.modelversion import reconcile_stable_service
@@ -32,7 +32,7 @@ def _announce(api: Kube, body: dict[str, Any], status: dict[str, Any], winner: s
         note = f" (archived {', '.join(archived)})" if archived else ""
         api.event(body, "Promoted", f"{winner} won ({decision}); {version} is now production{note}")
         return status
-    recommendation = f"set spec.stage: production on ModelVersion {version}"
+    recommendation = rec.manual_promotion(api, namespace, spec["model"], version)
     api.event(
         body, "Concluded", f"{winner} won ({decision}); all traffic to it. Recommendation: {recommendation}"
     )
@@ -41,57 +41,35 @@ def _announce(api: Kube, body: dict[str, Any], status: dict[str, Any], winner: s
 
 def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
     api = kube()
-    settings = config()
     try:
         with reconciling("Experiment"):
             status, winner = rec.reconcile_experiment(
-                api,
-                body,
-                image=settings.server_image,
-                stats_url=settings.experiment_stats_url,
-                backend=stats_backend(),
+                api, body, defaults=config().pods("router"), backend=stats_backend()
             )
     except rec.MissingVersionsError as exc:
-        raise kopf.TemporaryError(str(exc), delay=10) from exc
+        raise PassingFailure("Waiting", str(exc), delay=10) from exc
     if winner is not None:
         status = _announce(api, body, status, winner)
+    if status.get("conditions") and not _stats_configured(status):
+        announce(api, body, "NotConfigured", rec.NO_STATS_STORE)
     return status
 
 
-def _failed(body: dict[str, Any], message: str, reason: str) -> dict[str, Any]:
-    from mlpy_operator.conditions import condition, merge_conditions
-
-    generation = int(body["metadata"].get("generation", 1))
-    old = (body.get("status") or {}).get("conditions")
-    phase = "Failed" if reason == "InvalidSpec" else "Pending"
-    return {
-        "phase": phase,
-        "observedGeneration": generation,
-        "conditions": merge_conditions(old, [condition("RouterReady", False, reason, message, generation)]),
-    }
+def _stats_configured(status: dict[str, Any]) -> bool:
+    return any(c["type"] == "StatsStore" and c["status"] == "True" for c in status["conditions"])
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 def experiment_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    try:
-        patch.status.update(_reconcile(dict(body)))
-    except kopf.PermanentError as exc:
-        patch.status.update(_failed(dict(body), str(exc), "InvalidSpec"))
-        raise
-    except kopf.TemporaryError as exc:
-        patch.status.update(_failed(dict(body), str(exc), "Waiting"))
-        raise
+    handled(kube(), dict(body), patch, _reconcile, also=("RouterReady",))
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=config().experiment_interval_s, initial_delay=1)
 def experiment_tick(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     """Read the routers' statistics, update weights and status; conclude when the decision is final."""
-    try:
-        patch.status.update(_reconcile(dict(body)))
-    except (kopf.PermanentError, kopf.TemporaryError):
-        return
+    handled(kube(), dict(body), patch, _reconcile, also=("RouterReady",), timer=True)
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)

@@ -7,8 +7,7 @@ from typing import Any
 import kopf
 
 from mlpy_operator.constants import GROUP, LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_MODEL, VERSION
-from mlpy_operator.errors import SpecError
-from mlpy_operator.handlers.errors import reconciling
+from mlpy_operator.handlers.errors import handled, reconciling
 from mlpy_operator.metrics import observed
 from mlpy_operator.reconcile import modelversion as rec
 from mlpy_operator.runtime import config, kube
@@ -19,30 +18,22 @@ RESYNC_SECONDS = 30
 
 
 def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
-    """Reconcile and return the status; a bad spec becomes a permanent error (the caller reports it)."""
+    """Reconcile and return the status; failures are classified by ``reconciling``."""
     with reconciling("ModelVersion"):
-        return rec.reconcile_model_version(kube(), body, server_image=config().server_image)
+        return rec.reconcile_model_version(kube(), body, defaults=config().pods("server"))
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 def modelversion_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    try:
-        status = _reconcile(dict(body))
-    except kopf.PermanentError as exc:
-        patch.status.update(rec.invalid_status(dict(body), SpecError(str(exc))))
-        raise
-    patch.status.update(status)
+    handled(kube(), dict(body), patch, _reconcile)
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS, idle=5)
 def modelversion_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     """Recreates children deleted by hand and refreshes readiness even if an event was missed."""
-    try:
-        patch.status.update(_reconcile(dict(body)))
-    except (kopf.PermanentError, kopf.TemporaryError):
-        return  # a resync that cannot run now waits for the next tick
+    handled(kube(), dict(body), patch, _reconcile, timer=True)
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS)

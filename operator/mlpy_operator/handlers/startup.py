@@ -23,6 +23,9 @@ def configure(
     settings.persistence.finalizer = f"{ANNOTATION_PREFIX}/finalizer"
     settings.peering.standalone = True
     settings.execution.max_workers = 8
+    # Failures are reported by the handlers themselves (a condition, a Warning Event, a log line);
+    # kopf's own Events would say the same again in its words.
+    settings.posting.enabled = False
     settings.watching.server_timeout = 300
     # Discover the API now: a failure shows at start, and the first reconcile does not pay for it.
     for kind in ("ModelVersion", "Experiment", "DriftMonitor"):

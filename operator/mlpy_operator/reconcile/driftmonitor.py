@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlpy_operator.builders import driftmonitor as build
+from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.ownership import owned
 from mlpy_operator.conditions import condition, merge_conditions
 from mlpy_operator.constants import API_VERSION
@@ -30,13 +31,18 @@ def target(kube: Kube, namespace: str, spec: DriftMonitorSpec) -> tuple[str, str
     return str(mv["spec"]["model"]), str(mv["spec"]["version"])
 
 
+#: Said on a DriftMonitor when the job would read an empty file inside its own pod.
+NO_PREDICTION_LOG = (
+    "the serving pods log no predictions anywhere this job can read, so every check would see an "
+    "empty window: set the chart value stores.metadata (a SQL URL), i.e. the operator's MLPY_PREDLOG_STORE"
+)
+
+
 def reconcile_drift_monitor(
     kube: Kube,
     body: dict[str, Any],
     *,
-    image: str,
-    store_url: str | None,
-    pushgateway: str | None,
+    defaults: PodDefaults,
     service_account: str | None = None,
 ) -> dict[str, Any]:
     """Apply the CronJob; with no shared ``service_account`` (the Helm chart can ship one), also a
@@ -52,9 +58,7 @@ def reconcile_drift_monitor(
             ref.namespace,
             spec.schedule,
             settings,
-            image=image,
-            store_url=store_url,
-            pushgateway=pushgateway,
+            defaults=defaults,
             service_account=service_account,
         )
     ]
@@ -74,22 +78,43 @@ def reconcile_drift_monitor(
         f"{build.job_name(ref.name)} runs on {spec.schedule!r}",
         ref.generation,
     )
+    logged = "MLPY_STORE" in defaults.env
+    log_condition = condition(
+        "PredictionLog",
+        logged,
+        "Configured" if logged else "NotConfigured",
+        "checks read the window the serving pods log" if logged else NO_PREDICTION_LOG,
+        ref.generation,
+    )
+    ready = condition(
+        "Ready",
+        logged,
+        "Scheduled" if logged else "NotConfigured",
+        f"checks run on {spec.schedule!r}" if logged else NO_PREDICTION_LOG,
+        ref.generation,
+    )
     return {
         "observedGeneration": ref.generation,
         "cronJob": build.job_name(ref.name),
         "target": f"{model}:{version}" if version else model,
-        "conditions": merge_conditions(old.get("conditions"), [scheduled]),
+        "conditions": merge_conditions(old.get("conditions"), [scheduled, log_condition, ready]),
     }
 
 
 def invalid_status(body: dict[str, Any], message: str) -> dict[str, Any]:
     generation = object_ref(body).generation
     old = body.get("status") or {}
-    problem = condition("Scheduled", False, "InvalidSpec", message, generation)
+    problems = [condition(kind, False, "InvalidSpec", message, generation) for kind in ("Scheduled", "Ready")]
     return {
         "observedGeneration": generation,
-        "conditions": merge_conditions(old.get("conditions"), [problem]),
+        "conditions": merge_conditions(old.get("conditions"), problems),
     }
+
+
+def current_rows(report: dict[str, Any]) -> int | None:
+    """The current window's row count, as the drift report writes it (``current.rows``)."""
+    rows = (report.get("current") or {}).get("rows")
+    return int(rows) if rows is not None else None
 
 
 def verdict_status(
@@ -102,7 +127,7 @@ def verdict_status(
         "datasetDrift": bool(report["dataset_drift"]),
         "driftShare": round(float(report["drift_share"]), 4),
         "driftedColumns": drifted,
-        "rows": report.get("current_rows"),
+        "rows": current_rows(report),
     }
     history = [entry, *(old.get("history") or [])][:HISTORY]
     message = f"{len(drifted)} of {len(report['features'])} columns drifted"
@@ -110,9 +135,7 @@ def verdict_status(
         message += ": " + ", ".join(drifted)
     conditions = [
         condition("DriftDetected", bool(report["dataset_drift"]), "Checked", message, generation),
-        condition(
-            "LastCheckSucceeded", True, "Checked", f"checked {report.get('current_rows')} rows", generation
-        ),
+        condition("LastCheckSucceeded", True, "Checked", f"checked {entry['rows']} rows", generation),
     ]
     return {
         "lastRun": ran_at,

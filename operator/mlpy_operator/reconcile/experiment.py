@@ -11,13 +11,14 @@ from mlpy.experiments.backends import StatsBackend
 from mlpy.experiments.definition import ExperimentConfig
 from mlpy.experiments.status import evaluate
 from mlpy_operator.builders import experiment as build
+from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.modelversion import endpoint
 from mlpy_operator.builders.ownership import owned
 from mlpy_operator.conditions import condition, merge_conditions, now_iso
 from mlpy_operator.constants import API_VERSION
 from mlpy_operator.errors import SpecError
 from mlpy_operator.kube import Kube
-from mlpy_operator.reconcile.modelversion import reconcile_stable_service
+from mlpy_operator.reconcile.modelversion import experiment_routes, reconcile_stable_service
 from mlpy_operator.specs import object_ref
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,33 @@ def final_weights(spec: dict[str, Any], winner: str | None) -> dict[str, float]:
     return {v["name"]: (1.0 if v["name"] == chosen else 0.0) for v in spec["variants"]}
 
 
+#: Said on an Experiment when the routers have nowhere to record samples.
+NO_STATS_STORE = (
+    "the routers have nowhere to record samples, so this experiment can never decide: set the chart "
+    "value stores.metadata (a SQL URL) or stores.experimentStats (redis://...), i.e. the operator's "
+    "MLPY_EXPERIMENT_STATS"
+)
+
+
+def router_replicas(kube: Kube, namespace: str, spec: dict[str, Any]) -> int:
+    """``spec.router.replicas``, else as many as the production version serves with (at least 1)."""
+    wanted = (spec.get("router") or {}).get("replicas")
+    if wanted:
+        return int(wanted)
+    production = kube.list(
+        API_VERSION,
+        "ModelVersion",
+        namespace,
+        field_selector=f"spec.model={spec['model']},spec.stage=production",
+    )
+    return max([1, *(int((mv.get("spec") or {}).get("replicas", 1)) for mv in production)])
+
+
 def reconcile_experiment(
     kube: Kube,
     body: dict[str, Any],
     *,
-    image: str,
-    stats_url: str | None,
+    defaults: PodDefaults,
     backend: StatsBackend | None,
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], str | None]:
@@ -106,28 +128,48 @@ def reconcile_experiment(
         winner, weights, decision = None, None, report["decision"]
 
     document = build.router_document(ref.namespace, ref.name, spec, urls, weights)
-    kube.apply(owned(build.config_map(ref.name, ref.namespace, spec["model"], document), body))
+    model = spec["model"]
+    kube.apply(owned(build.config_map(ref.name, ref.namespace, model, document), body))
+    replicas = router_replicas(kube, ref.namespace, spec)
+    resources = (spec.get("router") or {}).get("resources")
     router = kube.apply(
         owned(
             build.deployment(
-                ref.name, ref.namespace, spec["model"], document, image=image, stats_url=stats_url
+                ref.name,
+                ref.namespace,
+                model,
+                document,
+                defaults=defaults,
+                replicas=replicas,
+                resources=resources,
             ),
             body,
         )
     )
-    kube.apply(owned(build.service(ref.name, ref.namespace, spec["model"]), body))
-    reconcile_stable_service(kube, ref.namespace, spec["model"])
+    kube.apply(owned(build.disruption_budget(ref.name, ref.namespace, model), body))
+    kube.apply(owned(build.service(ref.name, ref.namespace, model), body))
 
     ready = int((router.get("status") or {}).get("readyReplicas") or 0)
     shown = weights or report["weights"]
     phase = "Concluded" if (concluded_before or newly_decided is not None) else "Running"
+    routes = experiment_routes({**body, "status": {"phase": phase}}, ready > 0)
+    reconcile_stable_service(kube, ref.namespace, model, current=(ref.name, routes))
     generation = ref.generation
+    stats_ok = "MLPY_EXPERIMENT_STATS" in defaults.env
     conditions = [
         condition(
             "RouterReady",
             ready > 0,
             "Available" if ready else "Progressing",
-            f"{ready} router replica(s) ready",
+            f"{ready}/{replicas} router replica(s) ready"
+            + ("; the model's stable Service routes through it" if routes else ""),
+            generation,
+        ),
+        condition(
+            "StatsStore",
+            stats_ok,
+            "Configured" if stats_ok else "NotConfigured",
+            "routers record samples in the shared statistics store" if stats_ok else NO_STATS_STORE,
             generation,
         ),
         condition(
@@ -138,6 +180,7 @@ def reconcile_experiment(
             generation,
         ),
     ]
+    conditions.append(ready_condition(conditions, generation, phase))
     status: dict[str, Any] = {
         "phase": phase,
         "observedGeneration": generation,
@@ -162,8 +205,30 @@ def reconcile_experiment(
     return status, newly_decided
 
 
+def ready_condition(conditions: list[dict[str, Any]], generation: int, phase: str) -> dict[str, Any]:
+    """``Ready`` (for ``kubectl wait``): the router serves and samples are recorded."""
+    failing = [c for c in conditions if c["type"] in ("RouterReady", "StatsStore") and c["status"] != "True"]
+    if failing:
+        first = failing[0]
+        return condition("Ready", False, first["reason"], first["message"], generation)
+    return condition("Ready", True, phase, f"the experiment is {phase.lower()}", generation)
+
+
 def winner_version(spec: dict[str, Any], winner: str) -> str:
     return str(next(v["modelVersion"] for v in spec["variants"] if v["name"] == winner))
+
+
+def manual_promotion(kube: Kube, namespace: str, model: str, version: str) -> str:
+    """What to change, all in one commit, so the winner takes production without a Conflict."""
+    production = f"spec.model={model},spec.stage=production"
+    holders = [
+        mv["metadata"]["name"]
+        for mv in kube.list(API_VERSION, "ModelVersion", namespace, field_selector=production)
+        if mv["metadata"]["name"] != version
+    ]
+    steps = [f"spec.stage: production on ModelVersion {version}"]
+    steps += [f"spec.stage: archived on ModelVersion {name} (production now)" for name in holders]
+    return "set " + " and ".join(steps) + (", in one change" if holders else "")
 
 
 def promote(kube: Kube, namespace: str, model: str, version: str) -> list[str]:

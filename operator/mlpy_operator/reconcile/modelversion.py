@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 from mlpy_operator.builders import modelversion as build
-from mlpy_operator.builders.ownership import owned
+from mlpy_operator.builders.common import PodDefaults
+from mlpy_operator.builders.experiment import router_name
+from mlpy_operator.builders.ownership import owned, owner_reference
 from mlpy_operator.conditions import condition, merge_conditions
-from mlpy_operator.constants import API_VERSION, DEFAULT_SERVER_IMAGE, LABEL_MODEL
+from mlpy_operator.constants import API_VERSION
 from mlpy_operator.errors import SpecError
 from mlpy_operator.kube import Kube
 from mlpy_operator.specs import ModelVersionSpec, object_ref
@@ -49,7 +51,10 @@ def desired_status(
         )
     conditions.append(verified)
     conflict = spec.stage == "production" and holder is not None and holder != ref.name
-    if spec.stage == "production":
+    stale: tuple[str, ...] = ()
+    if spec.stage != "production":
+        stale = ("Conflict",)  # only a production version can hold or contend for the stable Service
+    else:
         if conflict:
             conditions.append(
                 condition(
@@ -80,12 +85,14 @@ def desired_status(
     else:
         phase = "Progressing"
     status = body.get("status") or {}
+    url = build.endpoint(ref.name, ref.namespace)
     return {
         "phase": phase,
         "observedGeneration": generation,
         "readyReplicas": ready_replicas,
-        "endpoint": build.endpoint(ref.name, ref.namespace),
-        "conditions": merge_conditions(status.get("conditions"), conditions),
+        "endpoint": url,
+        "url": url,
+        "conditions": merge_conditions(status.get("conditions"), conditions, remove=stale),
     }
 
 
@@ -112,45 +119,86 @@ def _is_production(mv: dict[str, Any], model: str) -> bool:
     return spec.get("model") == model and spec.get("stage") == "production" and not deleting
 
 
-def active_experiment(kube: Kube, namespace: str, model: str) -> dict[str, Any] | None:
-    """The oldest Experiment of the model that is not being deleted: its router fronts the model."""
+def routing_experiment(
+    kube: Kube, namespace: str, model: str, current: tuple[str, bool] | None = None
+) -> dict[str, Any] | None:
+    """The Experiment whose router fronts the model, if any: the oldest that routes.
+
+    An Experiment routes once its router has a ready pod and while it runs (or, concluded with
+    manual promotion, sends all traffic to its winner until someone promotes it). A Pending or
+    Failed Experiment, or one whose router is not ready, never takes production traffic.
+    ``current`` is the Experiment being reconciled right now, with whether it routes (its status is
+    not written yet).
+    """
     experiments = [
         e
         for e in kube.list(API_VERSION, "Experiment", namespace, field_selector=f"spec.model={model}")
         if not e["metadata"].get("deletionTimestamp")
     ]
     experiments.sort(key=lambda e: (e["metadata"].get("creationTimestamp", ""), e["metadata"]["name"]))
-    return experiments[0] if experiments else None
+    for experiment in experiments:
+        name = experiment["metadata"]["name"]
+        if current is not None and current[0] == name:
+            if current[1]:
+                return experiment
+            continue
+        if experiment_routes(experiment, _router_ready(kube, namespace, name)):
+            return experiment
+    return None
 
 
-def reconcile_stable_service(kube: Kube, namespace: str, model: str) -> str | None:
-    """Point the model's stable Service at its production version (or a running experiment's router).
+def experiment_routes(experiment: dict[str, Any], router_ready: bool) -> bool:
+    status = experiment.get("status") or {}
+    phase = status.get("phase")
+    released = phase == "Concluded" and (experiment.get("spec") or {}).get("promotion") == "auto"
+    return router_ready and phase in ("Running", "Concluded") and not released
+
+
+def _router_ready(kube: Kube, namespace: str, experiment: str) -> bool:
+    return _ready_replicas(kube.get("apps/v1", "Deployment", router_name(experiment), namespace)) > 0
+
+
+def reconcile_stable_service(
+    kube: Kube, namespace: str, model: str, current: tuple[str, bool] | None = None
+) -> str | None:
+    """Point the model's stable Service at its production version (or a routing experiment's router).
 
     Returns the production version's name. The version already holding the Service keeps it while
     it stays production, so a second production version never steals traffic: it gets a Conflict
-    condition instead.
+    condition instead. The Service lives as long as any version of the model (each is an owner):
+    between productions it keeps its last target and says so, so its ClusterIP never changes.
     """
-    versions = kube.list(
-        API_VERSION, KIND, namespace, field_selector=f"spec.model={model},spec.stage=production"
-    )
+    versions = [
+        mv
+        for mv in kube.list(API_VERSION, KIND, namespace, field_selector=f"spec.model={model}")
+        if not mv["metadata"].get("deletionTimestamp")
+    ]
     candidates = sorted(
         (mv for mv in versions if _is_production(mv, model)),
         key=lambda mv: (mv["metadata"].get("creationTimestamp", ""), mv["metadata"]["name"]),
     )
-    current = kube.get("v1", "Service", model, namespace)
-    current_holder = ((current or {}).get("metadata", {}).get("annotations") or {}).get("mlpy.io/production")
+    current_service = kube.get("v1", "Service", model, namespace)
+    annotations = ((current_service or {}).get("metadata", {}).get("annotations")) or {}
+    current_holder = annotations.get("mlpy.io/production")
     names = [mv["metadata"]["name"] for mv in candidates]
-    experiment = active_experiment(kube, namespace, model)
+    experiment = routing_experiment(kube, namespace, model, current)
     holder_name = (str(current_holder) if current_holder in names else names[0]) if names else None
-    owner = candidates[names.index(holder_name)] if holder_name else experiment
-    if owner is None:
-        if current is not None and (current["metadata"].get("labels") or {}).get(LABEL_MODEL) == model:
-            kube.dynamic.resources.get(api_version="v1", kind="Service").delete(
-                name=model, namespace=namespace
-            )
-        return None
+    if not versions:
+        return None  # the Service goes with its last owner (the garbage collector removes it)
     routed_by = experiment["metadata"]["name"] if experiment else None
-    kube.apply(owned(build.stable_service(model, namespace, holder_name, routed_by), owner))
+    if holder_name is None and routed_by is None:
+        if current_service is None:
+            return None  # never had a target: nothing to point at yet
+        last = current_service["spec"].get("selector") or {}
+        service = build.stable_service_between_productions(model, namespace, last)
+    else:
+        service = build.stable_service(model, namespace, holder_name, routed_by)
+    # List items carry no kind: each version is named as the owner it is.
+    owners = [
+        owner_reference({**mv, "apiVersion": API_VERSION, "kind": KIND}, controller=False) for mv in versions
+    ]
+    service["metadata"]["ownerReferences"] = owners
+    kube.apply(service)
     return holder_name
 
 
@@ -173,7 +221,7 @@ def refresh_siblings(kube: Kube, namespace: str, model: str, holder: str | None,
 
 
 def reconcile_model_version(
-    kube: Kube, body: dict[str, Any], *, server_image: str = DEFAULT_SERVER_IMAGE
+    kube: Kube, body: dict[str, Any], *, defaults: PodDefaults | None = None
 ) -> dict[str, Any]:
     """Apply the version's children and the model's stable Service; returns the status to write.
 
@@ -181,7 +229,7 @@ def reconcile_model_version(
     """
     ref = object_ref(body)
     spec = ModelVersionSpec.from_spec(body.get("spec") or {})
-    deployment = kube.apply(owned(build.deployment(ref.name, ref.namespace, spec, server_image), body))
+    deployment = kube.apply(owned(build.deployment(ref.name, ref.namespace, spec, defaults), body))
     kube.apply(owned(build.service(ref.name, ref.namespace, spec), body))
     holder = reconcile_stable_service(kube, ref.namespace, spec.model)
     refresh_siblings(kube, ref.namespace, spec.model, holder, skip=ref.name)

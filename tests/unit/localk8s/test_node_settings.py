@@ -88,7 +88,9 @@ def test_cluster_dns_answers_cluster_local_only(tmp_path: Path) -> None:
 
 def test_the_dns_audit_fails_on_a_forwarding_corefile(tmp_path: Path) -> None:
     path = tmp_path / "Corefile"
-    path.write_text(".:53 {\n    forward . 192.0.2.53\n}\ncluster.local:53 {\n    kubernetes cluster.local\n}\n")
+    path.write_text(
+        ".:53 {\n    forward . 192.0.2.53\n}\ncluster.local:53 {\n    kubernetes cluster.local\n}\n"
+    )
     audit = confinement.Audit()
     confinement.audit_dns(audit, path)
     assert len(audit.violations) == 2  # a zone beyond cluster.local, and a forward plugin

@@ -9,6 +9,7 @@ import yaml
 
 from mlpy_operator.builders import driftmonitor as drift
 from mlpy_operator.builders import experiment as exp
+from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.reconcile.driftmonitor import verdict_status
 from mlpy_operator.reconcile.experiment import final_weights
 from mlpy_operator.reconcile.modelversion import desired_status
@@ -27,6 +28,17 @@ SPEC: dict[str, Any] = {
     "stopping": {"minSamplesPerVariant": 100, "confidence": 0.95, "maxDuration": "168h"},
     "promotion": "auto",
 }
+#: What the chart's values give the routers and the drift jobs.
+ROUTER = PodDefaults(
+    env={"MLPY_EXPERIMENT_STATS": "redis://redis:6379/0"},
+    secret="mlpy-stores",
+    resources={"requests": {"cpu": "100m", "memory": "128Mi"}},
+)
+DRIFT_JOB = PodDefaults(
+    env={"MLPY_STORE": "postgresql://mlpy@db/mlpy", "MLPY_PUSHGATEWAY": "http://pushgateway:9091"},
+    secret="mlpy-stores",
+    resources={"requests": {"cpu": "100m", "memory": "256Mi"}},
+)
 UPSTREAMS = {
     "control": "http://credit-v1.models.svc.cluster.local",
     "candidate": "http://credit-v2.models.svc.cluster.local",
@@ -37,14 +49,8 @@ def test_router_children_match_the_reviewed_yaml() -> None:
     document = exp.router_document("models", "credit-ab", SPEC, UPSTREAMS)
     built = [
         exp.config_map("credit-ab", "models", "credit", document),
-        exp.deployment(
-            "credit-ab",
-            "models",
-            "credit",
-            document,
-            image="ghcr.io/mlpy/mlpy-server:0.1.0",
-            stats_url="redis://redis:6379/0",
-        ),
+        exp.deployment("credit-ab", "models", "credit", document, defaults=ROUTER, replicas=2),
+        exp.disruption_budget("credit-ab", "models", "credit"),
         exp.service("credit-ab", "models", "credit"),
     ]
     assert built == list(yaml.safe_load_all((EXPECTED / "experiment.yaml").read_text()))
@@ -55,8 +61,8 @@ def test_concluded_router_sends_everything_to_the_winner() -> None:
     concluded = exp.router_document("models", "credit-ab", SPEC, UPSTREAMS, final_weights(SPEC, "candidate"))
     assert {v["name"]: v["weight"] for v in concluded["spec"]["variants"]} == {"control": 0, "candidate": 100}
     assert concluded["spec"]["strategy"] == "weighted"
-    old = exp.deployment("e", "ns", "m", running, image="i", stats_url=None)
-    new = exp.deployment("e", "ns", "m", concluded, image="i", stats_url=None)
+    old = exp.deployment("e", "ns", "m", running, defaults=PodDefaults())
+    new = exp.deployment("e", "ns", "m", concluded, defaults=PodDefaults())
     assert (
         old["spec"]["template"]["metadata"]["annotations"]
         != new["spec"]["template"]["metadata"]["annotations"]
@@ -80,9 +86,7 @@ def test_drift_children_match_the_reviewed_yaml() -> None:
             "models",
             "0 * * * *",
             settings,
-            image="ghcr.io/mlpy/mlpy-server:0.1.0",
-            store_url="postgresql://mlpy@db/mlpy",
-            pushgateway="http://pushgateway:9091",
+            defaults=DRIFT_JOB,
         ),
         drift.service_account("credit-drift", "models"),
         drift.role("credit-drift", "models"),
@@ -95,7 +99,7 @@ def test_verdict_status_keeps_a_bounded_history() -> None:
     report = {
         "dataset_drift": True,
         "drift_share": 0.5,
-        "current_rows": 600,
+        "current": {"rows": 600, "source": "prediction log"},  # as DriftReport.to_dict() writes it
         "features": {"income": {"drifted": True}, "region": {"drifted": False}},
     }
     status: dict[str, Any] = {}
@@ -107,6 +111,9 @@ def test_verdict_status_keeps_a_bounded_history() -> None:
     detected = next(c for c in status["conditions"] if c["type"] == "DriftDetected")
     assert (detected["status"], detected["observedGeneration"]) == ("True", 3)
     assert detected["message"] == "1 of 2 columns drifted: income"
+    checked = next(c for c in status["conditions"] if c["type"] == "LastCheckSucceeded")
+    assert checked["message"] == "checked 600 rows"
+    assert status["history"][0]["rows"] == 600
 
 
 def test_modelversion_status_phases() -> None:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from mlpy_operator.builders import modelversion as build
+from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.errors import SpecError
 from mlpy_operator.specs import ModelVersionSpec
 
@@ -25,10 +26,22 @@ SPEC: dict[str, Any] = {
 }
 
 
+#: What the chart's values give the serving pods: where to log predictions, S3, the credentials.
+SERVER = PodDefaults(
+    env={
+        "MLPY_PREDLOG_STORE": "postgresql://mlpy@db/mlpy",
+        "MLPY_PREDLOG_SAMPLE_RATE": "1",
+        "MLPY_S3_ENDPOINT_URL": "http://minio:9000",
+    },
+    secret="mlpy-stores",
+    resources={"requests": {"cpu": "50m", "memory": "128Mi"}},  # the spec's own resources win
+)
+
+
 def test_children_match_the_reviewed_yaml() -> None:
     spec = ModelVersionSpec.from_spec(SPEC)
     built = [
-        build.deployment("credit-risk-v3", "models", spec),
+        build.deployment("credit-risk-v3", "models", spec, SERVER),
         build.service("credit-risk-v3", "models", spec),
         build.stable_service("credit-risk", "models", "credit-risk-v3"),
     ]

@@ -1,0 +1,143 @@
+"""Who holds a model's stable Service, found on a real run: the bugs, each with its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpy_operator.reconcile import experiment as exp_rec
+from mlpy_operator.reconcile.modelversion import desired_status, reconcile_stable_service
+from mlpy_operator.specs import ModelVersionSpec
+from tests.unit.operator.fake_kube import FakeKube
+
+NS = "models"
+
+
+def version(kube: FakeKube, name: str, stage: str, replicas: int = 1) -> dict[str, Any]:
+    return kube.add(
+        {
+            "apiVersion": "mlpy.io/v1alpha1",
+            "kind": "ModelVersion",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {
+                "model": "credit",
+                "version": int(name[-1]),
+                "stage": stage,
+                "replicas": replicas,
+                "artifact": {"uri": f"s3://m/{name}", "sha256": "a" * 64},
+            },
+        }
+    )
+
+
+def experiment(kube: FakeKube, phase: str | None, router_ready: int, promotion: str = "auto") -> None:
+    kube.add(
+        {
+            "apiVersion": "mlpy.io/v1alpha1",
+            "kind": "Experiment",
+            "metadata": {"name": "ab", "namespace": NS},
+            "spec": {"model": "credit", "promotion": promotion, "variants": []},
+            "status": {"phase": phase} if phase else {},
+        }
+    )
+    kube.add(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "ab-router", "namespace": NS},
+            "status": {"readyReplicas": router_ready},
+        }
+    )
+
+
+def selector(kube: FakeKube) -> dict[str, str]:
+    service = kube.get("v1", "Service", "credit", NS)
+    assert service is not None
+    return dict(service["spec"]["selector"])
+
+
+def test_a_pending_experiment_never_takes_production_traffic() -> None:
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    experiment(kube, "Pending", router_ready=0)
+    reconcile_stable_service(kube, NS, "credit")  # type: ignore[arg-type]
+    assert selector(kube) == {"mlpy.io/modelversion": "credit-v1"}
+
+
+def test_a_running_experiment_with_a_ready_router_fronts_the_model() -> None:
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    experiment(kube, "Running", router_ready=1)
+    reconcile_stable_service(kube, NS, "credit")  # type: ignore[arg-type]
+    assert selector(kube) == {"mlpy.io/experiment": "ab"}
+
+
+def test_a_running_experiment_whose_router_is_down_does_not() -> None:
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    experiment(kube, "Running", router_ready=0)
+    reconcile_stable_service(kube, NS, "credit")  # type: ignore[arg-type]
+    assert selector(kube) == {"mlpy.io/modelversion": "credit-v1"}
+
+
+def test_a_concluded_auto_experiment_hands_the_service_to_the_promoted_winner() -> None:
+    kube = FakeKube()
+    version(kube, "credit-v1", "archived")
+    version(kube, "credit-v2", "production")
+    experiment(kube, "Concluded", router_ready=1, promotion="auto")
+    reconcile_stable_service(kube, NS, "credit")  # type: ignore[arg-type]
+    assert selector(kube) == {"mlpy.io/modelversion": "credit-v2"}
+
+
+def test_a_demotion_before_the_promotion_keeps_the_service_and_its_target() -> None:
+    """GitOps may apply the old version's `stage: archived` before the new one's `production`."""
+    kube = FakeKube()
+    v1 = version(kube, "credit-v1", "production")
+    v2 = version(kube, "credit-v2", "none")
+    reconcile_stable_service(kube, NS, "credit")  # type: ignore[arg-type]
+    uid = kube.get("v1", "Service", "credit", NS)["metadata"]["uid"]  # type: ignore[index]
+    kube.patch_spec("ModelVersion", "credit-v1", NS, {"stage": "archived"})
+    assert reconcile_stable_service(kube, NS, "credit") is None  # type: ignore[arg-type]
+    service = kube.get("v1", "Service", "credit", NS)
+    assert service is not None
+    assert service["metadata"]["uid"] == uid
+    assert selector(kube) == {"mlpy.io/modelversion": "credit-v1"}
+    assert "still serving credit-v1" in service["metadata"]["annotations"]["mlpy.io/note"]
+    # Every version of the model owns it: it goes only with the last of them.
+    owners = {o["uid"] for o in service["metadata"]["ownerReferences"]}
+    assert owners == {v1["metadata"]["uid"], v2["metadata"]["uid"]}
+    assert not any(o["controller"] for o in service["metadata"]["ownerReferences"])
+    kube.patch_spec("ModelVersion", "credit-v2", NS, {"stage": "production"})
+    reconcile_stable_service(kube, NS, "credit")  # type: ignore[arg-type]
+    assert selector(kube) == {"mlpy.io/modelversion": "credit-v2"}
+    assert kube.get("v1", "Service", "credit", NS)["metadata"]["uid"] == uid  # type: ignore[index]
+
+
+def test_an_archived_version_drops_its_stale_conflict_condition() -> None:
+    raw = {"model": "credit", "version": 1, "stage": "archived", "artifact": {"uri": "u", "sha256": "a" * 64}}
+    stale = {"type": "Conflict", "status": "False", "reason": "Holder", "message": "serves production"}
+    body = {
+        "metadata": {"name": "credit-v1", "namespace": NS, "generation": 3},
+        "status": {"conditions": [stale]},
+    }
+    status = desired_status(body, ModelVersionSpec.from_spec(raw), 1, holder="credit-v2")
+    assert "Conflict" not in {c["type"] for c in status["conditions"]}
+    assert status["url"] == "http://credit-v1.models.svc.cluster.local"
+
+
+def test_the_manual_recommendation_names_both_versions() -> None:
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    version(kube, "credit-v2", "none")
+    advice = exp_rec.manual_promotion(kube, NS, "credit", "credit-v2")  # type: ignore[arg-type]
+    assert advice == (
+        "set spec.stage: production on ModelVersion credit-v2 and "
+        "spec.stage: archived on ModelVersion credit-v1 (production now), in one change"
+    )
+
+
+def test_router_replicas_follow_production_unless_the_spec_says() -> None:
+    kube = FakeKube()
+    version(kube, "credit-v1", "production", replicas=3)
+    assert exp_rec.router_replicas(kube, NS, {"model": "credit"}) == 3  # type: ignore[arg-type]
+    assert exp_rec.router_replicas(kube, NS, {"model": "credit", "router": {"replicas": 2}}) == 2  # type: ignore[arg-type]
+    assert exp_rec.router_replicas(kube, NS, {"model": "other"}) == 1  # type: ignore[arg-type]
