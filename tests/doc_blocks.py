@@ -30,7 +30,8 @@ An HTML comment on the line before a fence steers the test; readers never see it
     skipped with that reason, except under CI, which installs it.
 
 A page-wide comment ``<!-- doc-test-page: kubernetes cleanup="..." -->`` runs the page against a
-Kubernetes control plane (``KUBECONFIG`` set) and runs ``cleanup`` at the end whatever happened.
+Kubernetes control plane (``KUBECONFIG`` set) and runs ``cleanup`` at the end whatever happened;
+``kubernetes node`` against a cluster with a real node and its stores (``cluster.sh start --stores``).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ PAGES = (
 RUN = {"bash", "sh", "shell", "console", "python"}
 SHOW = {"json", "yaml", "text", "toml", "ini", "promql", "html"}
 BLOCK_KEYS = {"skip", "background", "ready", "keep", "exit", "expect", "timeout", "needs"}
-PAGE_KEYS = {"kubernetes", "cleanup"}
+PAGE_KEYS = {"kubernetes", "node", "cleanup"}
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+)(?P<lang>[^`\s]*)\s*$")
 _DIRECTIVE = re.compile(r"^\s*<!--\s*doc-test(?P<page>-page)?:(?P<body>.*?)-->\s*$")
@@ -125,6 +126,11 @@ class Page:
     @property
     def kubernetes(self) -> bool:
         return "kubernetes" in self.directives
+
+    @property
+    def node(self) -> bool:
+        """The page runs pods for real: a cluster with a real node and its stores (localk8s)."""
+        return "node" in self.directives
 
 
 def parse_directive(body: str) -> dict[str, str]:

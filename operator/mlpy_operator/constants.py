@@ -16,6 +16,8 @@ LABEL_MODEL_VERSION = "mlpy.io/modelversion"
 LABEL_EXPERIMENT = "mlpy.io/experiment"
 LABEL_DRIFT_MONITOR = "mlpy.io/driftmonitor"
 LABEL_COMPONENT = "app.kubernetes.io/component"
+#: On a serving pod's template: the hash of the artifact it serves (a new artifact rolls the pods).
+ARTIFACT_ANNOTATION = "mlpy.io/artifact-sha256"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_PART_OF = "app.kubernetes.io/part-of"
 

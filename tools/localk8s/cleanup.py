@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,16 @@ KUBEPODS = "kubepods"
 IPTABLES = ("iptables", "ip6tables")
 TABLES = ("filter", "nat", "mangle", "raw")
 #: Processes of a node, by program name (containerd's shims run pods' containers).
-NODE_PROGRAMS = ("containerd", "containerd-shim-runc-v2", "kubelet", "kube-proxy", "coredns", "pause")
+NODE_PROGRAMS = (
+    "containerd",
+    "containerd-shim-runc-v2",
+    "kubelet",
+    "kube-proxy",
+    "coredns",
+    "pause",
+    "postgres",
+    "redis-server",
+)
 
 
 def mountpoints() -> list[str]:
@@ -142,9 +152,10 @@ class HostSnapshot:
         """One line per thing that is not as it was."""
         lines = []
         for name in ("processes", "mounts", "chains", "links", "cgroups"):
-            was, now = set(getattr(self, name)), set(getattr(later, name))
-            lines += [f"{name}: left behind {item}" for item in sorted(now - was)]
-            lines += [f"{name}: gone {item}" for item in sorted(was - now)]
+            # Counted, not just named: the host may run its own PostgreSQL beside the node's.
+            was, now = Counter(getattr(self, name)), Counter(getattr(later, name))
+            lines += [f"{name}: left behind {item}" for item in sorted((now - was).elements())]
+            lines += [f"{name}: gone {item}" for item in sorted((was - now).elements())]
         lines += [
             f"sysctl {k}: was {v}, now {dict(later.sysctls).get(k)}"
             for k, v in self.sysctls

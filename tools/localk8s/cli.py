@@ -21,6 +21,8 @@ from localk8s.network import NodeNetwork
 from localk8s.processes import alive
 
 COMPONENTS = (
+    "redis",
+    "s3",
     "etcd",
     "kube-apiserver",
     "kube-controller-manager",
@@ -56,13 +58,17 @@ def cmd_start(args: argparse.Namespace) -> int:
     if state_dir.exists():
         shutil.rmtree(state_dir)  # fresh etcd and certificates every start
     mode: NodeMode = "off" if args.kwok_only else ("require" if args.real_node else "auto")
-    cluster = LocalCluster(state_dir, find_binaries(BINARIES), die_with_parent=False, node=mode)
+    cluster = LocalCluster(
+        state_dir, find_binaries(BINARIES), die_with_parent=False, node=mode, stores=args.stores
+    )
     cluster.start()
     nodes = (
         "a real node and a kwok node" if cluster.real_node else f"kwok nodes only ({cluster.node_skipped})"
     )
     print(f"local cluster up in {cluster.startup_seconds:.1f}s at {cluster.server}: {nodes}")
     print(f"logs: {state_dir / 'logs'}")
+    if args.stores and cluster.real_node:
+        print(f"stores (PostgreSQL, Redis, S3 on {cluster.net.node_ip}): source {state_dir / 'stores.env'}")
     print(f"export KUBECONFIG={cluster.kubeconfig}")
     return 0
 
@@ -91,6 +97,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{name:<24} {'running' if running else 'DOWN':<8} pid={pid}")
     node = "real node and kwok node" if state.get("real_node") else f"kwok only ({state.get('node_skipped')})"
     print(f"nodes: {node}\nserver: {state['server']}\nexport KUBECONFIG={state['kubeconfig']}")
+    if state.get("stores"):
+        print(f"stores: source {state['stores']}")
     return 0 if up else 1
 
 
@@ -127,6 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     group = start.add_mutually_exclusive_group()
     group.add_argument("--kwok-only", action="store_true", help="fake kwok nodes only: no containers run")
     group.add_argument("--real-node", action="store_true", help="fail unless a real node can join")
+    start.add_argument(
+        "--stores",
+        action="store_true",
+        help="also PostgreSQL, Redis and S3 on the node's address (stores.env)",
+    )
     sub.add_parser("stop", help="stop it and remove what its node added to the host")
     sub.add_parser("status", help="which components run")
     images = sub.add_parser("images", help="build the images the node runs (cached)")

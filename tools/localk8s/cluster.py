@@ -44,11 +44,12 @@ from localk8s.node import (
 )
 from localk8s.pki import make_pki
 from localk8s.processes import LOOPBACK, Processes, stop_pids
+from localk8s.stores import start_stores, stop_postgres, store_blockers
 
 NodeMode = Literal["auto", "require", "off"]
 #: Stop order: clients of the API first, the node's runtime after its pods, then the API and etcd.
 STOP_STAGES = (
-    ("kwok", "kube-proxy", "coredns", "kubelet", "kube-controller-manager", "kube-scheduler"),
+    ("kwok", "kube-proxy", "coredns", "kubelet", "kube-controller-manager", "kube-scheduler", "redis", "s3"),
     ("containerd",),
     ("kube-apiserver",),
     ("etcd",),
@@ -82,6 +83,8 @@ class LocalCluster:
     binaries: dict[str, Path]
     die_with_parent: bool = True
     node: NodeMode = "auto"
+    #: Also run PostgreSQL, Redis and S3 on the node's address (see ``stores.py``); a real node only.
+    stores: bool = False
     net: NodeNetwork = field(default_factory=NodeNetwork)
     server: str = ""
     startup_seconds: float = 0.0
@@ -127,6 +130,7 @@ class LocalCluster:
             "milestones": self.milestones,
             "real_node": self.real_node,
             "node_skipped": self.node_skipped,
+            "stores": str(self.state_dir / "stores.env") if self.stores and self.real_node else None,
             "bridge": self.net.bridge,
             "pod_cidr": self.net.pod_cidr,
             "service_cidr": self.net.service_cidr,
@@ -139,6 +143,8 @@ class LocalCluster:
             self.node_skipped = "kwok nodes only, as asked"
             return
         reason = node_unavailable_reason(self.binaries)
+        if reason is None and self.stores and (blockers := store_blockers()):
+            reason = "; ".join(blockers)
         if reason and self.node == "require":
             raise NodeUnavailableError(f"a real node cannot run here: {reason}")
         self.real_node, self.node_skipped = reason is None, reason
@@ -227,6 +233,9 @@ class LocalCluster:
             self.binaries["coredns"], self.net, kubeconfigs["coredns"], api, self.procs, self.state_dir
         )
         reached("dns")
+        if self.stores:
+            start_stores(self.net, self.procs, self.state_dir)
+            reached("stores")
 
     def stop(self) -> None:
         """Stop everything and remove what the node added; safe to call twice."""
@@ -257,6 +266,7 @@ def stop_cluster(state_dir: Path, procs: Processes | None = None) -> None:
         stop_pids(pids, [runtime_stage])
         cleanup.kill_shims(runtime.socket)
         cleanup.kill_kubepods_processes()
+        stop_postgres(state_dir)
         kubelet = kubelet_root(state_dir)
         cleanup.unmount_under([state_dir, runtime.state, kubelet, containerd_root()])
         cleanup.remove_kubepods_cgroups()
@@ -280,7 +290,7 @@ def stop_cluster(state_dir: Path, procs: Processes | None = None) -> None:
 
 
 def start_for_session(
-    state_dir: Path | None = None, timeout: float = 180.0, node: NodeMode = "auto"
+    state_dir: Path | None = None, timeout: float = 180.0, node: NodeMode = "auto", stores: bool = False
 ) -> LocalCluster:
     """Start a cluster tied to this process.
 
@@ -292,7 +302,7 @@ def start_for_session(
     for attempt in (1, 2):
         # A second try with fresh ports covers a port taken between probe and bind.
         attempt_dir = directory if attempt == 1 else directory.with_name(directory.name + "-retry")
-        cluster = LocalCluster(attempt_dir, binaries, die_with_parent=True, node=node)
+        cluster = LocalCluster(attempt_dir, binaries, die_with_parent=True, node=node, stores=stores)
         atexit.register(cluster.stop)
         try:
             cluster.start(timeout=timeout)

@@ -100,6 +100,14 @@ server-side apply the children (apply creates or patches) and remove the ones a 
 - apiGroups: ["batch"]
   resources: ["cronjobs"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# Routers carry production traffic: a node drain takes their pods one at a time.
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# Read only: a serving pod that is not Ready says why (a hash mismatch), and the version's status says it.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list"]
 {{- if .Values.rbac.driftJobAccessByOperator }}
 # Per-DriftMonitor access for its job's pods: a ServiceAccount and a Role limited by resourceNames to
 # that one monitor. The API server lets the operator grant only what it holds itself (no escalate or

@@ -15,6 +15,7 @@ from mlpy_operator.builders.common import (
     pod_security_context,
 )
 from mlpy_operator.constants import (
+    ARTIFACT_ANNOTATION,
     LABEL_EXPERIMENT,
     LABEL_MODEL,
     LABEL_MODEL_VERSION,
@@ -96,7 +97,7 @@ def deployment(
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
                 # The hash in the template rolls the pods whenever the artifact changes.
-                "metadata": {"labels": dict(labels), "annotations": {"mlpy.io/artifact-sha256": spec.sha256}},
+                "metadata": {"labels": dict(labels), "annotations": {ARTIFACT_ANNOTATION: spec.sha256}},
                 "spec": {
                     "automountServiceAccountToken": False,
                     "securityContext": pod_security_context(),

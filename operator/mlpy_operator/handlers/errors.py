@@ -18,6 +18,7 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
+from mlpy.errors import MlpyError
 from mlpy_operator.conditions import condition, merge_conditions
 from mlpy_operator.errors import SpecError
 from mlpy_operator.metrics import observed
@@ -57,6 +58,8 @@ def reconciling(kind: str) -> Iterator[None]:
             yield
     except SpecError as exc:
         raise PermanentFailure("InvalidSpec", str(exc)) from exc
+    except MlpyError as exc:  # a store or setting the operator cannot use: fixed by its configuration
+        raise PermanentFailure("Misconfigured", str(exc)) from exc
     except ApiException as exc:
         message = _api_message(exc)
         if _namespace_terminating(exc):
@@ -73,6 +76,10 @@ def reconciling(kind: str) -> Iterator[None]:
             "Rejected",
             f"the API server rejected a child ({exc.status}): {message}; correct the spec",
         ) from exc
+    except (kopf.PermanentError, kopf.TemporaryError):
+        raise
+    except Exception as exc:  # a bug or an outage nobody classified: visible, and retried
+        raise PassingFailure("Error", f"{type(exc).__name__}: {exc}", delay=30) from exc
 
 
 def _namespace_terminating(exc: ApiException) -> bool:

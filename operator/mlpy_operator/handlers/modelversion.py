@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from mlpy_operator.constants import GROUP, LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_MODEL, VERSION
-from mlpy_operator.handlers.errors import handled, reconciling
+from mlpy_operator.handlers.errors import announce, handled, reconciling
 from mlpy_operator.metrics import observed
 from mlpy_operator.reconcile import modelversion as rec
 from mlpy_operator.runtime import config, kube
@@ -20,7 +20,11 @@ RESYNC_SECONDS = 30
 def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
     """Reconcile and return the status; failures are classified by ``reconciling``."""
     with reconciling("ModelVersion"):
-        return rec.reconcile_model_version(kube(), body, defaults=config().pods("server"))
+        status = rec.reconcile_model_version(kube(), body, defaults=config().pods("server"))
+    verified = next(c for c in status["conditions"] if c["type"] == "ArtifactVerified")
+    if verified["status"] == "False":  # a tampered artifact: said once, with both hashes
+        announce(kube(), body, verified["reason"], verified["message"])
+    return status
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from mlpy_operator.builders import modelversion as build
@@ -10,19 +11,67 @@ from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.experiment import router_name
 from mlpy_operator.builders.ownership import owned, owner_reference
 from mlpy_operator.conditions import condition, merge_conditions
-from mlpy_operator.constants import API_VERSION
+from mlpy_operator.constants import API_VERSION, ARTIFACT_ANNOTATION, LABEL_MODEL_VERSION
 from mlpy_operator.errors import SpecError
 from mlpy_operator.kube import Kube
+from mlpy_operator.probe import readiness_reason
 from mlpy_operator.specs import ModelVersionSpec, object_ref
 
 log = logging.getLogger(__name__)
 KIND = "ModelVersion"
 
 
+Verification = tuple[bool | None, str, str]
+
+
+def artifact_verification(
+    pods: list[dict[str, Any]], spec: ModelVersionSpec, probe: Callable[[str], str | None]
+) -> Verification:
+    """Whether a pod serving *this* spec's artifact (its hash is in the pod template) loaded it.
+
+    A pod that is up but not Ready is asked why (``probe``): a hash mismatch names both hashes.
+    """
+    current = [
+        p
+        for p in pods
+        if ((p.get("metadata") or {}).get("annotations") or {}).get(ARTIFACT_ANNOTATION) == spec.sha256
+        and not (p.get("metadata") or {}).get("deletionTimestamp")
+    ]
+    if any(_pod_ready(p) for p in current):
+        return (
+            True,
+            "ServerLoaded",
+            f"a serving pod loaded the artifact and matched sha256 {spec.sha256[:12]}...",
+        )
+    for pod in current:
+        ip = (pod.get("status") or {}).get("podIP")
+        reason = probe(ip) if ip and (pod.get("status") or {}).get("phase") == "Running" else None
+        if reason and "integrity check" in reason:
+            return (
+                False,
+                "HashMismatch",
+                f"{reason}; the pod refuses to serve it, so no traffic reaches this artifact",
+            )
+    return None, "Pending", "no serving pod has loaded the artifact yet"
+
+
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
 def desired_status(
-    body: dict[str, Any], spec: ModelVersionSpec, ready_replicas: int, holder: str | None
+    body: dict[str, Any],
+    spec: ModelVersionSpec,
+    ready_replicas: int,
+    holder: str | None,
+    verification: Verification | None = None,
 ) -> dict[str, Any]:
-    """Phase and conditions from what the cluster reports; pure, so it is tested without a cluster."""
+    """Phase and conditions from what the cluster reports; pure, so it is tested without a cluster.
+
+    ``verification`` comes from the version's pods (``artifact_verification``); without it, a ready
+    replica counts as verified.
+    """
     ref = object_ref(body)
     generation = ref.generation
     conditions = []
@@ -36,20 +85,21 @@ def desired_status(
         ready = condition(
             "Ready", False, "Progressing", f"{ready_replicas}/{spec.replicas} replicas ready", generation
         )
+    if verification is None:
+        verification = (
+            (
+                True,
+                "ServerLoaded",
+                f"a serving pod loaded the artifact and matched sha256 {spec.sha256[:12]}...",
+            )
+            if ready_replicas > 0
+            else (None, "Pending", "no serving pod has loaded the artifact yet")
+        )
+    ok, why, message = verification
+    if ok is False:  # old pods may still serve the previous artifact, but this spec cannot be reached
+        ready = condition("Ready", False, why, message, generation)
     conditions.append(ready)
-    if ready_replicas > 0:
-        verified = condition(
-            "ArtifactVerified",
-            True,
-            "ServerLoaded",
-            f"a serving pod loaded the artifact and matched sha256 {spec.sha256[:12]}...",
-            generation,
-        )
-    else:
-        verified = condition(
-            "ArtifactVerified", None, "Pending", "no serving pod has loaded the artifact yet", generation
-        )
-    conditions.append(verified)
+    conditions.append(condition("ArtifactVerified", ok, why, message, generation))
     conflict = spec.stage == "production" and holder is not None and holder != ref.name
     stale: tuple[str, ...] = ()
     if spec.stage != "production":
@@ -78,6 +128,8 @@ def desired_status(
             )
     if conflict:
         phase = "Conflict"
+    elif ok is False:
+        phase = "Failed"
     elif spec.replicas == 0:
         phase = "ScaledDown"
     elif ready["status"] == "True":
@@ -221,7 +273,11 @@ def refresh_siblings(kube: Kube, namespace: str, model: str, holder: str | None,
 
 
 def reconcile_model_version(
-    kube: Kube, body: dict[str, Any], *, defaults: PodDefaults | None = None
+    kube: Kube,
+    body: dict[str, Any],
+    *,
+    defaults: PodDefaults | None = None,
+    probe: Callable[[str], str | None] = readiness_reason,
 ) -> dict[str, Any]:
     """Apply the version's children and the model's stable Service; returns the status to write.
 
@@ -233,4 +289,6 @@ def reconcile_model_version(
     kube.apply(owned(build.service(ref.name, ref.namespace, spec), body))
     holder = reconcile_stable_service(kube, ref.namespace, spec.model)
     refresh_siblings(kube, ref.namespace, spec.model, holder, skip=ref.name)
-    return desired_status(body, spec, _ready_replicas(deployment), holder)
+    pods = kube.list("v1", "Pod", ref.namespace, label_selector=f"{LABEL_MODEL_VERSION}={ref.name}")
+    verification = artifact_verification(pods, spec, probe)
+    return desired_status(body, spec, _ready_replicas(deployment), holder, verification)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from mlpy_operator.reconcile import experiment as exp_rec
-from mlpy_operator.reconcile.modelversion import desired_status, reconcile_stable_service
+from mlpy_operator.reconcile.modelversion import (
+    artifact_verification,
+    desired_status,
+    reconcile_stable_service,
+)
 from mlpy_operator.specs import ModelVersionSpec
 from tests.unit.operator.fake_kube import FakeKube
 
@@ -141,3 +145,50 @@ def test_router_replicas_follow_production_unless_the_spec_says() -> None:
     assert exp_rec.router_replicas(kube, NS, {"model": "credit"}) == 3  # type: ignore[arg-type]
     assert exp_rec.router_replicas(kube, NS, {"model": "credit", "router": {"replicas": 2}}) == 2  # type: ignore[arg-type]
     assert exp_rec.router_replicas(kube, NS, {"model": "other"}) == 1  # type: ignore[arg-type]
+
+
+def _pod(sha: str, ready: bool, ip: str = "10.244.0.9") -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"p-{sha[:3]}", "annotations": {"mlpy.io/artifact-sha256": sha}},
+        "status": {
+            "phase": "Running",
+            "podIP": ip,
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        },
+    }
+
+
+MISMATCH = (
+    "waiting for credit:2: artifact s3://m/credit-v2 failed its integrity check: "
+    f"expected sha256 {'b' * 64}, got {'c' * 64}"
+)
+
+
+def test_a_tampered_artifact_names_both_hashes_while_the_old_pod_serves() -> None:
+    raw = {"model": "credit", "version": 2, "artifact": {"uri": "s3://m/credit-v2", "sha256": "b" * 64}}
+    spec = ModelVersionSpec.from_spec(raw)
+    pods = [_pod("a" * 64, ready=True), _pod("b" * 64, ready=False)]  # a stalled rollout
+    asked: list[str] = []
+
+    def probe(ip: str) -> str | None:
+        asked.append(ip)
+        return MISMATCH
+
+    verification = artifact_verification(pods, spec, probe)
+    assert verification[:2] == (False, "HashMismatch")
+    assert "b" * 64 in verification[2]
+    assert "c" * 64 in verification[2]
+    assert asked == ["10.244.0.9"]
+    body = {"metadata": {"name": "credit-v2", "namespace": NS, "generation": 2}}
+    status = desired_status(body, spec, 1, holder=None, verification=verification)
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert (status["phase"], ready["status"], ready["reason"]) == ("Failed", "False", "HashMismatch")
+
+
+def test_a_pod_of_the_current_artifact_being_ready_verifies_it() -> None:
+    spec = ModelVersionSpec.from_spec(
+        {"model": "credit", "version": 2, "artifact": {"uri": "u", "sha256": "b" * 64}}
+    )
+    assert artifact_verification([_pod("b" * 64, ready=True)], spec, lambda _ip: None)[0] is True
+    # Only the old artifact's pod is ready: the new one is not verified yet.
+    assert artifact_verification([_pod("a" * 64, ready=True)], spec, lambda _ip: None)[0] is None
