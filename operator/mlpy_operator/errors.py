@@ -9,5 +9,9 @@ class OperatorError(MlpyError):
     """Any operator failure."""
 
 
+class WaitingError(OperatorError):
+    """Something the resource names does not exist yet (a variant's ModelVersion): retried soon."""
+
+
 class SpecError(OperatorError):
     """The custom resource's spec is valid for the API server but cannot be acted on."""

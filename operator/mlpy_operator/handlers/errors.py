@@ -20,7 +20,7 @@ from kubernetes.client.exceptions import ApiException
 
 from mlpy.errors import MlpyError
 from mlpy_operator.conditions import condition, merge_conditions
-from mlpy_operator.errors import SpecError
+from mlpy_operator.errors import SpecError, WaitingError
 from mlpy_operator.metrics import observed
 
 RETRY_DELAY_S = 5
@@ -58,6 +58,8 @@ def reconciling(kind: str) -> Iterator[None]:
             yield
     except SpecError as exc:
         raise PermanentFailure("InvalidSpec", str(exc)) from exc
+    except WaitingError as exc:
+        raise PassingFailure("Waiting", str(exc), delay=10) from exc
     except MlpyError as exc:  # a store or setting the operator cannot use: fixed by its configuration
         raise PermanentFailure("Misconfigured", str(exc)) from exc
     except ApiException as exc:

@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from mlpy_operator.constants import GROUP, VERSION
-from mlpy_operator.handlers.errors import PassingFailure, announce, handled, reconciling
+from mlpy_operator.handlers.errors import announce, handled, reconciling
 from mlpy_operator.kube import Kube
 from mlpy_operator.reconcile import experiment as rec
 from mlpy_operator.reconcile.modelversion import reconcile_stable_service
@@ -41,13 +41,10 @@ def _announce(api: Kube, body: dict[str, Any], status: dict[str, Any], winner: s
 
 def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
     api = kube()
-    try:
-        with reconciling("Experiment"):
-            status, winner = rec.reconcile_experiment(
-                api, body, defaults=config().pods("router"), backend=stats_backend()
-            )
-    except rec.MissingVersionsError as exc:
-        raise PassingFailure("Waiting", str(exc), delay=10) from exc
+    with reconciling("Experiment"):
+        status, winner = rec.reconcile_experiment(
+            api, body, defaults=config().pods("router"), backend=stats_backend()
+        )
     if winner is not None:
         status = _announce(api, body, status, winner)
     if status.get("conditions") and not _stats_configured(status):

@@ -16,7 +16,7 @@ from mlpy_operator.builders.modelversion import endpoint
 from mlpy_operator.builders.ownership import owned
 from mlpy_operator.conditions import condition, merge_conditions, now_iso
 from mlpy_operator.constants import API_VERSION
-from mlpy_operator.errors import SpecError
+from mlpy_operator.errors import SpecError, WaitingError
 from mlpy_operator.kube import Kube
 from mlpy_operator.reconcile.modelversion import experiment_routes, reconcile_stable_service
 from mlpy_operator.specs import object_ref
@@ -26,7 +26,7 @@ KIND = "Experiment"
 FINAL = {"ship", "roll_back", "inconclusive"}
 
 
-class MissingVersionsError(Exception):
+class MissingVersionsError(WaitingError):
     """Variants name ModelVersions that do not exist (yet): wait and try again."""
 
 
