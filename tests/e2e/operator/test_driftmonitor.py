@@ -146,8 +146,13 @@ def test_drift_job_writes_its_verdict_to_status(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"schedule": "every day"}, "spec.schedule"),
+        ({"schedule": "every day"}, "spec.schedule: Invalid value"),
+        # Each cron field by its range, said as a sentence (the CronJob API would refuse it later).
+        ({"schedule": "61 * * * *"}, "must be a cron schedule of 5 fields, each in range (minute 0-59"),
+        ({"schedule": "0 24 * * *"}, "hour 0-23"),
         ({"driftShare": 1.5}, "spec.driftShare"),
+        ({"driftShare": 0}, "must be above 0"),
+        ({"window": "0h"}, "must be a duration above 0"),
         ({"methods": {"income": "magic"}}, "spec.methods"),
         ({"modelVersion": "credit-v1"}, "exactly one of model or modelVersion"),
     ],

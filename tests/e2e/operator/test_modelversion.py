@@ -178,10 +178,10 @@ def test_deleting_a_modelversion_collects_its_children(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"artifact": {"uri": "s3://x", "sha256": "not-a-hash"}}, "spec.artifact.sha256"),
+        ({"artifact": {"uri": "s3://x", "sha256": "not-a-hash"}}, "must be the artifact's SHA-256"),
         ({"stage": "prod"}, "spec.stage"),
         ({"replicas": -1}, "spec.replicas"),
-        ({"model": "Bad_Name"}, "spec.model"),
+        ({"model": "Bad_Name"}, "must be a DNS label: lower-case letters, digits"),
     ],
 )
 def test_invalid_manifests_are_rejected_by_the_api_server(
