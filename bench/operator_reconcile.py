@@ -44,12 +44,19 @@ def watch_creations(
         "ReplicaSet": apps.list_namespaced_replica_set,
         "Service": core.list_namespaced_service,
     }[kind]
-    stream = watch.Watch()
-    for event in stream.stream(lister, namespace, timeout_seconds=600):
-        if event["type"] == "ADDED":
-            seen.setdefault(event["object"].metadata.name, time.perf_counter())
-        if stop.is_set():
-            stream.stop()
+    # Short server-side timeouts: the watch re-opens every few seconds, so it notices ``stop`` and ends
+    # before the cluster goes away (a stream cut by a stopping API server would print a traceback).
+    while not stop.is_set():
+        stream = watch.Watch()
+        try:
+            for event in stream.stream(lister, namespace, timeout_seconds=5):
+                if event["type"] == "ADDED":
+                    seen.setdefault(event["object"].metadata.name, time.perf_counter())
+                if stop.is_set():
+                    stream.stop()
+        except Exception:
+            if not stop.is_set():
+                raise
 
 
 def rss_mb(pid: int) -> float:
@@ -125,6 +132,8 @@ def run_batch(api: Any, namespace: str, count: int, anchor: bool) -> list[float]
             break
         time.sleep(0.2)
     stop.set()
+    for thread in watchers:
+        thread.join(timeout=30)
     if len(latencies) != count:
         raise SystemExit(f"only {len(latencies)} of {count} got children within 10 minutes")
     return latencies

@@ -372,21 +372,31 @@ def reader_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str
     return env
 
 
-def run_page(page: Page, root: Path, env: dict[str, str]) -> list[str]:
-    """Run every runnable block of the page in order; the transcript of what ran."""
+def run_page(
+    page: Page, root: Path, env: dict[str, str], before: Callable[[Block], None] | None = None
+) -> list[str]:
+    """Run every runnable block of the page in order; the transcript of what ran. ``before`` sees
+    each block before it runs (a test checks the cluster's state at a point of the page)."""
     if page.problems:
         raise DocError("\n".join(page.problems))
     run = PageRun(page, root, env)
     try:
         for block in page.blocks:
             if block.runs:
+                if before is not None:
+                    before(block)
                 run.run_block(block)
         return run.transcript
     finally:
         run.cleanup()
 
 
-def check_page(path: str, root: Path, extra_env: dict[str, str] | None = None) -> None:
+def check_page(
+    path: str,
+    root: Path,
+    extra_env: dict[str, str] | None = None,
+    before: Callable[[Block], None] | None = None,
+) -> None:
     """The body of a page's test: run it in ``root`` and keep its transcript; a page needing a program
     this machine lacks is skipped with the reason (failed under CI)."""
     page = parse_page(path)
@@ -396,7 +406,7 @@ def check_page(path: str, root: Path, extra_env: dict[str, str] | None = None) -
         if IN_CI:
             pytest.fail(f"CI must install it: {message}", pytrace=False)
         pytest.skip(message)
-    transcript = run_page(page, root, reader_env(root / "home", extra_env))
+    transcript = run_page(page, root, reader_env(root / "home", extra_env), before)
     save_transcript(path, transcript)
     assert len(transcript) >= sum(b.runs for b in page.blocks)
 

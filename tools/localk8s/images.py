@@ -304,38 +304,37 @@ def build_images(log: Path | None = None, echo: bool = True) -> dict[str, Image]
     products = product_images()
     if stale & set(products):
         ensure_base(base_names(products.values()), log)
-    with tempfile.TemporaryDirectory() as tmp:
-        conf, ca = _pip_config(Path(tmp))
-        for ref, dockerfile in products.items():
-            if ref not in stale:
-                continue
-            say(f"images: building {ref} from {dockerfile.name}")
-            argv = [
-                "buildah",
-                "bud",
-                "--pull=never",
-                "--network",
-                "host",
-                "--layers",
-                "--format",
-                "docker",
-                "--runtime",
-                which("runc") or "runc",
-                "-v",
-                f"{ca}:/etc/mlpy-build/ca.crt:ro",
-                "-v",
-                f"{conf}:/etc/pip.conf:ro",
-                "--label",
-                f"{KEY_LABEL}={keys[ref]}",
-                "-f",
-                str(dockerfile),
-                "-t",
-                ref,
-                str(REPO),
-            ]
-            _logged(argv, log, timeout=1800)
-            index[ref] = _save(ref, keys[ref])
-            _write_index(index)
+    # A stable path: buildah's layer cache keys a RUN step on its mounts too, so a new temporary
+    # folder each time would rebuild the dependency layer every time.
+    conf, ca = _pip_config(images_dir())
+    for ref, dockerfile in products.items():
+        if ref not in stale:
+            continue
+        say(f"images: building {ref} from {dockerfile.name}")
+        argv = [
+            "buildah",
+            "bud",
+            "--pull=never",
+            "--network",
+            "host",
+            "--layers",
+            "--format",
+            "docker",
+            "--runtime",
+            which("runc") or "runc",
+            "-v",
+            f"{ca}:/etc/mlpy-build/ca.crt:ro",
+            "-v",
+            f"{conf}:/etc/pip.conf:ro",
+            "-f",
+            str(dockerfile),
+            "-t",
+            ref,
+            str(REPO),
+        ]
+        _logged(argv, log, timeout=1800)
+        index[ref] = _save(ref, keys[ref])
+        _write_index(index)
     _write_index(index)
     for image in current_images().values():
         say(f"images: {image.ref} {image.bytes / 1e6:.0f} MB ({image.archive.name})")

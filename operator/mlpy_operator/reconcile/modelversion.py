@@ -55,6 +55,18 @@ def artifact_verification(
     return None, "Pending", "no serving pod has loaded the artifact yet"
 
 
+def _rolled_out(deployment: dict[str, Any], spec: ModelVersionSpec) -> bool:
+    """The Deployment reports its current template rolled out, every replica updated and Ready."""
+    status = deployment.get("status") or {}
+    generation = (deployment.get("metadata") or {}).get("generation")
+    return bool(
+        spec.replicas > 0
+        and status.get("observedGeneration") == generation
+        and status.get("updatedReplicas") == spec.replicas == status.get("readyReplicas")
+        and status.get("replicas") == spec.replicas
+    )
+
+
 def _pod_ready(pod: dict[str, Any]) -> bool:
     conditions = (pod.get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
@@ -255,21 +267,30 @@ def reconcile_stable_service(
 
 
 def refresh_siblings(kube: Kube, namespace: str, model: str, holder: str | None, skip: str) -> None:
-    """Other versions of the model learn whether they are (still) in conflict."""
-    for mv in kube.list(API_VERSION, KIND, namespace):
+    """Other versions of the model learn whether they are (still) in conflict; what their own pods
+    told about their artifacts stays as it is."""
+    for mv in kube.list(API_VERSION, KIND, namespace, field_selector=f"spec.model={model}"):
         name = mv["metadata"]["name"]
-        if (
-            name == skip
-            or (mv.get("spec") or {}).get("model") != model
-            or mv["metadata"].get("deletionTimestamp")
-        ):
+        if name == skip or mv["metadata"].get("deletionTimestamp"):
             continue
         try:
             spec = ModelVersionSpec.from_spec(mv["spec"])
         except SpecError:
             continue
         ready = _ready_replicas(kube.get("apps/v1", "Deployment", name, namespace))
-        kube.patch_status(KIND, name, namespace, desired_status(mv, spec, ready, holder))
+        status = desired_status(mv, spec, ready, holder, _known_verification(mv))
+        kube.patch_status(KIND, name, namespace, status)
+
+
+def _known_verification(mv: dict[str, Any]) -> Verification | None:
+    known = next(
+        (c for c in (mv.get("status") or {}).get("conditions") or [] if c.get("type") == "ArtifactVerified"),
+        None,
+    )
+    if known is None:
+        return None
+    ok = {"True": True, "False": False}.get(str(known.get("status")))
+    return ok, str(known.get("reason", "")), str(known.get("message", ""))
 
 
 def reconcile_model_version(
@@ -289,6 +310,13 @@ def reconcile_model_version(
     kube.apply(owned(build.service(ref.name, ref.namespace, spec), body))
     holder = reconcile_stable_service(kube, ref.namespace, spec.model)
     refresh_siblings(kube, ref.namespace, spec.model, holder, skip=ref.name)
-    pods = kube.list("v1", "Pod", ref.namespace, label_selector=f"{LABEL_MODEL_VERSION}={ref.name}")
-    verification = artifact_verification(pods, spec, probe)
+    if _rolled_out(deployment, spec):  # every pod is of this spec and Ready: verified, no need to look
+        verification: Verification = (
+            True,
+            "ServerLoaded",
+            f"every serving pod loaded the artifact and matched sha256 {spec.sha256[:12]}...",
+        )
+    else:
+        pods = kube.list("v1", "Pod", ref.namespace, label_selector=f"{LABEL_MODEL_VERSION}={ref.name}")
+        verification = artifact_verification(pods, spec, probe)
     return desired_status(body, spec, _ready_replicas(deployment), holder, verification)

@@ -7,14 +7,18 @@ page gets a fresh local control plane (about 11 s) rather than the one the other
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import localk8s as local
-from tests.doc_blocks import PAGES, Page, check_page, parse_page
+from tests.doc_blocks import PAGES, Block, Page, check_page, parse_page
 from tests.e2e.conftest import unavailable
 
 pytestmark = pytest.mark.e2e
@@ -46,5 +50,52 @@ def page_cluster(k8s_cluster: Any, page: Page, directory: Path) -> Iterator[Path
 def test_page_commands_run(
     path: str, tmp_path: Path, k8s_cluster: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    with page_cluster(k8s_cluster, parse_page(path), tmp_path_factory.mktemp("docs-k8s")) as kubeconfig:
-        check_page(path, tmp_path, {"KUBECONFIG": str(kubeconfig)})
+    page = parse_page(path)
+    with page_cluster(k8s_cluster, page, tmp_path_factory.mktemp("docs-k8s")) as kubeconfig:
+        before = statuses_checked_before_delete(kubeconfig) if page.node else None
+        check_page(path, tmp_path, {"KUBECONFIG": str(kubeconfig)}, before)
+
+
+def statuses_checked_before_delete(kubeconfig: Path) -> Callable[[Block], None]:
+    """Before the walkthrough deletes its resources, their statuses are compared with reviewed YAML."""
+
+    def check(block: Block) -> None:
+        if not block.text.startswith("kubectl delete -f drift.yaml"):
+            return
+        done = subprocess.run(
+            [str(local.bin_dir() / "kubectl"), "get", "mv,exp,dm", "-n", "models", "-o", "json"],
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        seen = [status_summary(item) for item in json.loads(done.stdout)["items"]]
+        expected = yaml.safe_load(WALKTHROUGH_STATUSES.read_text())
+        assert seen == expected, yaml.safe_dump(seen, sort_keys=False)
+
+    return check
+
+
+WALKTHROUGH_STATUSES = Path(__file__).parent / "expected" / "walkthrough-statuses.yaml"
+
+
+def status_summary(item: dict[str, Any]) -> dict[str, Any]:
+    """What the walkthrough must end with, without what varies by run (times, hashes, counts)."""
+    status = item.get("status") or {}
+    summary: dict[str, Any] = {"kind": item["kind"], "name": item["metadata"]["name"]}
+    if "stage" in item["spec"]:
+        summary["stage"] = item["spec"]["stage"]
+    for key in ("phase", "decision", "winner", "datasetDrift", "driftedColumns"):
+        if key in status:
+            summary[key] = status[key]
+    summary["conditions"] = sorted(
+        f"{c['type']}={c['status']} {c.get('reason', '')}".strip() for c in status.get("conditions") or []
+    )
+    stale = [
+        c["type"]
+        for c in status.get("conditions") or []
+        if c.get("observedGeneration") != item["metadata"]["generation"]
+    ]
+    summary["conditionsOfAnOlderGeneration"] = sorted(stale)
+    return summary

@@ -1,4 +1,4 @@
-"""Who holds a model's stable Service, found on a real run: the bugs, each with its fix."""
+"""Reconcile logic on an in-memory API: the stable Service, statuses and conditions a real run got wrong."""
 
 from __future__ import annotations
 
@@ -192,3 +192,61 @@ def test_a_pod_of_the_current_artifact_being_ready_verifies_it() -> None:
     assert artifact_verification([_pod("b" * 64, ready=True)], spec, lambda _ip: None)[0] is True
     # Only the old artifact's pod is ready: the new one is not verified yet.
     assert artifact_verification([_pod("a" * 64, ready=True)], spec, lambda _ip: None)[0] is None
+
+
+def test_a_drift_monitor_without_a_prediction_log_names_the_chart_value() -> None:
+    from mlpy_operator.builders.common import PodDefaults
+    from mlpy_operator.reconcile.driftmonitor import reconcile_drift_monitor
+
+    kube = FakeKube()
+    body = kube.add(
+        {
+            "apiVersion": "mlpy.io/v1alpha1",
+            "kind": "DriftMonitor",
+            "metadata": {"name": "d", "namespace": NS},
+            "spec": {"model": "credit", "reference": {"uri": "s3://r"}, "schedule": "0 * * * *"},
+        }
+    )
+    status = reconcile_drift_monitor(kube, body, defaults=PodDefaults())  # type: ignore[arg-type]
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert (conditions["Ready"]["status"], conditions["Ready"]["reason"]) == ("False", "NotConfigured")
+    assert "stores.metadata" in conditions["PredictionLog"]["message"]
+    configured = reconcile_drift_monitor(  # type: ignore[arg-type]
+        kube, body, defaults=PodDefaults(env={"MLPY_STORE": "postgresql://db/mlpy"})
+    )
+    assert {c["type"]: c["status"] for c in configured["conditions"]}["Ready"] == "True"
+
+
+def test_an_experiment_without_a_statistics_store_names_the_chart_value() -> None:
+    from mlpy_operator.builders.common import PodDefaults
+
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    version(kube, "credit-v2", "none")
+    body = kube.add(
+        {
+            "apiVersion": "mlpy.io/v1alpha1",
+            "kind": "Experiment",
+            "metadata": {"name": "ab", "namespace": NS},
+            "spec": {
+                "model": "credit",
+                "strategy": "weighted",
+                "variants": [
+                    {"name": "control", "modelVersion": "credit-v1", "weight": 50},
+                    {"name": "candidate", "modelVersion": "credit-v2", "weight": 50},
+                ],
+                "metric": {"name": "repaid", "goal": "maximize", "type": "proportion"},
+            },
+        }
+    )
+    status, _ = exp_rec.reconcile_experiment(kube, body, defaults=PodDefaults(), backend=None)  # type: ignore[arg-type]
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert (conditions["StatsStore"]["status"], conditions["StatsStore"]["reason"]) == (
+        "False",
+        "NotConfigured",
+    )
+    assert "stores.experimentStats" in conditions["StatsStore"]["message"]
+    assert conditions["Ready"]["status"] == "False"
+    # Its router is not Ready (no pods here): the stable Service stays on production.
+    assert selector(kube) == {"mlpy.io/modelversion": "credit-v1"}
+    assert kube.get("policy/v1", "PodDisruptionBudget", "ab-router", NS) is not None
