@@ -61,14 +61,25 @@ newmod() {
   printf 'module mlpy.local/k8sbuild/%s\n\ngo 1.26.0\n' "$(basename "$1")" >"$1/go.mod"
 }
 
-build_etcd() {
-  if fresh etcd "$ETCD_VERSION"; then log "reuse etcd $ETCD_VERSION"; return; fi
-  log "build etcd $ETCD_VERSION"
-  local t=$SECONDS d="$WORK/etcd"
+# build_wrapped NAME MODULE VERSION LDFLAGS < main.go: a generated main package built against MODULE.
+build_wrapped() {
+  local name=$1 mod=$2 version=$3 ldflags=$4
+  if fresh "$name" "$version"; then log "reuse $name $version"; cat >/dev/null; return; fi
+  log "build $name $version"
+  local t=$SECONDS d="$WORK/$name"
   newmod "$d"
-  # The etcd main package lives in go.etcd.io/etcd/v3, whose go.mod has replace
-  # directives (so `go install ...@v` refuses it); etcdmain.Main is the same entry.
-  cat >"$d/main.go" <<'GO'
+  cat >"$d/main.go"
+  (cd "$d" && quiet get.log "$GO" get "$mod@$version" \
+    && quiet tidy.log "$GO" mod tidy \
+    && "${NICE[@]}" "${BUILD[@]}" -ldflags="-s -w $ldflags" -o "$BIN/$name" .)
+  stamp "$name" "$version"
+  log "built $name in $((SECONDS - t))s"
+}
+
+# The etcd main package lives in go.etcd.io/etcd/v3, whose go.mod has replace directives (so
+# `go install ...@v` refuses it); etcdmain.Main is the same entry.
+build_etcd() {
+  build_wrapped etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "" <<'GO'
 // Command etcd wraps etcdmain so etcd builds straight from the module proxy.
 package main
 
@@ -80,21 +91,13 @@ import (
 
 func main() { etcdmain.Main(os.Args) }
 GO
-  (cd "$d" && quiet get.log "$GO" get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" \
-    && quiet tidy.log "$GO" mod tidy \
-    && "${NICE[@]}" "${BUILD[@]}" -ldflags='-s -w' -o "$BIN/etcd" .)
-  stamp etcd "$ETCD_VERSION"
-  log "built etcd in $((SECONDS - t))s"
 }
 
-# CoreDNS with only the plugins the local cluster's Corefile uses: the same
-# coremain as the release binary, a fraction of its dependencies to compile.
+# CoreDNS with only the plugins the local cluster's Corefile uses: the same coremain as the release
+# binary, a fraction of its dependencies to compile.
 build_coredns() {
-  if fresh coredns "$COREDNS_VERSION"; then log "reuse coredns $COREDNS_VERSION"; return; fi
-  log "build coredns $COREDNS_VERSION"
-  local t=$SECONDS d="$WORK/coredns"
-  newmod "$d"
-  cat >"$d/main.go" <<'GO'
+  build_wrapped coredns github.com/coredns/coredns "$COREDNS_VERSION" \
+    "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" <<'GO'
 // Command coredns is CoreDNS with the plugins a cluster-only DNS needs: no forward.
 package main
 
@@ -113,12 +116,6 @@ import (
 
 func main() { coremain.Run() }
 GO
-  (cd "$d" && quiet get.log "$GO" get "github.com/coredns/coredns@$COREDNS_VERSION" \
-    && quiet tidy.log "$GO" mod tidy \
-    && "${NICE[@]}" "${BUILD[@]}" -ldflags="-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
-      -o "$BIN/coredns" .)
-  stamp coredns "$COREDNS_VERSION"
-  log "built coredns in $((SECONDS - t))s"
 }
 
 # build_tool NAME MODULE VERSION PACKAGE [LDFLAGS]

@@ -101,16 +101,6 @@ def reconcile_drift_monitor(
     }
 
 
-def invalid_status(body: dict[str, Any], message: str) -> dict[str, Any]:
-    generation = object_ref(body).generation
-    old = body.get("status") or {}
-    problems = [condition(kind, False, "InvalidSpec", message, generation) for kind in ("Scheduled", "Ready")]
-    return {
-        "observedGeneration": generation,
-        "conditions": merge_conditions(old.get("conditions"), problems),
-    }
-
-
 def current_rows(report: dict[str, Any]) -> int | None:
     """The current window's row count, as the drift report writes it (``current.rows``)."""
     rows = (report.get("current") or {}).get("rows")

@@ -160,17 +160,6 @@ def desired_status(
     }
 
 
-def invalid_status(body: dict[str, Any], error: SpecError) -> dict[str, Any]:
-    generation = object_ref(body).generation
-    status = body.get("status") or {}
-    problem = condition("Ready", False, "InvalidSpec", str(error), generation)
-    return {
-        "phase": "Failed",
-        "observedGeneration": generation,
-        "conditions": merge_conditions(status.get("conditions"), [problem]),
-    }
-
-
 def _ready_replicas(deployment: dict[str, Any] | None) -> int:
     if not deployment:
         return 0

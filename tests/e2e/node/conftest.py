@@ -8,7 +8,7 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,18 +122,3 @@ def node_namespace(node_cluster: NodeCluster) -> Iterator[str]:
         yield name
     finally:
         node_cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
-
-
-def eventually(what: str, probe: Callable[[], Any], timeout: float = 90.0, interval: float = 0.5) -> Any:
-    """Poll until ``probe`` returns something truthy; the failure says what never happened."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = probe()
-        except Exception as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last saw {last!r}")

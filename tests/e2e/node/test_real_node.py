@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 import localk8s
-from tests.e2e.node.conftest import NodeCluster, eventually, host_sysctls
+from tests.e2e.conftest import wait_for
+from tests.e2e.node.conftest import NodeCluster, host_sysctls
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +80,7 @@ def test_pods_run_from_the_local_image_with_logs_and_exec(
             ],
         ),
     )
-    eventually("the pod to be Ready", lambda: ready(node_cluster, node_namespace, "talker"))
+    wait_for("the pod to be Ready", lambda: ready(node_cluster, node_namespace, "talker"))
     status = pod_status(node_cluster, node_namespace, "talker")
     assert status["podIP"].startswith("10.244.0."), status
     assert (
@@ -88,7 +89,7 @@ def test_pods_run_from_the_local_image_with_logs_and_exec(
         ]
         == localk8s.NODE_NAME
     )
-    logs = eventually("its log line", lambda: node_cluster.kubectl("logs", "talker", "-n", node_namespace))
+    logs = wait_for("its log line", lambda: node_cluster.kubectl("logs", "talker", "-n", node_namespace))
     assert "hello from a real pod" in logs
     out = node_cluster.kubectl(
         "exec", "talker", "-n", node_namespace, "--", "python", "-c", "import os; print(os.getuid())"
@@ -110,7 +111,7 @@ def test_memory_limit_is_enforced_by_an_oom_kill(node_cluster: NodeCluster, node
         state: dict[str, Any] | None = statuses[0].get("state", {}).get("terminated")
         return state
 
-    state = eventually("the container to be killed", terminated)
+    state = wait_for("the container to be killed", terminated)
     assert (state["reason"], state["exitCode"]) == ("OOMKilled", 137), state
 
 
@@ -128,7 +129,7 @@ def test_a_pod_resolves_another_service_by_name_and_reaches_it(
         pod("client", SLEEP),
     )
     for name in ("web", "client"):
-        eventually(f"{name} to be Ready", lambda name=name: ready(node_cluster, node_namespace, name))
+        wait_for(f"{name} to be Ready", lambda name=name: ready(node_cluster, node_namespace, name))
     cluster_ip = json.loads(
         node_cluster.kubectl("get", "service", "web", "-n", node_namespace, "-o", "json")
     )["spec"]["clusterIP"]
@@ -169,7 +170,7 @@ def test_pods_reach_the_api_server_through_the_kubernetes_service(
         node_namespace,
     )
     node_cluster.apply(node_namespace, pod("incluster", SLEEP, serviceAccountName="reader"))
-    eventually("the pod to be Ready", lambda: ready(node_cluster, node_namespace, "incluster"))
+    wait_for("the pod to be Ready", lambda: ready(node_cluster, node_namespace, "incluster"))
     script = (
         "import os, kubernetes\n"
         "kubernetes.config.load_incluster_config()\n"
@@ -229,7 +230,7 @@ def test_server_image_serves_a_registered_model_through_its_cluster_ip(
         },
     )
     node_cluster.apply(node_namespace, server, service("credit", 80, 8000))
-    eventually(
+    wait_for(
         "the model server to be Ready (artifact fetched from S3 and verified)",
         lambda: ready(node_cluster, node_namespace, "credit"),
         timeout=120,
@@ -290,6 +291,21 @@ def test_operator_image_starts_and_reports_ready(node_cluster: NodeCluster, node
     assert all(
         any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"]["conditions"]) for p in pods
     )
+
+
+def test_the_kubelet_keeps_authentication_on(node_cluster: NodeCluster) -> None:
+    """Anonymous requests to the kubelet are refused; the API server's own client certificate works
+    (``kubectl logs`` and ``exec`` above go through it)."""
+    import ssl
+    import urllib.error
+
+    node = json.loads(node_cluster.kubectl("get", "node", localk8s.NODE_NAME, "-o", "json"))
+    port = node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"]
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"https://{node_cluster.node_ip}:{port}/pods", context=insecure, timeout=5)
+    assert refused.value.code == 401
 
 
 def test_the_pod_network_is_confined(node_cluster: NodeCluster) -> None:
