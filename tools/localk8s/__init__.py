@@ -10,7 +10,7 @@ from localk8s.cluster import LocalCluster, NodeMode, node_unavailable_reason, st
 from localk8s.confinement import Audit, audit_confinement
 from localk8s.errors import ClusterError, ImageBuildError, MissingBinariesError, NodeUnavailableError
 from localk8s.images import Image, build_images, current_images, product_images, stale_images
-from localk8s.kwok import FAKE_NODE, KWOK_NAMESPACE
+from localk8s.kwok import FAKE_NODE, TAINT_KEY
 from localk8s.network import COMPONENT_SYSCTLS, NODE_SYSCTLS, NodeNetwork
 from localk8s.node import NODE_NAME
 from localk8s.pki import make_pki, write_kubeconfig
@@ -20,10 +20,10 @@ __all__ = [
     "BINARIES",
     "COMPONENT_SYSCTLS",
     "FAKE_NODE",
-    "KWOK_NAMESPACE",
     "NODE_BINARIES",
     "NODE_NAME",
     "NODE_SYSCTLS",
+    "TAINT_KEY",
     "Audit",
     "ClusterError",
     "HostSnapshot",

@@ -93,8 +93,6 @@ def start_control_plane(
             f"--kubelet-client-key={kubelet_key}",
             f"--kubelet-certificate-authority={pki.ca_crt}",
             "--kubelet-preferred-address-types=InternalIP,Hostname",
-            # Namespaces can pin their pods to the fake kwok node (tests that need many cheap pods).
-            "--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction",
         ]
     spawn(
         "kube-apiserver",

@@ -1,13 +1,11 @@
 """The fake node: kwok plays its kubelet, so pods scheduled there report Running without running.
 
 It carries the scale benchmark's 200 resources and the tests that need many cheap pods. Beside a real
-node it is tainted, so only pods that tolerate the taint (namespaces annotated by ``KWOK_NAMESPACE``)
-land there.
+node it is tainted, so only pods that tolerate ``TAINT_KEY`` land there.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,15 +19,6 @@ FAKE_NODE = "kwok-node-0"
 #: leaves the machine.
 FAKE_POD_CIDR = "127.1.0.0/24"
 TAINT_KEY = "kwok.x-k8s.io/node"
-
-#: Namespace annotations that send every pod of the namespace to the fake node (the API server's
-#: PodNodeSelector and PodTolerationRestriction admission plugins apply them).
-KWOK_NAMESPACE = {
-    "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
-    "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps(
-        [{"key": TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]
-    ),
-}
 
 
 def fake_node(name: str, tainted: bool) -> dict[str, Any]:
