@@ -36,6 +36,13 @@ for name in "${covered[@]}"; do
     exit 0
   fi
 done
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24" >/dev/null
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[$extras]"
+# uv (pinned in constraints.txt) installs the same pins as pip in about a tenth of the time; pip
+# stays the fallback where uv cannot be installed.
+if .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt uv >/dev/null 2>&1; then
+  .venv/bin/uv pip install --quiet --python .venv/bin/python -c constraints.txt -e ".[$extras]"
+else
+  echo "setup-venv: uv could not be installed; installing with pip (slower)" >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24" >/dev/null
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[$extras]"
+fi
 echo "$want" >".venv/.mlpy-install-$extras"

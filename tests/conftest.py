@@ -130,3 +130,29 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def pushgateway_url() -> str:
     """A real Prometheus Pushgateway (Debian's prometheus-pushgateway)."""
     return need_service("MLPY_TEST_PUSHGATEWAY_URL", "Prometheus Pushgateway")
+
+
+# Tests that share something only one may use at a time run in one xdist worker, in file order
+# (pytest -n runs the suite in parallel; --dist loadgroup keeps each group together):
+# - "host": the local Kubernetes cluster (one per machine: its bridge, node lock and real node), and
+#   every documentation page, which serve on the fixed ports the docs show (8080, 8000, ...) and
+#   push to the one Pushgateway;
+# - "queue": the RQ workers on the shared Redis.
+_GROUPS = (
+    ("tests/e2e/", "host"),
+    ("tests/integration/docs/", "host"),
+    ("tests/integration/monitoring/test_pushgateway.py", "host"),
+    ("tests/integration/drift/test_pushgateway.py", "host"),
+    ("tests/integration/worker/", "queue"),
+    ("tests/integration/compose/", "queue"),
+)
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        relative = item.path.resolve().relative_to(_ROOT).as_posix()
+        for prefix, group in _GROUPS:
+            if relative.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break

@@ -1,12 +1,15 @@
 """Where replicas share per-variant statistics: in memory, the metadata store, or Redis.
 
 Every backend only ever *adds* deltas atomically (never read-modify-write from the client), so two
-router replicas flushing at the same moment lose no update.
+router replicas flushing at the same moment lose no update. Replicas also share, through it, the key
+they sign request ids with and the request ids whose feedback was already counted.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -21,7 +24,21 @@ class StatsBackend(Protocol):
         """The shared totals per variant."""
 
     def clear(self, experiment: str) -> None:
-        """Forget the experiment's totals (a restart)."""
+        """Forget the experiment's totals and counted feedback (a restart)."""
+
+    def signing_key(self, experiment: str) -> str:
+        """The experiment's request-id signing key: created by the first replica, then read by all."""
+
+    def claim_feedback(self, experiment: str, request_id: str) -> bool:
+        """True the first time feedback for ``request_id`` is counted, False on every repeat."""
+
+
+#: How many counted request ids an in-memory backend remembers (about 100 bytes each).
+REMEMBERED_CLAIMS = 1_000_000
+
+
+def new_signing_key() -> str:
+    return secrets.token_hex(32)
 
 
 class MemoryStats:
@@ -30,6 +47,8 @@ class MemoryStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, dict[str, VariantStats]] = {}
+        self._keys: dict[str, str] = {}
+        self._claims: dict[str, OrderedDict[str, None]] = {}
 
     def add(self, experiment: str, deltas: Mapping[str, VariantStats]) -> None:
         with self._lock:
@@ -42,6 +61,21 @@ class MemoryStats:
     def clear(self, experiment: str) -> None:
         with self._lock:
             self._data.pop(experiment, None)
+            self._claims.pop(experiment, None)
+
+    def signing_key(self, experiment: str) -> str:
+        with self._lock:
+            return self._keys.setdefault(experiment, new_signing_key())
+
+    def claim_feedback(self, experiment: str, request_id: str) -> bool:
+        with self._lock:
+            claims = self._claims.setdefault(experiment, OrderedDict())
+            if request_id in claims:
+                return False
+            claims[request_id] = None
+            if len(claims) > REMEMBERED_CLAIMS:
+                claims.popitem(last=False)
+            return True
 
 
 def open_backend(url: str | None) -> StatsBackend:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mlpy.experiments.backends import new_signing_key
 from mlpy.experiments.errors import StatsBackendError
 from mlpy.experiments.stats import VariantStats
 
@@ -12,8 +13,16 @@ KEY_PREFIX = "mlpy:experiment:"
 _FIELDS = ("assigned", "expected", "n", "total", "total_sq")
 
 
+# A repeat of feedback older than this counts again; far beyond any experiment's feedback delay.
+CLAIM_TTL_S = 90 * 24 * 3600
+
+
 def stats_key(experiment: str) -> str:
     return f"{KEY_PREFIX}{experiment}:stats"
+
+
+def claims_prefix(experiment: str) -> str:
+    return f"{KEY_PREFIX}{experiment}:feedback:"
 
 
 class RedisStats:
@@ -73,4 +82,32 @@ class RedisStats:
         }
 
     def clear(self, experiment: str) -> None:
-        self.client.delete(stats_key(experiment))
+        try:
+            self.client.delete(stats_key(experiment))
+            claims = list(self.client.scan_iter(match=claims_prefix(experiment) + "*", count=1000))
+            for start in range(0, len(claims), 1000):
+                self.client.delete(*claims[start : start + 1000])
+        except self._errors as exc:
+            raise StatsBackendError(f"cannot clear experiment {experiment!r} in Redis: {exc}") from exc
+
+    def signing_key(self, experiment: str) -> str:
+        key = f"{KEY_PREFIX}{experiment}:signing-key"
+        try:
+            self.client.set(key, new_signing_key(), nx=True)
+            value: bytes | None = self.client.get(key)
+        except self._errors as exc:
+            raise StatsBackendError(
+                f"cannot read the signing key of experiment {experiment!r} from Redis: {exc}",
+                hint="check the Redis URL and that the server is running",
+            ) from exc
+        assert value is not None
+        return value.decode()
+
+    def claim_feedback(self, experiment: str, request_id: str) -> bool:
+        try:
+            return bool(self.client.set(claims_prefix(experiment) + request_id, 1, nx=True, ex=CLAIM_TTL_S))
+        except self._errors as exc:
+            raise StatsBackendError(
+                f"cannot record feedback of experiment {experiment!r} in Redis: {exc}",
+                hint="check the Redis URL and that the server is running",
+            ) from exc

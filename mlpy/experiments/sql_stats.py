@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from mlpy.experiments.backends import new_signing_key
 from mlpy.experiments.errors import StatsBackendError
 from mlpy.experiments.stats import VariantStats
-from mlpy.experiments.tables import VariantStatsRow
+from mlpy.experiments.tables import ExperimentKeyRow, FeedbackClaimRow, VariantStatsRow
 from mlpy.store import Store, open_store, utcnow
 
 
@@ -25,7 +27,7 @@ class SqlStats:
         deltas = {name: d for name, d in deltas.items() if not d.is_empty}
         if not deltas:
             return
-        insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
+        insert = self._insert()
         row = VariantStatsRow
         now = utcnow()
         try:
@@ -85,3 +87,44 @@ class SqlStats:
     def clear(self, experiment: str) -> None:
         with self.store.session() as session:
             session.execute(delete(VariantStatsRow).where(VariantStatsRow.experiment == experiment))
+            session.execute(delete(FeedbackClaimRow).where(FeedbackClaimRow.experiment == experiment))
+
+    def _insert(self) -> Any:
+        return pg_insert if self.store.dialect == "postgresql" else sqlite_insert
+
+    def signing_key(self, experiment: str) -> str:
+        try:
+            with self.store.session() as session:
+                session.execute(
+                    self._insert()(ExperimentKeyRow)
+                    .values(experiment=experiment, key=new_signing_key(), created_at=utcnow())
+                    .on_conflict_do_nothing()
+                )
+            with self.store.read_session() as session:
+                key = session.scalar(
+                    select(ExperimentKeyRow.key).where(ExperimentKeyRow.experiment == experiment)
+                )
+        except SQLAlchemyError as exc:
+            raise StatsBackendError(
+                f"cannot read the signing key of experiment {experiment!r}: {exc}",
+                hint="check that the metadata store is reachable",
+            ) from exc
+        assert key is not None
+        return str(key)
+
+    def claim_feedback(self, experiment: str, request_id: str) -> bool:
+        try:
+            with self.store.session() as session:
+                # RETURNING, not rowcount: the row comes back only when this insert made it.
+                claimed = session.execute(
+                    self._insert()(FeedbackClaimRow)
+                    .values(experiment=experiment, request_id=request_id, at=utcnow())
+                    .on_conflict_do_nothing()
+                    .returning(FeedbackClaimRow.request_id)
+                ).first()
+        except SQLAlchemyError as exc:
+            raise StatsBackendError(
+                f"cannot record feedback of experiment {experiment!r}: {exc}",
+                hint="check that the metadata store is reachable",
+            ) from exc
+        return claimed is not None

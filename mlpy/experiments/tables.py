@@ -1,4 +1,4 @@
-"""Experiment tables: definitions and the shared per-variant sufficient statistics."""
+"""Experiment tables: definitions, the shared per-variant sufficient statistics, and what routers share."""
 
 from __future__ import annotations
 
@@ -38,3 +38,23 @@ class VariantStatsRow(Base):
     total: Mapped[float] = mapped_column(Float, default=0.0)
     total_sq: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExperimentKeyRow(Base):
+    """The secret every router replica of an experiment signs its request ids with (first one wins)."""
+
+    __tablename__ = "experiment_keys"
+
+    experiment: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedbackClaimRow(Base):
+    """One row per request id whose feedback was counted: the primary key makes a repeat a no-op."""
+
+    __tablename__ = "experiment_feedback"
+
+    experiment: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

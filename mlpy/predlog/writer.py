@@ -2,7 +2,8 @@
 
 ``offer`` only samples and appends to a bounded queue (a few hundred nanoseconds); a daemon thread
 drains it in batches into the metadata store. When the queue is full the sample is dropped and counted:
-under overload the log loses samples, requests lose nothing.
+under overload the log loses samples, requests lose nothing. The store is also connected (and migrated)
+from that thread, with retries, so a log that is down or locked never holds back the server's start.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import orjson
 from sqlalchemy import bindparam, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from mlpy.errors import MlpyError
 from mlpy.predlog.errors import PredictionLogError
 from mlpy.predlog.tables import PredictionLogRow
 from mlpy.store import Store, UTCDateTime, open_store, utcnow
@@ -31,6 +33,9 @@ log = logging.getLogger("mlpy.predlog")
 YIELD_EVERY = 8
 # Writer cycles an outcome waits for its request's row (about 5 s at the default interval).
 OUTCOME_RETRIES = 10
+# Seconds between attempts to reach a store that is down: doubling from the first to the last.
+CONNECT_RETRY_FIRST_S = 0.5
+CONNECT_RETRY_MAX_S = 30.0
 
 # JSON columns get text serialised by orjson: both SQLite (TEXT) and PostgreSQL (json, cast from text)
 # store it exactly as SQLAlchemy's JSON type would; the timestamp still goes through its column type.
@@ -77,6 +82,15 @@ class LogCounters:
     written: int = 0
     outcomes: int = 0
     failed: int = 0
+    connect_failures: int = 0
+
+
+class LogState:
+    """Where the writer stands with its store: shown in /readyz and /metrics."""
+
+    CONNECTING = "connecting"
+    READY = "ready"
+    FAILING = "failing"
 
 
 class PredictionLogger:
@@ -99,7 +113,12 @@ class PredictionLogger:
             )
         if queue_size < 1 or batch_size < 1:
             raise PredictionLogError("prediction log queue and batch sizes must be at least 1")
-        self.store = open_store(store) if isinstance(store, str) else store
+        self._store_url = store if isinstance(store, str) else None
+        self._store: Store | None = None if isinstance(store, str) else store
+        self.state = LogState.CONNECTING if self._store is None else LogState.READY
+        self.last_error: str | None = None
+        self._retry_s = CONNECT_RETRY_FIRST_S
+        self._next_connect = 0.0
         self.sample_rate = sample_rate
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
@@ -119,6 +138,18 @@ class PredictionLogger:
     @property
     def queued(self) -> int:
         return self._queue.qsize()
+
+    def describe(self) -> dict[str, Any]:
+        """The state, the last error and what waits or was lost, for /readyz."""
+        counters = self.counters
+        return {
+            "state": self.state,
+            "error": self.last_error,
+            "queued": self.queued,
+            "dropped": counters.dropped,
+            "failed": counters.failed,
+            "written": counters.written,
+        }
 
     def start(self) -> None:
         if self._thread is None:
@@ -188,7 +219,37 @@ class PredictionLogger:
             for done in waiters:
                 done.set()
 
+    def _connected(self) -> Store | None:
+        """The store, opened (and migrated) here on first use; None while it cannot be reached yet."""
+        if self._store is not None:
+            return self._store
+        now = time.monotonic()
+        if now < self._next_connect or self._store_url is None:
+            return None
+        try:
+            self._store = open_store(self._store_url)
+        except (MlpyError, SQLAlchemyError, OSError) as exc:
+            self.counters.connect_failures += 1
+            self._failing(f"cannot reach the prediction log store: {exc}")
+            self._next_connect = now + self._retry_s
+            log.warning("%s; retrying in %.1fs, serving goes on", self.last_error, self._retry_s)
+            self._retry_s = min(self._retry_s * 2, CONNECT_RETRY_MAX_S)
+            return None
+        self._ready()
+        return self._store
+
+    def _ready(self) -> None:
+        if self.state != LogState.READY:
+            log.info("prediction log store ready")
+        self.state, self.last_error = LogState.READY, None
+
+    def _failing(self, error: str) -> None:
+        self.state, self.last_error = LogState.FAILING, error
+
     def _drain_once(self) -> None:
+        store = self._connected()
+        if store is None:
+            return  # entries wait in the bounded queue (dropped and counted when it is full)
         # Outcomes first: every insert their request produced was queued before them, so it is drained
         # below and written before the outcomes are applied.
         outcomes, self._retry = self._retry + _take_all(self._outcomes), []
@@ -196,11 +257,11 @@ class PredictionLogger:
             batch = _take(self._queue, self.batch_size)
             if not batch:
                 break
-            self._write(batch)
+            self._write(store, batch)
         if outcomes:
-            self._apply(outcomes)
+            self._apply(store, outcomes)
 
-    def _write(self, batch: list[LoggedPrediction]) -> None:
+    def _write(self, store: Store, batch: list[LoggedPrediction]) -> None:
         rows = []
         for index, entry in enumerate(batch):
             if index % YIELD_EVERY == YIELD_EVERY - 1:
@@ -214,15 +275,17 @@ class PredictionLogger:
         if not rows:
             return
         try:
-            with self.store.session() as session:
+            with store.session() as session:
                 session.execute(INSERT, rows)
         except SQLAlchemyError as exc:
             self.counters.failed += len(rows)
+            self._failing(f"prediction log write failed: {exc}")
             log.warning("prediction log write of %d requests failed: %s", len(rows), exc)
             return
         self.counters.written += len(rows)
+        self._ready()
 
-    def _apply(self, outcomes: list[Outcome]) -> None:
+    def _apply(self, store: Store, outcomes: list[Outcome]) -> None:
         """Attach outcomes; one whose request is not logged yet is retried for a few cycles.
 
         Feedback can reach a replica (or the router) whose log is not the one that wrote the request,
@@ -230,7 +293,7 @@ class PredictionLogger:
         """
         applied = 0
         try:
-            with self.store.session() as session:
+            with store.session() as session:
                 for outcome in outcomes:
                     result = session.execute(
                         update(PredictionLogRow)

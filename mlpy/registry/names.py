@@ -63,7 +63,9 @@ def parse_ref(ref: int | str) -> VersionRef:
             return VersionRef(alias=LATEST)
         return VersionRef(alias=check_alias(alias))
     digits = text[1:] if text[:1] in {"v", "V"} else text
-    if digits.isdigit() and int(digits) >= 1:
+    # ASCII only: str.isdigit() also accepts superscripts (int() then fails) and other scripts' digits
+    # (which int() reads as numbers).
+    if digits.isascii() and digits.isdigit() and int(digits) >= 1:
         return VersionRef(number=int(digits))
     raise InvalidInputError(
         f"invalid version {ref!r}", hint="name a version by number (3) or by alias (@production)"

@@ -98,7 +98,7 @@ def _token(offset: int, total: int) -> str | None:
 def _offset(page_token: str | None) -> int:
     if not page_token:
         return 0
-    if not page_token.isdigit():
+    if not (page_token.isascii() and page_token.isdigit()):
         raise InvalidInputError(
             f"invalid page token {page_token!r}", hint="pass a token a previous page returned"
         )

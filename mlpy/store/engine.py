@@ -130,6 +130,8 @@ class Store:
 
 _stores: dict[tuple[int, str], Store] = {}
 _stores_lock = threading.Lock()
+# One lock per store while it migrates: a slow or locked database holds up only its own callers.
+_opening: dict[tuple[int, str], threading.Lock] = {}
 
 
 def open_store(url: str) -> Store:
@@ -140,8 +142,14 @@ def open_store(url: str) -> Store:
     key = (os.getpid(), normalise_url(url))
     with _stores_lock:
         store = _stores.get(key)
+        if store is not None:
+            return store
+        opening = _opening.setdefault(key, threading.Lock())
+    with opening:
+        store = _stores.get(key)
         if store is None:
             store = Store(url)
             store.migrate()
-            _stores[key] = store
+            with _stores_lock:
+                _stores[key] = store
         return store

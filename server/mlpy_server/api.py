@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
-from mlpy_server.auth import Permission
+from mlpy_server.auth import GRANTS, Permission, Principal
 from mlpy_server.cache import loaded_models_payload
 from mlpy_server.deps import check, get_state, require, security
 from mlpy_server.errors import InvalidInputError
-from mlpy_server.inputs import optional_str, parse_object, rows_matrix
+from mlpy_server.inputs import optional_str, parse_model, parse_object, rows_matrix
 from mlpy_server.middleware import MODEL, REQUEST_ID, START
 from mlpy_server.schemas import (
     BATCH_BODY,
@@ -24,6 +24,7 @@ from mlpy_server.schemas import (
     PREDICT_BODY,
     BatchResponse,
     FeedbackRequest,
+    ModelId,
     PredictResponse,
     body,
     errors,
@@ -118,7 +119,7 @@ async def list_models(
 
 @router.get("/models/{model_id}", summary="One loaded model", tags=["models"], responses=ERRORS)
 async def get_model(
-    model_id: str,
+    model_id: ModelId,
     request: Request,
     state: ServerState = Depends(get_state),
     _: Any = Depends(require(Permission.read)),
@@ -136,7 +137,7 @@ async def get_model(
     responses=errors(409),
 )
 async def reload_model(
-    model_id: str,
+    model_id: ModelId,
     request: Request,
     state: ServerState = Depends(get_state),
     _: Any = Depends(require(Permission.admin)),
@@ -150,7 +151,7 @@ async def reload_model(
 
 @router.delete("/models/{model_id}", summary="Unload a model (admin)", tags=["models"], responses=ERRORS)
 async def delete_model(
-    model_id: str, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.admin))
+    model_id: ModelId, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.admin))
 ) -> dict[str, Any]:
     """Unload the model; the readiness probe stops waiting for it."""
     served = state.cache.remove(model_id)
@@ -163,22 +164,31 @@ async def delete_model(
     status_code=202,
     summary="Report the observed outcome of a request",
     tags=["predict"],
-    responses=ERRORS,
+    responses=errors(503),
+    openapi_extra=body(FeedbackRequest.model_json_schema()),
 )
 async def feedback(
-    payload: FeedbackRequest,
+    request: Request,
     state: ServerState = Depends(get_state),
-    _: Any = Depends(require(Permission.predict)),
+    principal: Principal | None = Depends(require(Permission.predict)),
 ) -> dict[str, Any]:
-    """Stored beside the logged prediction (drift, accuracy); in router mode it also updates the variant."""
+    """Stored beside the logged prediction (drift, accuracy); in router mode it also updates the variant.
+
+    A repeat of the same ``request_id`` is accepted and changes nothing (``counted`` is false).
+    """
+    # Read after the credential check: an anonymous caller learns nothing about the body's shape.
+    payload = parse_model(await request.body(), FeedbackRequest)
     if payload.value is None and payload.outcome is None:
         raise InvalidInputError("give 'value' (the metric) or 'outcome' (the observed truth)", field="value")
     outcome = payload.outcome if payload.outcome is not None else payload.value
     logged = state.predlog.record_outcome(payload.request_id, outcome) if state.predlog is not None else False
-    variant = None
+    variant, counted = None, False
     if state.router is not None:
-        variant = state.router.feedback(payload.request_id, payload.value, payload.variant)
-    return {"request_id": payload.request_id, "logged": logged, "variant": variant}
+        may_attribute = principal is not None and Permission.admin in GRANTS[principal.role]
+        variant, counted = await state.router.feedback(
+            payload.request_id, payload.value, payload.variant, may_attribute
+        )
+    return {"request_id": payload.request_id, "logged": logged, "variant": variant, "counted": counted}
 
 
 def _brief(served: ServedModel | None) -> dict[str, Any] | None:

@@ -10,7 +10,9 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlpy import __version__
@@ -83,6 +85,7 @@ def create_app(settings: ServerSettings | None = None, *, metrics: ServerMetrics
 
         app.include_router(routing.router)
         lane = FastLane(app, routing.fast_predict, routing.fast_batch, routing.fast_infer)
+        _name_variants(app, [v.name for v in state.router.plan.config.variants])
     else:
         app.include_router(api.predict_router)
         app.include_router(v2.infer_router)
@@ -128,6 +131,27 @@ class _OrjsonResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
+def _name_variants(app: FastAPI, variants: list[str]) -> None:
+    from mlpy_server.routing import describe_variants
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_variants(build(), variants)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
         return failure_response(request, exc)
@@ -158,6 +182,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         response = error_response(request, error)
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path can have several routes.
+            response.headers["allow"] = ", ".join(_allowed_methods(request))
         return response
 
     app.add_exception_handler(ServerError, handle)

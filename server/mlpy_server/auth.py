@@ -75,6 +75,8 @@ class Authenticator:
                 "MLPY_JWT_ALGORITHMS names no algorithm that fits the configured key",
                 hint="HS256 for MLPY_JWT_SECRET, RS256 or ES256 for MLPY_JWT_PUBLIC_KEY",
             )
+        if settings.jwt_public_key is not None and self._jwt_algorithms:
+            self._jwt_algorithms = _usable_algorithms(settings.jwt_public_key, self._jwt_algorithms)
         self._audience = settings.jwt_audience
         self._issuer = settings.jwt_issuer
         self._role_claim = settings.jwt_role_claim
@@ -146,6 +148,11 @@ class Authenticator:
             raise AuthenticationError(f"invalid token: {exc}") from exc
         raw_role = claims.get(self._role_claim)
         roles = raw_role if isinstance(raw_role, list) else [raw_role]
+        if raw_role is not None and not all(isinstance(r, str) for r in roles):
+            raise AuthenticationError(
+                f"invalid token: the {self._role_claim!r} claim must be a string or a list of strings",
+                hint="issue the token with a role of predict, read or admin",
+            )
         known = [Role(str(r)) for r in roles if r in Role.__members__]
         if not known:
             raise PermissionDeniedError(
@@ -153,6 +160,33 @@ class Authenticator:
             )
         best = max(known, key=lambda r: len(GRANTS[r]))
         return Principal(str(claims.get("sub", "token")), best, "token")
+
+
+def _usable_algorithms(key: str, algorithms: list[str]) -> list[str]:
+    """The algorithms that can verify with ``key``; refuses to start when none can (or cryptography is
+    missing), rather than answer every token with 401 later."""
+    import jwt
+
+    usable, problems = [], []
+    for name in algorithms:
+        try:
+            jwt.get_algorithm_by_name(name).prepare_key(key)
+        except NotImplementedError as exc:
+            raise ServerConfigError(
+                f"MLPY_JWT_ALGORITHMS names {name}, which needs the cryptography package",
+                hint="install mlpy[server] (it brings pyjwt[crypto]), or use HS256 with MLPY_JWT_SECRET",
+            ) from exc
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            problems.append(f"{name}: {exc}")
+        else:
+            usable.append(name)
+    if not usable:
+        raise ServerConfigError(
+            f"MLPY_JWT_PUBLIC_KEY is not a public key that {', '.join(algorithms)} can use"
+            f" ({'; '.join(problems)})",
+            hint="give the PEM text (BEGIN PUBLIC KEY) of an RSA key for RS256 or an EC key for ES256",
+        )
+    return usable
 
 
 def _parse_key(entry: str) -> _Key:

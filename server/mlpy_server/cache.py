@@ -218,7 +218,7 @@ class ModelCache:
 
 
 def _version_key(version: str) -> tuple[int, str]:
-    return (int(version), "") if version.isdigit() else (-1, version)
+    return (int(version), "") if version.isascii() and version.isdigit() else (-1, version)
 
 
 def loaded_models_payload(cache: ModelCache) -> list[dict[str, Any]]:

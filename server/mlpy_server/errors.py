@@ -75,7 +75,7 @@ class ModelNotLoadedError(ServerError):
 
 
 class NotFoundError(ServerError):
-    """An unknown path, or (router mode) feedback for a request this replica did not route."""
+    """An unknown path, or (router mode) feedback for a request the experiment's routers did not route."""
 
     status = 404
     code = "not_found"
@@ -107,6 +107,13 @@ class UpstreamError(ServerError):
 
     status = 502
     code = "upstream_unavailable"
+
+
+class StatisticsUnavailableError(ServerError):
+    """Router mode: the shared statistics backend did not take the feedback; nothing was counted."""
+
+    status = 503
+    code = "statistics_unavailable"
 
 
 class InternalError(ServerError):

@@ -141,6 +141,7 @@ class _StateCollector(Collector):
             ("written", counters.written, "Prediction log rows written to the metadata store."),
             ("failed", counters.failed, "Prediction log rows or outcomes whose write failed."),
             ("outcomes", counters.outcomes, "Outcomes attached to logged predictions."),
+            ("connect_failures", counters.connect_failures, "Failed attempts to reach the log's store."),
         ):
             family = CounterMetricFamily(f"mlpy_prediction_log_{name}", text)
             family.add_metric([], value)
@@ -148,3 +149,8 @@ class _StateCollector(Collector):
         depth = GaugeMetricFamily("mlpy_prediction_log_queue_depth", "Requests waiting to be logged.")
         depth.add_metric([], logger.queued)
         yield depth
+        up = GaugeMetricFamily(
+            "mlpy_prediction_log_up", "1 while the log's store takes writes, 0 while connecting or failing."
+        )
+        up.add_metric([], 1 if logger.state == "ready" else 0)
+        yield up

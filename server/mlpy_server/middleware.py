@@ -68,13 +68,14 @@ class ObservabilityMiddleware:
         request_id = accept_request_id(given_id)
         scope[REQUEST_ID] = request_id
         scope[START] = start
-        id_header = (b"x-request-id", request_id.encode())
         status = 500
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Read at answer time: a router replaces the id with the signed one it forwarded.
+                id_header = (b"x-request-id", scope[REQUEST_ID].encode())
                 message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 

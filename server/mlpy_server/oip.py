@@ -65,7 +65,10 @@ def parse_infer(served: ServedModel, data: Any, max_rows: int) -> InferRequest:
     if matrix.shape[0] == 0:
         raise InvalidInputError("the request holds no rows", field="inputs")
     return InferRequest(
-        request_id, *_model_input(served, matrix), _outputs(served, data.get("outputs")), parameters
+        request_id,
+        *_model_input(served, matrix),
+        _outputs(served, data.get("outputs", _LEFT_OUT)),
+        parameters,
     )
 
 
@@ -204,8 +207,11 @@ def _model_input(served: ServedModel, matrix: np.ndarray) -> tuple[Any, np.ndarr
     return pd.DataFrame(matrix, columns=list(served.feature_names)), matrix
 
 
+_LEFT_OUT = object()
+
+
 def _outputs(served: ServedModel, raw: Any) -> tuple[str, ...]:
-    if raw is None:
+    if raw is _LEFT_OUT:
         return ("predict",)
     if not isinstance(raw, list) or not raw:
         raise InvalidInputError("field 'outputs' must be a non-empty list of {name}", field="outputs")

@@ -46,7 +46,11 @@ async def readyz(state: ServerState = Depends(get_state)) -> dict[str, Any]:
     ready, reason = state.ready()
     if not ready:
         raise NotReadyError(reason)
-    return {"status": "ready", "models": state.cache.ids()}
+    answer: dict[str, Any] = {"status": "ready", "models": state.cache.ids()}
+    if state.predlog is not None:
+        # Shown, never waited for: the log must not decide whether the server serves.
+        answer["prediction_log"] = state.predlog.describe()
+    return answer
 
 
 @router.get(

@@ -1,7 +1,9 @@
 """Router mode: send each request to one variant's server, sticky per unit, and learn from feedback.
 
 Assignment and recording only touch memory (``mlpy.experiments.Experiment``); a background task
-flushes the counts to the shared statistics and picks up new weights once a second.
+flushes the counts to the shared statistics and picks up new weights once a second. Each routed request
+gets a signed id naming its variant (signed_ids.py), so feedback is credited on whichever replica gets
+it, and counted once per request id across all replicas (claimed in the shared statistics backend).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,18 +24,24 @@ import yaml
 from mlpy.errors import MlpyError
 from mlpy.experiments import Experiment, Variant
 from mlpy.experiments.analysis import analyse
-from mlpy.experiments.backends import StatsBackend, open_backend
+from mlpy.experiments.backends import StatsBackend, new_signing_key, open_backend
 from mlpy.experiments.definition import ExperimentConfig
 from mlpy.experiments.stats import VariantStats
-from mlpy_server.errors import NotFoundError, ServerConfigError, UpstreamError
+from mlpy_server.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerConfigError,
+    StatisticsUnavailableError,
+    UpstreamError,
+)
 from mlpy_server.metrics import ServerMetrics
 from mlpy_server.settings import ServerSettings, parse_upstreams
+from mlpy_server.signed_ids import RequestIdSigner
 from mlpy_server.upstream import UpstreamConnectionError, UpstreamPool, UpstreamTimeoutError
 
 log = logging.getLogger("mlpy.server.router")
 
-# How many request ids the router remembers for feedback (about 100 bytes each).
-REMEMBERED_REQUESTS = 200_000
 FORWARDED_HEADERS = frozenset({b"content-type", b"authorization", b"x-api-key", b"accept", b"x-unit-id"})
 
 
@@ -111,7 +118,11 @@ class Router:
         self.metrics = metrics
         self._timeout = timeout_s
         self._pool: UpstreamPool | None = None
-        self._routed: OrderedDict[str, str] = OrderedDict()
+        names = [v.name for v in config.variants]
+        # Until the shared key is read (start), and if it cannot be: ids only this replica can verify.
+        self._signer = RequestIdSigner(new_signing_key(), names)
+        self._verifiers = [self._signer]
+        self._key_shared = False
         self._task: asyncio.Task[None] | None = None
         self.refresh_interval_s = 1.0
         self._latency: dict[str, Any] = {}
@@ -120,7 +131,22 @@ class Router:
 
     async def start(self) -> None:
         self._pool = UpstreamPool(self._timeout)
+        await anyio.to_thread.run_sync(self._share_key)
         self._task = asyncio.create_task(self._refresh_forever())
+
+    def _share_key(self) -> None:
+        """Sign with the key every replica reads from the backend; keep verifying ids signed before."""
+        if self._key_shared:
+            return
+        try:
+            key = self.plan.backend.signing_key(self.plan.name)
+        except MlpyError as exc:
+            self.last_refresh_error = str(exc)
+            log.warning("experiment signing key not readable yet (ids verify on this replica only): %s", exc)
+            return
+        signer = RequestIdSigner(key, [v.name for v in self.plan.config.variants])
+        self._verifiers = [signer, *self._verifiers]
+        self._signer, self._key_shared = signer, True
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -140,18 +166,24 @@ class Router:
             try:
                 await anyio.to_thread.run_sync(self.experiment.refresh)
                 self.last_refresh_error = None
+                if not self._key_shared:
+                    await anyio.to_thread.run_sync(self._share_key)
             except MlpyError as exc:
                 self.last_refresh_error = str(exc)
                 log.warning("experiment statistics refresh failed (kept in memory): %s", exc)
 
     async def forward(
         self, path: str, body: bytes, headers: dict[str, str], request_id: str, unit_id: str | None
-    ) -> tuple[int, bytes, str, str]:
-        """Send the request to the assigned variant; returns status, body, content type and the variant."""
+    ) -> tuple[int, bytes, str, str, str]:
+        """Send the request to the assigned variant.
+
+        Returns status, body, content type, the variant, and the signed request id it was sent under.
+        """
         variant = self.experiment.assign(unit_id)
         upstream = self.plan.upstreams[variant]
+        signed = self._signer.issue(request_id, variant)
         sent = dict(headers)
-        sent["x-request-id"] = request_id
+        sent["x-request-id"] = signed
         sent["x-mlpy-variant"] = variant
         assert self._pool is not None, "router not started"
         start = time.perf_counter()
@@ -167,9 +199,7 @@ class Router:
             raise UpstreamError(f"variant {variant!r} at {upstream} is unreachable: {exc}") from exc
         self._latency_child(variant).observe(time.perf_counter() - start)
         self._routed_child(variant, status).inc()
-        if status < 300:
-            self._remember(request_id, variant)
-        return status, content, content_type, variant
+        return status, content, content_type, variant, signed
 
     def _latency_child(self, variant: str) -> Any:
         child = self._latency.get(variant)
@@ -183,24 +213,63 @@ class Router:
             child = self._routed_counts[(variant, status)] = self.metrics.routed.labels(variant, str(status))
         return child
 
-    def _remember(self, request_id: str, variant: str) -> None:
-        routed = self._routed
-        routed[request_id] = variant
-        if len(routed) > REMEMBERED_REQUESTS:
-            routed.popitem(last=False)
+    def variant_of(self, request_id: str) -> str | None:
+        """The variant a request id issued by this experiment's routers names, verified."""
+        for signer in self._verifiers:
+            variant = signer.variant_of(request_id)
+            if variant is not None:
+                return variant
+        return None
 
-    def feedback(self, request_id: str, value: float | None, variant: str | None) -> str:
-        """Credit ``value`` to the variant that served ``request_id``."""
-        chosen = self._routed.get(request_id) or variant
-        if chosen is None:
-            raise NotFoundError(
-                f"request {request_id!r} was not routed by this replica (or is too old)",
-                hint="pass 'variant' too (every routed response names it in X-Mlpy-Variant)",
-                field="request_id",
+    async def feedback(
+        self, request_id: str, value: float | None, variant: str | None, may_attribute: bool
+    ) -> tuple[str, bool]:
+        """Credit ``value`` to the variant that served ``request_id``, once per id across replicas.
+
+        Returns the variant and whether this call counted (False for a repeat). A variant named by the
+        client is taken only for an id the router did not issue, and only from an admin credential
+        (``may_attribute``): otherwise any client could credit the variant it likes.
+        """
+        issued = self.variant_of(request_id)
+        if issued is not None and variant is not None and variant != issued:
+            raise InvalidInputError(
+                f"request {request_id!r} was served by variant {issued!r}, not {variant!r}",
+                hint="leave 'variant' out: the request id names its variant",
+                field="variant",
             )
-        if value is not None:
+        chosen = issued
+        if chosen is None:
+            if variant is None:
+                raise NotFoundError(
+                    f"request {request_id!r} was not routed by experiment {self.plan.name!r}",
+                    hint="send the request_id of the routed response (it names its variant, signed)",
+                    field="request_id",
+                )
+            if not may_attribute:
+                raise PermissionDeniedError(
+                    "naming the variant of a request the router did not route needs the admin role",
+                    hint="send the request_id the router returned, which names its variant",
+                )
+            if variant not in self.plan.upstreams:
+                raise InvalidInputError(
+                    f"unknown variant {variant!r}",
+                    hint=f"variants: {', '.join(self.plan.upstreams)}",
+                    field="variant",
+                )
+            chosen = variant
+        if value is None:
+            return chosen, False
+        try:
+            first = await anyio.to_thread.run_sync(
+                self.plan.backend.claim_feedback, self.plan.name, request_id
+            )
+        except MlpyError as exc:
+            raise StatisticsUnavailableError(
+                f"feedback not counted: {exc}", hint="retry: a repeat is never counted twice"
+            ) from exc
+        if first:
             self.experiment.record(chosen, value)
-        return chosen
+        return chosen, first
 
     def describe(self) -> dict[str, Any]:
         """Per-variant statistics and current weights, in the shape the operator reads, and the verdict

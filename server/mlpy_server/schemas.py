@@ -9,9 +9,27 @@ server holding a model with the features ``age``, ``income`` and ``score`` and e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
+
+# Path parameters, declared with the patterns the registry enforces: control characters, spaces and
+# other text that can name no model are outside the schema (and answered 404 or 422).
+ModelName = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="A registered model's name")
+]
+VersionRef = Annotated[
+    str,
+    Path(pattern=r"^(v?[0-9]{1,9}|@?[a-z][a-z0-9_-]{0,63})$", description="A version number or an alias"),
+]
+ModelId = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(:v?[0-9]{1,9}|@[a-z][a-z0-9_-]{0,63})?$",
+        description="name, name:VERSION or name@ALIAS",
+    ),
+]
 
 _VALUE = {"type": ["number", "string", "boolean"]}
 _ROW = {
@@ -95,11 +113,19 @@ INFER_BODY: dict[str, Any] = {
         },
         "outputs": {
             "type": "array",
+            "minItems": 1,
             "items": {
                 "type": "object",
-                "properties": {"name": {"type": "string", "description": "predict or predict_proba"}},
+                "required": ["name"],
+                "properties": {
+                    "name": {
+                        "type": "string",
+                        "enum": ["predict", "predict_proba"],
+                        "description": "predict_proba only for probabilistic classifiers",
+                    }
+                },
             },
-            "description": "The outputs wanted (default: predict)",
+            "description": "The outputs wanted (left out: predict)",
         },
     },
     "example": {
@@ -154,23 +180,39 @@ class InferResponse(BaseModel):
 
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"request_id": "9f1c0a7e42b1000000002a", "value": 1.0}]}
+        json_schema_extra={
+            "examples": [{"request_id": "9f1c0a7e42b1000000002a", "value": 1.0}],
+            # Something to record: the metric, or an outcome that is not null.
+            "anyOf": [
+                {"required": ["value"], "properties": {"value": {"type": "number"}}},
+                {"required": ["outcome"], "properties": {"outcome": {"not": {"type": "null"}}}},
+            ],
+        }
     )
 
     request_id: str = Field(
         min_length=1, max_length=64, description="The id of the request being reported on"
     )
-    value: float | None = Field(None, description="The experiment metric observed for this request")
+    value: float | None = Field(
+        None, strict=True, allow_inf_nan=False, description="The experiment metric observed for this request"
+    )
     outcome: Any = Field(None, description="The observed truth, stored beside the logged prediction")
     variant: str | None = Field(
-        None, description="Router mode: the variant, when this replica did not route it"
+        None,
+        min_length=1,
+        description=(
+            "Router mode: the variant to credit, for a request id the router did not issue (admin role only);"
+            " ids the router issued name their variant themselves"
+        ),
     )
 
 
 class WeightsRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"weights": {"A": 0.2, "B": 0.8}}]})
 
-    weights: dict[str, float] = Field(description="Variant name to weight (normalised to sum to 1)")
+    weights: dict[str, Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]] = Field(
+        description="Variant name to weight (normalised to sum to 1)"
+    )
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

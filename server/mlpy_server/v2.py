@@ -15,7 +15,7 @@ from mlpy_server.errors import NotReadyError
 from mlpy_server.inputs import parse_json
 from mlpy_server.middleware import MODEL, REQUEST_ID, START
 from mlpy_server.oip import metadata, output_tensor, parse_infer
-from mlpy_server.schemas import ERRORS, INFER_BODY, InferResponse, body, errors
+from mlpy_server.schemas import ERRORS, INFER_BODY, InferResponse, ModelName, VersionRef, body, errors
 from mlpy_server.state import ServerState
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
@@ -46,7 +46,7 @@ async def ready(state: ServerState = Depends(get_state)) -> dict[str, Any]:
 
 @router.get("/models/{name}", summary="Model metadata", responses=ERRORS)
 async def model_metadata(
-    name: str, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
+    name: ModelName, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
 ) -> dict[str, Any]:
     """The model's name, versions, platform and input and output tensors."""
     return metadata(state.cache.get_version(name, None))
@@ -54,8 +54,8 @@ async def model_metadata(
 
 @router.get("/models/{name}/versions/{version}", summary="Model version metadata", responses=ERRORS)
 async def model_version_metadata(
-    name: str,
-    version: str,
+    name: ModelName,
+    version: VersionRef,
     state: ServerState = Depends(get_state),
     _: Any = Depends(require(Permission.read)),
 ) -> dict[str, Any]:
@@ -65,7 +65,7 @@ async def model_version_metadata(
 
 @router.get("/models/{name}/ready", summary="Model readiness", responses=ERRORS)
 async def model_ready(
-    name: str, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
+    name: ModelName, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
 ) -> dict[str, Any]:
     """``{"name", "ready": true}`` when the model is loaded, else 404."""
     served = state.cache.get_version(name, None)
@@ -74,8 +74,8 @@ async def model_ready(
 
 @router.get("/models/{name}/versions/{version}/ready", summary="Model version readiness", responses=ERRORS)
 async def model_version_ready(
-    name: str,
-    version: str,
+    name: ModelName,
+    version: VersionRef,
     state: ServerState = Depends(get_state),
     _: Any = Depends(require(Permission.read)),
 ) -> dict[str, Any]:
@@ -119,12 +119,12 @@ _INFER = {
 
 
 @infer_router.post("/models/{name}/infer", summary="Inference", **_INFER)  # type: ignore[arg-type]
-async def infer(name: str, request: Request) -> Response:
+async def infer(name: ModelName, request: Request) -> Response:
     """Predict with the loaded version; ask for ``predict_proba`` among ``outputs`` for probabilities."""
     return await fast_infer(request, name, None)
 
 
 @infer_router.post("/models/{name}/versions/{version}/infer", summary="Inference on a version", **_INFER)  # type: ignore[arg-type]
-async def infer_version(name: str, version: str, request: Request) -> Response:
+async def infer_version(name: ModelName, version: VersionRef, request: Request) -> Response:
     """As inference, with one loaded version of the model."""
     return await fast_infer(request, name, version)

@@ -21,7 +21,11 @@ def test_parse_ref(text: str | int, expected: VersionRef) -> None:
     assert parse_ref(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["0", "-1", "", "abc", "@", "@Bad Alias", 0, True, "1.5"])
+@pytest.mark.parametrize(
+    # Superscript two, Arabic-Indic one, v + Arabic-Indic three, fullwidth one: digits, but not ASCII.
+    "bad",
+    ["0", "-1", "", "abc", "@", "@Bad Alias", 0, True, "1.5", "\u00b2", "\u0661", "v\u0663", "\uff11"],
+)
 def test_parse_ref_rejects(bad: str | int) -> None:
     with pytest.raises(InvalidInputError):
         parse_ref(bad)

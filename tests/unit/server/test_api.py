@@ -87,8 +87,7 @@ def test_malformed_and_oversized_bodies(make_client: Callable[..., TestClient]) 
     assert client.post("/predict", content=b"not json").json()["code"] == "malformed_request"
     form = {"content-type": "application/x-www-form-urlencoded"}  # what curl -d sends
     feedback = client.post("/feedback", content=b'{"request_id": "r1", "value": 1}', headers=form)
-    assert feedback.status_code == 400
-    assert "send Content-Type: application/json" in feedback.json()["error"]
+    assert feedback.status_code == 202, feedback.text  # read as JSON, like every endpoint's body
     big = client.post("/predict/batch", json={"instances": [[1.0, 2.0, 3.0]] * 400})
     assert big.status_code == 413
     assert "limit of 2048" in big.json()["error"]

@@ -81,6 +81,51 @@ def test_jwt_role_claim(make_client: Callable[..., TestClient]) -> None:
     assert client.get("/models", headers=bearer(token("superuser"))).status_code == 403
 
 
+@pytest.mark.parametrize("role", [{"admin": 1}, [{"admin": 1}], 7, ["admin", ["read"]]])
+def test_a_role_claim_that_is_not_text_is_a_401(make_client: Callable[..., TestClient], role: object) -> None:
+    client = make_client(jwt_secret=SECRET)
+    token = jwt.encode({"sub": "mallory", "role": role, "exp": time.time() + 60}, SECRET, "HS256")
+    for response in (
+        client.get("/models", headers=bearer(token)),
+        client.post("/predict", json={"features": [1, 2, 3]}, headers=bearer(token)),
+        client.post("/models/lin/reload", headers=bearer(token)),
+    ):
+        assert response.status_code == 401, response.text
+        assert "must be a string or a list of strings" in response.json()["error"]
+
+
+@pytest.mark.parametrize("kind", ["RS256", "ES256"])
+def test_public_key_tokens_verify_with_what_ships(make_client: Callable[..., TestClient], kind: str) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    private = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if kind == "RS256"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    client = make_client(jwt_public_key=public_pem)
+    token = jwt.encode({"sub": "ci", "role": "admin", "exp": time.time() + 60}, private, kind)
+    assert client.post("/models/lin/reload", headers=bearer(token)).status_code == 200
+    # With a public key configured, HMAC tokens are not accepted at all.
+    hs = jwt.encode({"role": "admin", "exp": time.time() + 60}, SECRET, "HS256")
+    refused = client.get("/models", headers=bearer(hs))
+    assert refused.status_code == 401
+    assert "alg value is not allowed" in refused.json()["error"]
+
+
+def test_a_public_key_nothing_can_use_stops_the_start() -> None:
+    with pytest.raises(ServerConfigError, match="not a public key that RS256, ES256 can use"):
+        Authenticator(ServerSettings(jwt_public_key="not a key"))
+    with pytest.raises(ServerConfigError, match="no algorithm that fits"):
+        Authenticator(ServerSettings(jwt_public_key="x", jwt_algorithms=("HS256",)))
+
+
 def test_keys_must_be_hashes_and_are_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(ServerConfigError, match="SHA-256 hex digest") as info:
         Authenticator(ServerSettings(api_keys=("ops:admin:plain-secret-key",)))

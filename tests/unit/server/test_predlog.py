@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from mlpy.predlog import (
     read_window,
 )
 from mlpy.predlog.reader import export_window
+from tests.unit.server.conftest import free_port
 
 
 def entry(request_id: str, rows: int = 1) -> LoggedPrediction:
@@ -145,3 +147,57 @@ def test_an_outcome_that_arrives_before_its_row_is_retried(sqlite_url: str) -> N
     router_side.flush()
     assert router_side.counters.outcomes == 1
     assert window(sqlite_url).outcome.tolist() == [7.0]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def free_port_url() -> str:
+    return f"postgresql+psycopg://mlpy:none@127.0.0.1:{free_port()}/nothing"
+
+
+def test_an_unreachable_log_store_never_stops_serving(
+    make_client: Callable[..., TestClient], free_port_url: str
+) -> None:
+    # Nothing listens on this loopback port: every connection attempt is refused at once.
+    client = make_client(predlog_sample_rate=1.0, predlog_store_url=free_port_url)
+    assert client.post("/predict", json={"features": [1, 2, 3]}).status_code == 200
+    deadline = time.monotonic() + 10
+    while client.app.state.mlpy.predlog.counters.connect_failures == 0:  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    log = ready.json()["prediction_log"]
+    assert log["state"] == "failing"
+    assert "cannot reach the prediction log store" in log["error"]
+    assert log["queued"] >= 1  # kept for when the store comes back, up to the queue's bound
+    metrics = client.get("/metrics").text
+    assert "mlpy_prediction_log_up 0.0" in metrics
+    assert "mlpy_prediction_log_connect_failures_total" in metrics
+
+
+def test_a_locked_sqlite_log_does_not_delay_the_start(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE hold (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        client = make_client(predlog_sample_rate=1.0, predlog_store_url=f"sqlite:///{path}")
+        assert client.get("/healthz").status_code == 200
+        assert client.post("/predict", json={"features": [1, 2, 3]}).status_code == 200
+        assert time.monotonic() - started < 5, "the server waited for the locked log"
+        assert client.get("/readyz").json()["prediction_log"]["state"] != "ready"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    deadline = time.monotonic() + 60
+    while client.get("/readyz").json()["prediction_log"]["state"] != "ready":
+        assert time.monotonic() < deadline, client.get("/readyz").json()
+        time.sleep(0.1)
+    client.app.state.mlpy.predlog.flush()  # type: ignore[attr-defined]
+    assert client.get("/readyz").json()["prediction_log"]["written"] == 1
+    assert "mlpy_prediction_log_up 1.0" in client.get("/metrics").text

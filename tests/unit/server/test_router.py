@@ -131,6 +131,42 @@ def test_unreachable_variant_is_a_502(tmp_path: Path, make_settings: Callable[..
         assert "unreachable" in response.json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        # Still encoded on the variant's request line: the variant looks the name up and says 404.
+        ("/v2/models/%E2%9C%93/infer", 404, "not loaded"),
+        ("/v2/models/%C3%A9/infer", 404, "not loaded"),
+        ("/v2/models/a%20b/versions/1/infer", 404, "not loaded"),
+        # Control characters never reach the variant's socket: the router refuses them itself.
+        ("/v2/models/a%0D%0AX-Evil:%201/infer", 400, "control character"),
+        ("/v2/models/lin%00/infer", 400, "control character"),
+    ],
+)
+def test_hostile_model_paths_get_a_json_4xx_from_the_router(
+    tmp_path: Path,
+    variants: dict[str, str],
+    serve_app: Callable[..., Any],
+    path: str,
+    status: int,
+    words: str,
+) -> None:
+    import httpx
+
+    wait_upstreams(variants)
+    settings = ServerSettings(
+        experiment=str(experiment_file(tmp_path, variants)), api_keys=(f"ops:admin:{hash_key('ops')}",)
+    )
+    router = serve_app(create_app(settings))
+    body = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}]}
+    # A real socket, so the path reaches uvicorn exactly as written (TestClient would re-encode it).
+    response = httpx.post(f"{router.url}{path}", json=body, headers=ADMIN)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert words in response.json()["error"]
+    assert httpx.get(f"{router.url}/readyz").status_code == 200
+
+
 def test_experiment_configuration_errors(tmp_path: Path) -> None:
     path = experiment_file(tmp_path, {"A": "http://a:1", "B": "http://b:1"})
     spec = yaml.safe_load(path.read_text())
@@ -198,7 +234,12 @@ def test_variant_and_outcome_reach_the_prediction_log(
         answer = client.post("/predict", json={"features": [1, 2, 3], "unit_id": "u1"}, headers=ADMIN)
         request_id, variant = answer.json()["request_id"], answer.headers["x-mlpy-variant"]
         feedback = client.post("/feedback", json={"request_id": request_id, "value": 1.0}, headers=ADMIN)
-        assert feedback.json() == {"request_id": request_id, "logged": True, "variant": variant}
+        assert feedback.json() == {
+            "request_id": request_id,
+            "logged": True,
+            "variant": variant,
+            "counted": True,
+        }
         upstream_state = upstream.server.config.app.state.mlpy
         upstream_state.predlog.flush()
         client.app.state.mlpy.predlog.flush()  # type: ignore[attr-defined]

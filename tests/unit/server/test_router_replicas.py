@@ -1,0 +1,129 @@
+"""Two router replicas on one statistics backend: feedback counts once, on whichever replica receives it.
+
+Each routed response carries a request id naming its variant, signed with a key the replicas share
+through the backend; feedback claims its request id there, so duplicates never count twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from mlpy_server import ServerSettings, create_app
+from mlpy_server.auth import hash_key
+from tests.unit.server.test_router import wait_upstreams
+
+ADMIN = {"X-API-Key": "ops"}
+APP = {"X-API-Key": "app"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration),
+                        pytest.param("redis", marks=pytest.mark.integration)])  # fmt: skip
+def stats_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'stats.db'}"
+    elif request.param == "postgres":
+        yield str(request.getfixturevalue("postgres_url"))
+    else:
+        yield str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+def replicas(
+    tmp_path: Path,
+    stats_url: str,
+    make_settings: Callable[..., ServerSettings],
+    serve_app: Callable[..., Any],
+) -> Iterator[tuple[TestClient, TestClient]]:
+    variants = {}
+    for variant, model in (("A", "lin:1"), ("B", "lin:2")):
+        variants[variant] = serve_app(create_app(make_settings(models=(model,)))).url
+    wait_upstreams(variants)
+    name = f"exp-{time.time_ns()}"
+    spec = {
+        "strategy": "weighted",
+        "metric": {"name": "converted", "goal": "maximize", "type": "proportion"},
+        "variants": [{"name": v, "weight": 1, "upstream": url} for v, url in variants.items()],
+    }
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "spec": spec}))
+    settings = ServerSettings(
+        experiment=str(path),
+        experiment_stats_url=stats_url,
+        api_keys=(f"ops:admin:{hash_key('ops')}", f"app:predict:{hash_key('app')}"),
+    )
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        yield one, two
+    if stats_url.startswith("redis://"):
+        import redis
+
+        client = redis.Redis.from_url(stats_url)
+        for key in client.scan_iter(f"*{name}*"):
+            client.delete(key)
+
+
+def totals(client: TestClient) -> dict[str, tuple[int, float]]:
+    variants = client.get("/experiment", headers=ADMIN).json()["variants"]
+    return {v["name"]: (v["stats"]["n"], v["stats"]["sum"]) for v in variants}
+
+
+def test_feedback_counts_once_on_any_replica(replicas: tuple[TestClient, TestClient]) -> None:
+    one, two = replicas
+    served: dict[str, str] = {}
+    for unit in range(30):
+        answer = one.post("/predict", json={"features": [1, 2, 3], "unit_id": f"u{unit}"}, headers=APP)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["x-request-id"] == answer.json()["request_id"]
+        served[answer.json()["request_id"]] = answer.headers["x-mlpy-variant"]
+    assert set(served.values()) == {"A", "B"}
+    expected = {v: (0, 0.0) for v in ("A", "B")}
+    for request_id, variant in served.items():
+        value = 1.0 if variant == "A" else 0.0
+        n, total = expected[variant]
+        expected[variant] = (n + 1, total + value)
+        # The replica that did not route it, then a repeat there and one on the router that did.
+        first = two.post("/feedback", json={"request_id": request_id, "value": value}, headers=APP)
+        assert first.status_code == 202, first.text
+        assert first.json()["variant"] == variant
+        assert first.json()["counted"] is True
+        for client in (two, one):
+            again = client.post("/feedback", json={"request_id": request_id, "value": value}, headers=APP)
+            assert again.status_code == 202
+            assert again.json()["counted"] is False
+    deadline = time.monotonic() + 10
+    while totals(one) != expected or totals(two) != expected:
+        assert time.monotonic() < deadline, (totals(one), totals(two), expected)
+        time.sleep(0.2)
+
+
+def test_clients_cannot_choose_the_variant_they_credit(replicas: tuple[TestClient, TestClient]) -> None:
+    one, two = replicas
+    answer = one.post("/predict", json={"features": [1, 2, 3]}, headers=APP)
+    request_id, variant = answer.json()["request_id"], answer.headers["x-mlpy-variant"]
+    other = "B" if variant == "A" else "A"
+    base, _, tail = request_id.rpartition(".")
+    forged = f"{base}.v{1 if variant == 'A' else 0}{tail[2:]}"
+    refused = two.post("/feedback", json={"request_id": forged, "value": 1.0}, headers=APP)
+    assert refused.status_code == 404
+    assert "was not routed by experiment" in refused.json()["error"]
+    mismatch = two.post(
+        "/feedback", json={"request_id": request_id, "value": 1.0, "variant": other}, headers=APP
+    )
+    assert mismatch.status_code == 422
+    assert f"served by variant {variant!r}" in mismatch.json()["error"]
+    named = {"request_id": "from-the-warehouse-1", "value": 1.0, "variant": "B"}
+    assert two.post("/feedback", json=named, headers=APP).status_code == 403
+    credited = two.post("/feedback", json=named, headers=ADMIN)
+    assert credited.status_code == 202
+    assert credited.json() == {
+        **{k: named[k] for k in ("request_id", "variant")},
+        "logged": False,
+        "counted": True,
+    }
+    assert two.post("/feedback", json=named, headers=ADMIN).json()["counted"] is False
