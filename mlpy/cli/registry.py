@@ -58,10 +58,16 @@ def register(
         False, "--trust-pickle", help="Allow .joblib/.pkl files, which run code when loaded."
     ),
     trust_type: list[str] = typer.Option([], "--trust-type", help="Extra skops type to trust, repeatable."),
+    if_new: bool = typer.Option(
+        False,
+        "--if-new",
+        help="If a live version already holds this file (same SHA-256), print it: a safe retry.",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Register FILE as the next version of NAME."""
-    version = _registry().register_file(
+    registry = _registry()
+    version = registry.register_file(
         name,
         file,
         trust_pickle=trust_pickle,
@@ -71,6 +77,7 @@ def register(
         tags=parse_pairs(tag, "--tag"),
         parent=parent,
         description=description,
+        if_new=if_new,
     )
     if output is OutputFormat.json:
         print_json(version)

@@ -137,8 +137,13 @@ class ModelRegistry:
         signature: dict[str, Any] | None = None,
         input_example: Any = None,
         author: str | None = None,
+        if_new: bool = False,
     ) -> ModelVersion:
-        """Serialise a fitted model and register it as the model's next version."""
+        """Serialise a fitted model and register it as the model's next version.
+
+        ``if_new``: return the newest live version holding exactly these bytes instead of adding a copy,
+        so a retry after a crash (or a timeout) is safe.
+        """
         check_model_name(name)
         fmt = parse_format(format)
         if not hasattr(model, "predict"):
@@ -155,6 +160,7 @@ class ModelRegistry:
             description=description,
             parent=parent,
             author=author,
+            if_new=if_new,
         )
 
     def register_file(
@@ -171,8 +177,12 @@ class ModelRegistry:
         description: str | None = None,
         parent: int | str | None = None,
         author: str | None = None,
+        if_new: bool = False,
     ) -> ModelVersion:
-        """Register a serialised model file as is, after checking that it loads as a model."""
+        """Register a serialised model file as is, after checking that it loads as a model.
+
+        ``if_new`` as in ``register``: a file whose SHA-256 a live version already has returns that one.
+        """
         check_model_name(name)
         path = Path(path)
         fmt = parse_format(format) if format else format_of(path)
@@ -195,6 +205,7 @@ class ModelRegistry:
             description=description,
             parent=parent,
             author=author,
+            if_new=if_new,
         )
 
     def _register_bytes(
@@ -211,7 +222,12 @@ class ModelRegistry:
         description: str | None,
         parent: int | str | None,
         author: str | None,
+        if_new: bool = False,
     ) -> ModelVersion:
+        if if_new:
+            existing = self._live_with_sha256(name, sha256_hex(data))
+            if existing is not None:
+                return existing
         clean_metrics = _check_metrics(metrics)
         clean_params = _check_scalars(params, "param")
         clean_tags = _check_scalars(tags, "tag")
@@ -259,6 +275,25 @@ class ModelRegistry:
             self._abandon(pending_id, uri)
             raise
         return self._record(name, row, ())
+
+    def _live_with_sha256(self, name: str, digest: str) -> ModelVersion | None:
+        with self.store.read_session() as session:
+            model = session.scalar(select(RegisteredModel).where(RegisteredModel.name == name))
+            if model is None:
+                return None
+            row = session.scalar(
+                select(ModelVersionRow)
+                .where(
+                    ModelVersionRow.model_id == model.id,
+                    ModelVersionRow.sha256 == digest,
+                    ModelVersionRow.status == LIVE,
+                )
+                .order_by(ModelVersionRow.version.desc())
+                .limit(1)
+            )
+            if row is None:
+                return None
+            return self._record(name, row, self._aliases_of(session, model.id).get(row.version, []))
 
     def _abandon(self, pending_id: str, uri: str) -> None:
         """Undo a registration that failed in this process (a crash is left to recover())."""

@@ -213,3 +213,17 @@ def test_real_command_and_environment_locations(model_file: Path, tmp_path: Path
     )
     assert bad.returncode == 1
     assert bad.stderr.strip() == "error: model 'house' has no version 9"
+
+
+def test_register_if_new_is_a_safe_retry(capsys: pytest.CaptureFixture[str], model_file: Path) -> None:
+    """A retry after a registration whose commit landed (the client died, timed out) adds no copy."""
+    first = run_json(capsys, "registry", "register", "house", str(model_file), "--if-new")
+    again = run_json(capsys, "registry", "register", "house", str(model_file), "--if-new")
+    assert (again["version"], again["sha256"]) == (first["version"], first["sha256"]) == (1, first["sha256"])
+    copy = run_json(capsys, "registry", "register", "house", str(model_file))
+    assert copy["version"] == 2  # without --if-new, the same bytes make a new version (as documented)
+    assert run_json(capsys, "registry", "register", "house", str(model_file), "--if-new")["version"] == 2
+    code, _, err = run(capsys, "registry", "show", "house", "\u00b2")
+    assert code != 0
+    assert err.strip().count("\n") == 0
+    assert "invalid version" in err

@@ -139,7 +139,7 @@ def _check(case: Any, name: str) -> None:
         case.call_and_validate(base_url=URLS[name], excluded_checks=[ignored_auth])
 
 
-EXAMPLES = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+EXAMPLES = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @SCHEMAS["server-open"].parametrize()
