@@ -130,35 +130,3 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def pushgateway_url() -> str:
     """A real Prometheus Pushgateway (Debian's prometheus-pushgateway)."""
     return need_service("MLPY_TEST_PUSHGATEWAY_URL", "Prometheus Pushgateway")
-
-
-# Tests that share something only one may use at a time run in one xdist worker, in file order
-# (pytest -n runs the suite in parallel, through the scheduler below):
-# - "host": the local Kubernetes cluster (one per machine: its bridge, node lock and real node), and
-#   every documentation page, which serve on the fixed ports the docs show (8080, 8000, ...) and
-#   push to the one Pushgateway;
-# - "queue": the RQ workers on the shared Redis.
-# Every other test is scheduled on its own, to whichever worker is free.
-_GROUPS = (
-    ("tests/e2e/", "host"),
-    ("tests/integration/docs/", "host"),
-    ("tests/integration/monitoring/test_pushgateway.py", "host"),
-    ("tests/integration/drift/test_pushgateway.py", "host"),
-    ("tests/integration/worker/", "queue"),
-    ("tests/integration/compose/", "queue"),
-)
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    # A scheduler of our own: xdist's loadgroup reads marks into node ids, which pytest 9 ignores.
-    from xdist.scheduler import LoadScopeScheduling
-
-    class SharedResourceScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            for prefix, group in _GROUPS:
-                if path.startswith(prefix):
-                    return group
-            return nodeid
-
-    return SharedResourceScheduling(config, log)  # type: ignore[arg-type]
