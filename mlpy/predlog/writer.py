@@ -23,7 +23,6 @@ import orjson
 from sqlalchemy import bindparam, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from mlpy.errors import MlpyError
 from mlpy.predlog.errors import PredictionLogError
 from mlpy.predlog.tables import PredictionLogRow
 from mlpy.store import Store, UTCDateTime, open_store, utcnow
@@ -228,7 +227,7 @@ class PredictionLogger:
             return None
         try:
             self._store = open_store(self._store_url)
-        except (MlpyError, SQLAlchemyError, OSError) as exc:
+        except Exception as exc:  # anything (a missing driver too): the writer thread must live on
             self.counters.connect_failures += 1
             self._failing(f"cannot reach the prediction log store: {exc}")
             self._next_connect = now + self._retry_s

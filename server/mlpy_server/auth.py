@@ -172,9 +172,14 @@ def _usable_algorithms(key: str, algorithms: list[str]) -> list[str]:
         try:
             jwt.get_algorithm_by_name(name).prepare_key(key)
         except NotImplementedError as exc:
+            if name in jwt.algorithms.requires_cryptography and not jwt.algorithms.has_crypto:
+                raise ServerConfigError(
+                    f"MLPY_JWT_ALGORITHMS names {name}, which needs the cryptography package",
+                    hint="install mlpy[server] (it brings pyjwt[crypto]), or use HS256 with MLPY_JWT_SECRET",
+                ) from exc
             raise ServerConfigError(
-                f"MLPY_JWT_ALGORITHMS names {name}, which needs the cryptography package",
-                hint="install mlpy[server] (it brings pyjwt[crypto]), or use HS256 with MLPY_JWT_SECRET",
+                f"MLPY_JWT_ALGORITHMS names {name!r}, which is not a JWT algorithm",
+                hint="use RS256 or ES256 with MLPY_JWT_PUBLIC_KEY",
             ) from exc
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             problems.append(f"{name}: {exc}")

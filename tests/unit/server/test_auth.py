@@ -122,6 +122,8 @@ def test_public_key_tokens_verify_with_what_ships(make_client: Callable[..., Tes
 def test_a_public_key_nothing_can_use_stops_the_start() -> None:
     with pytest.raises(ServerConfigError, match="not a public key that RS256, ES256 can use"):
         Authenticator(ServerSettings(jwt_public_key="not a key"))
+    with pytest.raises(ServerConfigError, match="'XX256', which is not a JWT algorithm"):
+        Authenticator(ServerSettings(jwt_public_key="not a key", jwt_algorithms=("XX256",)))
     with pytest.raises(ServerConfigError, match="no algorithm that fits"):
         Authenticator(ServerSettings(jwt_public_key="x", jwt_algorithms=("HS256",)))
 
