@@ -85,7 +85,8 @@ def create_app(settings: ServerSettings | None = None, *, metrics: ServerMetrics
 
         app.include_router(routing.router)
         lane = FastLane(app, routing.fast_predict, routing.fast_batch, routing.fast_infer)
-        _name_variants(app, [v.name for v in state.router.plan.config.variants])
+        config = state.router.plan.config
+        _name_variants(app, [v.name for v in config.variants], config.metric.type == "proportion")
     else:
         app.include_router(api.predict_router)
         app.include_router(v2.infer_router)
@@ -131,14 +132,14 @@ class _OrjsonResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def _name_variants(app: FastAPI, variants: list[str]) -> None:
+def _name_variants(app: FastAPI, variants: list[str], proportion: bool) -> None:
     from mlpy_server.routing import describe_variants
 
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = describe_variants(build(), variants)
+            app.openapi_schema = describe_variants(build(), variants, proportion)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -167,7 +167,7 @@ async def set_weights(
     return {"experiment": target.plan.name, "weights": target.experiment.current_weights()}
 
 
-def describe_variants(schema: dict[str, Any], variants: list[str]) -> dict[str, Any]:
+def describe_variants(schema: dict[str, Any], variants: list[str], proportion: bool) -> dict[str, Any]:
     """The router's OpenAPI names its experiment's variants, so clients and fuzzers know the valid ones."""
     json_body = "requestBody", "content", "application/json", "schema", "properties"
     weights = _dig(schema, "paths", "/experiment/weights", "put", *json_body)["weights"]
@@ -180,6 +180,9 @@ def describe_variants(schema: dict[str, Any], variants: list[str]) -> dict[str, 
         "anyOf": [{"enum": variants}, {"type": "null"}],
         "description": feedback["variant"].get("description", ""),
     }
+    if proportion:
+        # A proportion metric records 0 or 1 per unit (converted or not).
+        feedback["value"] = {"anyOf": [{"enum": [0, 1]}, {"type": "null"}], "description": "0 or 1"}
     return schema
 
 

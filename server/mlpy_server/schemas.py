@@ -21,12 +21,14 @@ ModelName = Annotated[
 ]
 VersionRef = Annotated[
     str,
-    Path(pattern=r"^(v?[0-9]{1,9}|@?[a-z][a-z0-9_-]{0,63})$", description="A version number or an alias"),
+    Path(
+        pattern=r"^(v?[1-9][0-9]{0,8}|@?[a-z][a-z0-9_-]{0,63})$", description="A version number or an alias"
+    ),
 ]
 ModelId = Annotated[
     str,
     Path(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(:v?[0-9]{1,9}|@[a-z][a-z0-9_-]{0,63})?$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(:v?[1-9][0-9]{0,8}|@[a-z][a-z0-9_-]{0,63})?$",
         description="name, name:VERSION or name@ALIAS",
     ),
 ]
