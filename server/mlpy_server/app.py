@@ -20,7 +20,6 @@ from mlpy.errors import MlpyError
 from mlpy_server import api, ops, v2
 from mlpy_server.errors import (
     InvalidInputError,
-    MalformedRequestError,
     MethodNotAllowedError,
     NotFoundError,
     ServerError,
@@ -161,15 +160,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
-        if first.get("type") in {"json_invalid", "model_attributes_type"} and where in {"body", "0"}:
-            message = f"the body is not a valid JSON object: {first.get('msg')}"
-            content_type = request.headers.get("content-type", "")
-            if content_type and "json" not in content_type:
-                # curl -d sends a form content type; FastAPI then never parses the JSON.
-                message = (
-                    f"the body was sent as {content_type.split(';')[0]}: send Content-Type: application/json"
-                )
-            return error_response(request, MalformedRequestError(message))
         message = f"field {where!r}: {first.get('msg', 'invalid')}"
         return error_response(request, InvalidInputError(message, field=where))
 
