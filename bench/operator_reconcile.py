@@ -66,22 +66,38 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run_batch(api: Any, namespace: str, count: int, anchor: bool) -> list[float]:
+class Watchers:
+    """One watch per kind for the whole run, so a batch never waits for streams to close: the time each
+    object of a kind was first seen, by name (names are unique across batches)."""
+
+    KINDS = ("Deployment", "Service", "ReplicaSet")
+
+    def __init__(self, api: Any, namespace: str) -> None:
+        self.seen: dict[str, dict[str, float]] = {kind: {} for kind in self.KINDS}
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(
+                target=watch_creations, args=(api, namespace, kind, self.seen[kind], self.stop), daemon=True
+            )
+            for kind in self.KINDS
+        ]
+        for thread in self.threads:
+            thread.start()
+        time.sleep(1.0)  # the streams are open before the first create
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+
+def run_batch(api: Any, watchers: Watchers, namespace: str, count: int, anchor: bool) -> list[float]:
     """Create ``count`` objects at once; seconds from each create to its children (or ReplicaSet)."""
     from kubernetes import client
 
     custom, apps = client.CustomObjectsApi(api), client.AppsV1Api(api)
-    seen_a: dict[str, float] = {}
-    seen_b: dict[str, float] = {}
-    stop = threading.Event()
     kinds = ("ReplicaSet", "ReplicaSet") if anchor else ("Deployment", "Service")
-    watchers = [
-        threading.Thread(target=watch_creations, args=(api, namespace, kinds[0], seen_a, stop), daemon=True),
-        threading.Thread(target=watch_creations, args=(api, namespace, kinds[1], seen_b, stop), daemon=True),
-    ]
-    for thread in watchers:
-        thread.start()
-    time.sleep(1.0)
+    seen_a, seen_b = watchers.seen[kinds[0]], watchers.seen[kinds[1]]
     created: dict[str, float] = {}
     for i in range(count):
         name = f"{'anchor' if anchor else 'bench'}-{count}-{i}"
@@ -131,9 +147,6 @@ def run_batch(api: Any, namespace: str, count: int, anchor: bool) -> list[float]
             latencies = done
             break
         time.sleep(0.2)
-    stop.set()
-    for thread in watchers:
-        thread.join(timeout=30)
     if len(latencies) != count:
         raise SystemExit(f"only {len(latencies)} of {count} got children within 10 minutes")
     return latencies
@@ -178,10 +191,14 @@ def main() -> None:
                 time.sleep(5)
                 rss_idle = rss_mb(operator.pid)
                 rows = []
-                for count in (1, args.count):
-                    ours = run_batch(api, "bench", count, anchor=False)
-                    anchor = run_batch(api, "bench", count, anchor=True)
-                    rows.append((count, ours, anchor))
+                watchers = Watchers(api, "bench")
+                try:
+                    for count in (1, args.count):
+                        ours = run_batch(api, watchers, "bench", count, anchor=False)
+                        anchor = run_batch(api, watchers, "bench", count, anchor=True)
+                        rows.append((count, ours, anchor))
+                finally:
+                    watchers.close()
                 rss_busy = rss_mb(operator.pid)
             finally:
                 operator.terminate()

@@ -12,6 +12,8 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy"
+# The cache lives outside the checkout: a fresh clone (as CI makes) checks in seconds, not a minute.
+export MYPY_CACHE_DIR="${MYPY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mlpy/mypy}"
 .venv/bin/mypy
 echo "== pytest"
 exec .venv/bin/pytest "$@"

@@ -385,10 +385,21 @@ def run_page(
             if block.runs:
                 if before is not None:
                     before(block)
+                started = time.monotonic()
                 run.run_block(block)
+                _note_time(block, time.monotonic() - started)
         return run.transcript
     finally:
         run.cleanup()
+
+
+def _note_time(block: Block, seconds: float) -> None:
+    """With ``MLPY_DOC_TIMINGS=FILE``, append how long each block took, to find where pages spend."""
+    target = os.environ.get("MLPY_DOC_TIMINGS")
+    if target:
+        first = block.text.strip().splitlines()[0][:70] if block.text.strip() else ""
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(f"{seconds:8.1f}s  {block.where}  {first}\n")
 
 
 def check_page(

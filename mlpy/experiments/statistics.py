@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from scipy import special
-from scipy import stats as sps
 
 from mlpy.experiments.errors import InvalidExperimentError
 from mlpy.experiments.stats import VariantStats
@@ -243,6 +242,8 @@ def adjust_p_values(p_values: Sequence[float], method: Correction) -> list[float
         return list(p_values)
     values = np.asarray(p_values, dtype=float)
     if method is Correction.benjamini_hochberg:
+        from scipy import stats as sps  # ~1 s to import, for this one function: not on every start
+
         return [float(v) for v in sps.false_discovery_control(values, method="bh")]
     order = np.argsort(values)
     m = len(values)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 from mlpy.monitoring.errors import MonitoringError
 
@@ -70,7 +69,7 @@ def iqr_anomalies(values: Sequence[float | None], k: float = 1.5) -> list[Anomal
     if data.size < MIN_POINTS:
         return []
     q1, q3 = np.percentile(data, [25, 75])
-    spread = float(sps.iqr(data))
+    spread = float(q3 - q1)
     if spread == 0:
         spread = float(np.median(np.abs(data - np.median(data)))) or 0.0
         if spread == 0:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -138,44 +139,51 @@ class MonitoringRecorder:
         return len(pending)
 
     def _write(self, pending: dict[Key, Totals]) -> None:
-        insert = pg_insert if self.store.dialect == "postgresql" else sqlite_insert
+        """Three batched upserts (minutes, labels, latency bins), in key order so that replicas flushing
+        the same minutes take their row locks in the same order. One statement per table, executed for
+        every row at once: a day of minutes writes in well under a second, where a statement per row
+        took tens."""
+        minutes: list[dict[str, object]] = []
+        labels: list[dict[str, object]] = []
+        bins: list[dict[str, object]] = []
+        for (model, version, minute), p in sorted(pending.items()):
+            key = {"model": model, "version": version, "minute": minute}
+            minutes.append({**key, "latency_max": p.latency_max, **{n: getattr(p, n) for n in SUMMED_FIELDS}})
+            labels.extend({**key, "label": label, "count": n} for label, n in sorted(p.labels.items()))
+            bins.extend({**key, "bin": index, "count": n} for index, n in sorted(p.bins.items()))
         with self.store.session() as session:
-            for (model, version, minute), p in sorted(pending.items()):
-                values = {name: getattr(p, name) for name in SUMMED_FIELDS}
-                statement = insert(MinuteBucket).values(
-                    model=model, version=version, minute=minute, latency_max=p.latency_max, **values
-                )
-                table = MinuteBucket.__table__.c
-                statement = statement.on_conflict_do_update(
-                    index_elements=["model", "version", "minute"],
-                    set_={
-                        **{name: table[name] + statement.excluded[name] for name in SUMMED_FIELDS},
-                        "latency_max": _greatest(
-                            self.store.dialect, table.latency_max, statement.excluded.latency_max
-                        ),
-                    },
-                )
-                session.execute(statement)
-                for label, count in sorted(p.labels.items()):
-                    labels = insert(PredictionLabel).values(
-                        model=model, version=version, minute=minute, label=label, count=count
-                    )
-                    session.execute(
-                        labels.on_conflict_do_update(
-                            index_elements=["model", "version", "minute", "label"],
-                            set_={"count": PredictionLabel.__table__.c.count + labels.excluded["count"]},
-                        )
-                    )
-                for index, count in sorted(p.bins.items()):
-                    bins = insert(LatencyBin).values(
-                        model=model, version=version, minute=minute, bin=index, count=count
-                    )
-                    session.execute(
-                        bins.on_conflict_do_update(
-                            index_elements=["model", "version", "minute", "bin"],
-                            set_={"count": LatencyBin.__table__.c.count + bins.excluded["count"]},
-                        )
-                    )
+            connection = session.connection()
+            for statement, rows in (
+                (self._minute_upsert(), minutes),
+                (self._count_upsert(PredictionLabel, "label"), labels),
+                (self._count_upsert(LatencyBin, "bin"), bins),
+            ):
+                if rows:
+                    connection.execute(statement, rows)
+
+    def _insert(self, mapped: type[Any]) -> Any:
+        return (pg_insert if self.store.dialect == "postgresql" else sqlite_insert)(mapped)
+
+    def _minute_upsert(self) -> Any:
+        table = MinuteBucket.__table__
+        statement = self._insert(MinuteBucket)
+        return statement.on_conflict_do_update(
+            index_elements=["model", "version", "minute"],
+            set_={
+                **{name: table.c[name] + statement.excluded[name] for name in SUMMED_FIELDS},
+                "latency_max": _greatest(
+                    self.store.dialect, table.c.latency_max, statement.excluded.latency_max
+                ),
+            },
+        )
+
+    def _count_upsert(self, mapped: type[Any], column: str) -> Any:
+        table = mapped.__table__
+        statement = self._insert(mapped)
+        return statement.on_conflict_do_update(
+            index_elements=["model", "version", "minute", column],
+            set_={"count": table.c["count"] + statement.excluded["count"]},
+        )
 
 
 def _greatest(dialect: str, a: ColumnElement[float], b: ColumnElement[float]) -> ColumnElement[float]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 
 from mlpy.predlog.errors import InvalidWindowError
 from mlpy.predlog.tables import PredictionLogRow
 from mlpy.store import Store, open_store
+
+if TYPE_CHECKING:  # pandas takes ~0.6 s to import: the model server, which only writes, never does
+    import pandas as pd
 
 META_COLUMNS = ["request_id", "row", "model", "version", "variant", "ts", "prediction", "outcome"]
 
@@ -68,6 +70,8 @@ def read_window(
             where = [entry.request_id, index, entry.model, entry.version, entry.variant, entry.ts]
             meta.append([*where, prediction, outcomes[index]])
             features.append(_feature_dict(values, entry.feature_names))
+    import pandas as pd
+
     return pd.concat([pd.DataFrame(meta, columns=META_COLUMNS), pd.DataFrame(features)], axis=1)
 
 

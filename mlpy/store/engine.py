@@ -114,9 +114,13 @@ class Store:
             transaction.rollback()
 
     def migrate(self) -> None:
-        from mlpy.store.migrate import upgrade_to_heads
+        from mlpy.store.heads import at_heads
 
         try:
+            if at_heads(self.engine):
+                return
+            from mlpy.store.migrate import upgrade_to_heads
+
             upgrade_to_heads(self.engine)
         except OperationalError as exc:
             raise StoreError(

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import sklearn
 
 from mlpy.registry.signature import infer_signature, selects_columns_by_name
 from mlpy.store import utcnow
@@ -30,6 +29,8 @@ def _assume_finite() -> None:
     sklearn keeps its configuration per thread, so each thread that predicts sets it once.
     """
     if not getattr(_configured, "done", False):
+        import sklearn  # not at module level: a router, which never predicts, starts 2 s sooner
+
         sklearn.set_config(assume_finite=True)
         _configured.done = True
 

@@ -57,3 +57,18 @@ def test_numeric_shift_matches_scipy_welch_and_stays_quiet_without_change() -> N
     assert same is not None
     assert not same.shifted
     assert prediction_shift(totals(earlier), totals(recent[:5])) is None
+
+
+@pytest.mark.parametrize(
+    "table",
+    [[[30, 70], [45, 55]], [[30, 70], [30, 70]], [[3, 97], [1, 99]], [[10, 20, 30], [30, 20, 10]]],
+)
+def test_label_shift_is_scipys_chi_square_test(table: list[list[int]]) -> None:
+    """The chi-square test without scipy.stats gives its statistic and p-value, Yates' correction too."""
+    from mlpy.monitoring.shift import _chi_square
+
+    observed = np.array(table)
+    expected = sps.chi2_contingency(observed)
+    statistic, p_value = _chi_square(observed)
+    assert statistic == pytest.approx(expected.statistic, abs=1e-12)
+    assert p_value == pytest.approx(expected.pvalue)

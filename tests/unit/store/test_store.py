@@ -27,6 +27,25 @@ def test_migrations_create_exactly_the_declared_tables(store_url: str) -> None:
         assert set(Base.metadata.tables) <= set(inspect(connection).get_table_names())
 
 
+def test_the_known_heads_are_the_scripts_heads(tmp_path: Path) -> None:
+    """The shortcut that skips Alembic on an up-to-date database names exactly Alembic's heads, and
+    a database behind them is still migrated."""
+    from sqlalchemy import text
+
+    from mlpy.store.heads import HEADS, at_heads
+
+    assert script_heads() == HEADS
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    assert not at_heads(store.engine)  # empty: no version table
+    store.migrate()
+    assert at_heads(store.engine)
+    with store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM alembic_version WHERE version_num = '0005_predlog'"))
+        connection.execute(text("INSERT INTO alembic_version VALUES ('0001_registry')"))
+    assert not at_heads(store.engine)
+    store.dispose()
+
+
 def test_every_branch_starts_at_the_registry_root() -> None:
     from alembic.script import ScriptDirectory
 
