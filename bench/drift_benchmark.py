@@ -150,7 +150,7 @@ def _line(label: str, run: Run) -> None:
 
 
 def best(fn: Any, *args: Any, repeat: int = 3) -> float:
-    return min(fn(*args) for _ in range(repeat))
+    return min(float(fn(*args)) for _ in range(repeat))
 
 
 def main() -> None:

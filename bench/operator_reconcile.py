@@ -47,13 +47,13 @@ def watch_creations(
     # Short server-side timeouts: the watch re-opens every few seconds, so it notices ``stop`` and ends
     # before the cluster goes away (a stream cut by a stopping API server would print a traceback).
     while not stop.is_set():
-        stream = watch.Watch()
+        stream = watch.Watch()  # type: ignore[no-untyped-call]
         try:
-            for event in stream.stream(lister, namespace, timeout_seconds=5):
+            for event in stream.stream(lister, namespace, timeout_seconds=5):  # type: ignore[no-untyped-call]
                 if event["type"] == "ADDED":
                     seen.setdefault(event["object"].metadata.name, time.perf_counter())
                 if stop.is_set():
-                    stream.stop()
+                    stream.stop()  # type: ignore[no-untyped-call]
         except Exception:
             if not stop.is_set():
                 raise
@@ -177,7 +177,7 @@ def main() -> None:
                 check=True,
                 capture_output=True,
             )
-            api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+            api = config.new_client_from_config(config_file=str(cluster.kubeconfig))  # type: ignore[no-untyped-call]
             client.CoreV1Api(api).create_namespace(
                 client.V1Namespace(metadata=client.V1ObjectMeta(name="bench"))
             )

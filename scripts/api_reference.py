@@ -31,15 +31,15 @@ from schema_text import bounds, table_row  # noqa: E402
 
 from mlpy_server import ServerSettings, create_app  # noqa: E402
 from mlpy_server.auth import GRANTS, Permission  # noqa: E402
-from mlpy_server.errors import InvalidInputError, ServerConfigError, ServerError, UnsupportedMediaTypeError  # noqa: E402
+from mlpy_server.errors import InvalidInputError, ServerConfigError, ServerError  # noqa: E402
 from mlpy_server.ids import _SAFE as REQUEST_ID_PATTERN  # noqa: E402
 from mlpy_server.middleware import error_body  # noqa: E402
 
 MODES = ("serving", "router")
 METHODS = ("get", "post", "put", "delete", "patch")
 OPEN = "open"
-# Raised at start-up (a bad setting) or not raised at all: never seen in a response.
-NOT_IN_RESPONSES: tuple[type[ServerError], ...] = (ServerConfigError, UnsupportedMediaTypeError)
+# Raised at start-up (a bad setting): never seen in a response.
+NOT_IN_RESPONSES: tuple[type[ServerError], ...] = (ServerConfigError,)
 # Only its shape matters to create_app: the router-mode routes do not depend on the experiment.
 _EXPERIMENT = {
     "name": "reference",

@@ -11,6 +11,8 @@ eval "$(bash scripts/services.sh start)"
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "== import contracts"
+.venv/bin/lint-imports --no-cache
 echo "== mypy"
 # The cache lives outside the checkout: a fresh clone (as CI makes) checks in seconds, not a minute.
 export MYPY_CACHE_DIR="${MYPY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mlpy/mypy}"

@@ -18,7 +18,7 @@ def demo(
     router, a monitored day, and the API (kept serving until Ctrl-C unless --no-serve)."""
     from rich.console import Console
 
-    from mlpy.demo.runner import run_demo
+    from mlpy.demo import run_demo
 
     console = Console(stderr=output is OutputFormat.json)
     results = run_demo(rows=rows, seed=seed, serve=serve, port=port, console=console)

@@ -13,11 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_json, print_table
-from mlpy.drift.errors import DriftError
-from mlpy.drift.methods import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLDS, Method
+from mlpy.drift import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLDS, DriftError, Method
 
 if TYPE_CHECKING:
-    from mlpy.drift.report import DriftReport
+    from mlpy.drift import DriftReport
 
 app = typer.Typer(
     help="Detect data drift between a reference dataset and current windows (CSV or Parquet).",
@@ -109,8 +108,7 @@ def profile(
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Compute the reference profile once; scheduled checks then read only the current window."""
-    from mlpy.drift.profile import DriftProfile
-    from mlpy.drift.sources import ColumnSource
+    from mlpy.drift import ColumnSource, DriftProfile
 
     with _status("reading reference", reference):
         data = ColumnSource(reference, _split(features), label=repr(reference))
@@ -161,7 +159,9 @@ def check_command(
         0.5, "--drift-share", help="Dataset drift when at least this share of columns drifted."
     ),
     correction: str | None = typer.Option(
-        None, "--correction", help="Multiple-testing correction of p-values: bonferroni or bh."
+        None,
+        "--correction",
+        help="Multiple-testing correction of p-values: bonferroni, holm or benjamini-hochberg (bh).",
     ),
     features: str | None = FEATURES_OPTION,
     name: str | None = typer.Option(None, "--name", help="Dataset or model name for history and metrics."),
@@ -179,8 +179,7 @@ def check_command(
     ),
 ) -> None:
     """Compare the current window with the reference, column by column."""
-    from mlpy.drift.checking import check
-    from mlpy.drift.profile import DriftProfile
+    from mlpy.drift import DriftProfile, check
 
     if (reference is None) == (profile_path is None):
         raise typer.BadParameter("give exactly one of --reference and --profile", param_hint="--reference")
@@ -208,7 +207,7 @@ def check_command(
             progress=advance,
         )
     if not no_store:
-        from mlpy.drift.history import record
+        from mlpy.drift import record
 
         record(report, store=store, dataset=name)
     _publish_metrics(report, name, pushgateway, job, metrics_file)
@@ -222,7 +221,7 @@ def _publish_metrics(
 ) -> None:
     if pushgateway is None and metrics_file is None:
         return
-    from mlpy.drift.metrics import exposition, push
+    from mlpy.drift import exposition, push
 
     if pushgateway is not None:
         push(report, pushgateway, dataset=name, job=job)
@@ -316,7 +315,7 @@ def history(
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Past checks, newest first, as stored by 'mlpy drift check'."""
-    from mlpy.drift.history import history as read_history
+    from mlpy.drift import history as read_history
 
     checks = read_history(store=store, dataset=name, limit=limit)
     if output is OutputFormat.json:

@@ -8,16 +8,26 @@ import typer
 
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_json, print_mapping, print_table
 from mlpy.config import Locations
-from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy
-from mlpy.experiments.analysis import Analysis, StoppingRule
-from mlpy.experiments.backends import open_backend
-from mlpy.experiments.definition import ExperimentConfig, parse_duration
-from mlpy.experiments.errors import InvalidExperimentError
-from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
-from mlpy.experiments.power import sample_size
-from mlpy.experiments.repository import ExperimentRepository
-from mlpy.experiments.runtime import Variant
-from mlpy.experiments.simulate import SimulationConfig, aa_false_positive_rate, simulate
+from mlpy.experiments import (
+    DEFAULT_EPSILON,
+    DEFAULT_FLOOR,
+    Analysis,
+    ExperimentConfig,
+    ExperimentRepository,
+    Goal,
+    InvalidExperimentError,
+    MetricSpec,
+    MetricType,
+    SimulationConfig,
+    StoppingRule,
+    Strategy,
+    Variant,
+    aa_false_positive_rate,
+    open_backend,
+    parse_duration,
+    sample_size,
+    simulate,
+)
 from mlpy.store import open_store
 
 app = typer.Typer(

@@ -11,12 +11,19 @@ import yaml
 
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json, print_table
 from mlpy.config import Locations
-from mlpy.monitoring.alerts import DEFAULT_RULES, AlertLog, AlertRule, load_rules
-from mlpy.monitoring.anomaly import Method
-from mlpy.monitoring.errors import InvalidRuleError, MonitoringError
-from mlpy.monitoring.prometheus import exposition, push
-from mlpy.monitoring.report import build_report
-from mlpy.monitoring.windows import Window
+from mlpy.monitoring import (
+    DEFAULT_RULES,
+    AlertLog,
+    AlertRule,
+    InvalidRuleError,
+    Method,
+    MonitoringError,
+    Window,
+    build_report,
+    exposition,
+    load_rules,
+    push,
+)
 from mlpy.store import Store, open_store
 
 app = typer.Typer(

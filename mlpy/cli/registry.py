@@ -8,8 +8,7 @@ import typer
 import yaml
 
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_json, print_mapping, print_table
-from mlpy.registry import ModelRegistry, ModelVersion
-from mlpy.registry.manifest import model_version_manifest
+from mlpy.registry import ModelRegistry, ModelVersion, model_version_manifest
 
 app = typer.Typer(help="Register, promote and inspect model versions.", no_args_is_help=True)
 

@@ -12,7 +12,7 @@ from mlpy.errors import MlpyError
 from mlpy.registry import parse_model_id
 
 if TYPE_CHECKING:  # importing the CLI must not import the server (an optional extra)
-    from mlpy_server.settings import ServerSettings
+    from mlpy_server import ServerSettings
 
 
 def serve(
@@ -114,8 +114,7 @@ class ServeUsageError(MlpyError):
 def _check_settings(env: dict[str, str]) -> ServerSettings:
     """Fail before binding the port on any malformed setting (the server would only log it)."""
     try:
-        from mlpy_server.auth import Authenticator
-        from mlpy_server.settings import ServerSettings
+        from mlpy_server import Authenticator, ServerSettings
     except ModuleNotFoundError as exc:
         raise ServeUsageError(
             f"the model server is not installed ({exc.name} is missing)", hint="pip install 'mlpy[server]'"
@@ -123,7 +122,7 @@ def _check_settings(env: dict[str, str]) -> ServerSettings:
     settings = ServerSettings.from_env(env)
     Authenticator(settings)
     if settings.router_mode:
-        from mlpy_server.router import load_experiment
+        from mlpy_server import load_experiment
 
         load_experiment(settings)
     return settings

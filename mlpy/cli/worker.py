@@ -15,10 +15,8 @@ import typer
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json, print_mapping, print_table
 from mlpy.config import Locations
 from mlpy.monitoring import Window
-from mlpy.registry.names import check_model_name
-from mlpy.worker import settings as worker_settings
-from mlpy.worker.drift_window import DriftSettings
-from mlpy.worker.errors import InvalidSettingsError, WorkerError
+from mlpy.registry import check_model_name
+from mlpy.worker import DriftSettings, InvalidSettingsError, WorkerError, queue_name, redis_url
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -44,10 +42,10 @@ FINISHED = {"finished", "failed", "stopped", "canceled"}
 
 
 def _queue(redis: str | None, queue: str | None) -> tuple[Redis, Queue]:
-    from mlpy.worker.queueing import connect, open_queue
+    from mlpy.worker import connect, open_queue
 
-    connection = connect(worker_settings.redis_url(redis))
-    return connection, open_queue(connection, worker_settings.queue_name(queue))
+    connection = connect(redis_url(redis))
+    return connection, open_queue(connection, queue_name(queue))
 
 
 @app.command("run")
@@ -63,7 +61,7 @@ def run_command(
     name: str | None = typer.Option(None, "--name", help="Worker name (default: a unique one)."),
 ) -> None:
     """Run jobs from the queue until stopped; SIGTERM lets the running job finish."""
-    from mlpy.worker.queueing import run_worker, submit_training
+    from mlpy.worker import run_worker, submit_training
 
     for model in bootstrap:
         check_model_name(model)
@@ -76,8 +74,7 @@ def run_command(
 
 
 def _has_production(model: str) -> bool:
-    from mlpy.registry import ModelRegistry
-    from mlpy.registry.errors import RegistryError
+    from mlpy.registry import ModelRegistry, RegistryError
 
     try:
         ModelRegistry().get_version(model, "@production")
@@ -101,7 +98,7 @@ def submit_train_command(
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Train the candidate pipelines, register the best with its drift reference, optionally promote it."""
-    from mlpy.worker.queueing import job_info, submit_training
+    from mlpy.worker import job_info, submit_training
 
     check_model_name(model)
     connection, opened = _queue(redis, queue)
@@ -128,9 +125,9 @@ def status_command(
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """A job's state and, once finished, its result."""
-    from mlpy.worker.queueing import connect, job_info
+    from mlpy.worker import connect, job_info
 
-    _print_job(job_info(connect(worker_settings.redis_url(redis)), job_id).to_dict(), output)
+    _print_job(job_info(connect(redis_url(redis)), job_id).to_dict(), output)
 
 
 def _print_job(info: dict[str, object], output: OutputFormat) -> None:
@@ -208,7 +205,7 @@ def monitor_command(
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Check drift of each model's recent inputs and update the performance report, on a schedule."""
-    from mlpy.worker.monitor import Monitor
+    from mlpy.worker import Monitor
 
     targets = _targets(model, settings_json, reference, window, drift_share)
     locations = Locations.resolve(store, artifacts)

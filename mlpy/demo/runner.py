@@ -131,7 +131,7 @@ def monitor_day(state: DemoState) -> str:
 
 def serve_step(state: DemoState) -> str:
     """Start the API on the production model (it keeps serving after the summary unless --no-serve)."""
-    from mlpy_server.settings import ServerSettings
+    from mlpy_server import ServerSettings
 
     port = state.port if state.serve else free_port()
     base = state.resources.enter_context(running(ServerSettings(models=(MODEL,)), port))

@@ -33,7 +33,7 @@ def running(settings: Any, port: int) -> Iterator[str]:
     """One mlpy server in a background thread until the block ends; yields its base URL."""
     import uvicorn
 
-    from mlpy_server.app import create_app
+    from mlpy_server import create_app
 
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -64,8 +64,8 @@ def ab_test(
 ) -> dict[str, Any]:
     """Route ``requests`` applicants through the router (sticky per applicant), send each one's observed
     outcome as feedback (1 when the model's decision was right), and read the decision."""
-    from mlpy.experiments.status import evaluate
-    from mlpy_server.settings import ServerSettings
+    from mlpy.experiments import evaluate
+    from mlpy_server import ServerSettings
 
     spec: dict[str, Any] = {
         "model": model,

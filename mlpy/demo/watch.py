@@ -14,9 +14,7 @@ from mlpy.demo.data import TARGET, shifted_window
 
 def detect_drift(reference: pd.DataFrame, output: Path, *, seed: int = 1) -> tuple[list[str], bool, Path]:
     """Profile the training features, check a shifted window against the profile, write the HTML report."""
-    from mlpy.drift.checking import check
-    from mlpy.drift.history import record
-    from mlpy.drift.profile import DriftProfile
+    from mlpy.drift import DriftProfile, check, record
 
     features = reference.drop(columns=[TARGET])
     profile = DriftProfile.from_data(features, source="demo training data")
@@ -33,10 +31,7 @@ def simulate_day(
 ) -> dict[str, Any]:
     """24 hours of requests, with a latency and error incident at 14:00-14:20 and predictions creeping up
     in the last six hours; returns the daily report of that day (anomalies, alerts, trends)."""
-    from mlpy.monitoring import MonitoringRecorder
-    from mlpy.monitoring.alerts import AlertRule, Severity
-    from mlpy.monitoring.report import build_report
-    from mlpy.monitoring.windows import Window
+    from mlpy.monitoring import AlertRule, MonitoringRecorder, Severity, Window, build_report
     from mlpy.store import open_store
 
     rng = np.random.default_rng(seed)

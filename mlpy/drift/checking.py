@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from mlpy.corrections import Correction, adjust
 from mlpy.drift.columns import as_table, categorical_column, numeric_column
 from mlpy.drift.errors import MethodError
 from mlpy.drift.methods import (
@@ -45,7 +46,6 @@ from mlpy.drift.stats import (
     two_proportion_p_value,
 )
 
-CORRECTIONS = ("bonferroni", "bh")
 SIGNIFICANCE_FOR_SHARES = 0.05
 CHART_CATEGORIES = 12
 
@@ -60,7 +60,7 @@ def check(
     thresholds: Mapping[str, float] | None = None,
     min_effects: Mapping[str, float] | None = None,
     drift_share: float = DEFAULT_DRIFT_SHARE,
-    correction: str | None = None,
+    correction: str | Correction | None = None,
     features: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> DriftReport:
@@ -71,8 +71,10 @@ def check(
     started = time.perf_counter()
     if not 0 < drift_share <= 1:
         raise MethodError(f"drift share {drift_share} is out of range", hint="use a share in (0, 1]")
-    if correction is not None and correction not in CORRECTIONS:
-        raise MethodError(f"unknown correction {correction!r}", hint="use bonferroni or bh")
+    try:
+        chosen = Correction.parse(correction)
+    except ValueError as exc:
+        raise MethodError(str(exc), hint="e.g. --correction bonferroni") from exc
     profile = _as_profile(reference, features)
     names = profile.require(features)
     _reject_unknown_keys(names, methods, thresholds, min_effects)
@@ -85,11 +87,11 @@ def check(
         return judge_column(profile.columns[name], source.column(name), criteria[name])
 
     judged = map_columns(names, judge, progress)
-    results = _apply_correction(judged, correction)
+    results = _apply_correction(judged, chosen)
     return DriftReport(
         features=results,
         drift_share_threshold=drift_share,
-        correction=correction,
+        correction=None if chosen is Correction.none else chosen.value,
         reference_rows=profile.rows,
         current_rows=source.num_rows,
         reference_source=profile.source,
@@ -161,25 +163,23 @@ def _judge_numeric(profile: NumericProfile, column: pa.ChunkedArray, criterion: 
         reference_counts = profile.counts
         current_counts = bucket_counts(current.values, profile.edges)
         labels = []
-    chart_current = bucket_counts(current.values, profile.chart_edges)
-    chart = Chart(_edge_labels(profile.chart_edges), profile.chart_counts.tolist(), chart_current.tolist())
     if profile.discrete:
         chart = Chart(labels, reference_counts.tolist(), current_counts.tolist())
-    base = FeatureDrift(
-        name=profile.name,
-        kind=profile.kind.value,
-        method=criterion.method.value,
-        statistic=None,
-        p_value=None,
-        threshold=criterion.threshold,
-        drifted=nulls.drifted or infinities.drifted,
-        min_effect=criterion.min_effect,
-        null_share=nulls,
-        inf_share=infinities,
+    else:
+        chart_current = bucket_counts(current.values, profile.chart_edges)
+        chart = Chart(
+            _edge_labels(profile.chart_edges), profile.chart_counts.tolist(), chart_current.tolist()
+        )
+    base = _undecided(
+        profile.name,
+        profile.kind.value,
+        criterion,
+        nulls,
         reference_count=profile.count,
         current_count=len(current.values),
-        reference_sample=None if profile.exact else len(profile.sketch),
         chart=chart,
+        inf_share=infinities,
+        reference_sample=None if profile.exact else len(profile.sketch),
     )
     if len(current.values) == 0 or profile.count == 0:
         side = "current window" if len(current.values) == 0 else "reference"
@@ -209,25 +209,53 @@ def _judge_categorical(
     known_labels = set(profile.categories)
     unseen = sum(count for label, count in current.counts.items() if label not in known_labels)
     rest_label = OTHER if profile.other else "(unseen)"
-    base = FeatureDrift(
-        name=profile.name,
-        kind=profile.kind.value,
-        method=criterion.method.value,
-        statistic=None,
-        p_value=None,
-        threshold=criterion.threshold,
-        drifted=nulls.drifted,
-        min_effect=criterion.min_effect,
-        null_share=nulls,
-        unseen_share=unseen / current_total if current_total else None,
+    base = _undecided(
+        profile.name,
+        profile.kind.value,
+        criterion,
+        nulls,
         reference_count=profile.count,
         current_count=current_total,
         chart=_category_chart([*profile.categories, rest_label], reference_counts, current_counts),
+        unseen_share=unseen / current_total if current_total else None,
     )
     if current_total == 0 or profile.count == 0:
         side = "current window" if current_total == 0 else "reference"
         return dataclasses.replace(base, note=f"no values in the {side}; judged on null share only")
     return _decide(base, _bucket_statistic(criterion.method, reference_counts, current_counts), criterion)
+
+
+def _undecided(
+    name: str,
+    kind: str,
+    criterion: Criterion,
+    nulls: Share,
+    *,
+    reference_count: int,
+    current_count: int,
+    chart: Chart,
+    inf_share: Share | None = None,
+    unseen_share: float | None = None,
+    reference_sample: int | None = None,
+) -> FeatureDrift:
+    """A column's result before its test runs: drifted only if its null (or infinity) share moved."""
+    return FeatureDrift(
+        name=name,
+        kind=kind,
+        method=criterion.method.value,
+        statistic=None,
+        p_value=None,
+        threshold=criterion.threshold,
+        drifted=nulls.drifted or (inf_share is not None and inf_share.drifted),
+        min_effect=criterion.min_effect,
+        null_share=nulls,
+        reference_count=reference_count,
+        current_count=current_count,
+        chart=chart,
+        inf_share=inf_share,
+        unseen_share=unseen_share,
+        reference_sample=reference_sample,
+    )
 
 
 def _bucket_statistic(method: Method, reference: IntArray, current: IntArray) -> TestResult:
@@ -279,18 +307,12 @@ def _share(ref_hits: int, ref_rows: int, cur_hits: int, cur_rows: int) -> Share:
     return Share(ref, cur, p < SIGNIFICANCE_FOR_SHARES)
 
 
-def _apply_correction(results: dict[str, FeatureDrift], correction: str | None) -> dict[str, FeatureDrift]:
-    """Bonferroni or Benjamini-Hochberg over the columns judged by a test (those with a p-value)."""
+def _apply_correction(results: dict[str, FeatureDrift], correction: Correction) -> dict[str, FeatureDrift]:
+    """The correction over the columns judged by a test (those with a p-value)."""
     tested = [name for name, f in results.items() if f.p_value is not None and Method(f.method).is_test]
-    if correction is None or not tested:
+    if correction is Correction.none or not tested:
         return results
-    raw = np.asarray([results[name].p_value for name in tested], dtype=np.float64)
-    if correction == "bonferroni":
-        adjusted = np.minimum(raw * len(raw), 1.0)
-    else:
-        from scipy import stats as sps
-
-        adjusted = sps.false_discovery_control(raw, method="bh")
+    adjusted = adjust([float(results[name].p_value or 0.0) for name in tested], correction)
     corrected = dict(results)
     for name, p in zip(tested, adjusted, strict=True):
         feature = dataclasses.replace(results[name], p_value_adjusted=float(p))

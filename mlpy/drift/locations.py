@@ -25,7 +25,7 @@ def fetch(location: str) -> bytes:
     """The whole object, decompressed when its name says so (``.gz``, ``.bz2``, ``.zst``)."""
     import fsspec
 
-    from mlpy.registry.artifacts import storage_options
+    from mlpy.registry import storage_options
 
     try:
         with fsspec.open(location, "rb", compression="infer", **storage_options(location)) as handle:
@@ -43,7 +43,7 @@ def fetch(location: str) -> bytes:
 def upload(location: str, data: bytes) -> None:
     import fsspec
 
-    from mlpy.registry.artifacts import storage_options
+    from mlpy.registry import storage_options
 
     try:
         with fsspec.open(location, "wb", **storage_options(location)) as handle:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mlpy.store.base import Base, UTCDateTime, utcnow
+from mlpy.store import Base, UTCDateTime, utcnow
 
 
 class DriftCheckRow(Base):
@@ -27,7 +27,7 @@ class DriftCheckRow(Base):
     drift_share: Mapped[float] = mapped_column(Float)
     drift_share_threshold: Mapped[float] = mapped_column(Float)
     dataset_drift: Mapped[bool] = mapped_column(Boolean)
-    correction: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    correction: Mapped[str | None] = mapped_column(String(32), nullable=True)
     duration_seconds: Mapped[float] = mapped_column(Float)
     # Per column: method, statistic, p_value, threshold, drifted, null shares.
     features: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -2,30 +2,95 @@
 
 The router calls :class:`Experiment` (``assign``/``record``/``current_weights``); the operator calls the
 pure functions :func:`analyse` and :func:`next_weights` on the shared per-variant statistics.
+
+The names load on first use (mlpy.faces).
 """
 
-from mlpy.experiments.allocation import Strategy, next_weights
-from mlpy.experiments.analysis import Analysis, Decision, StoppingRule, analyse
-from mlpy.experiments.errors import ExperimentError
-from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
-from mlpy.experiments.runtime import Experiment, Variant
-from mlpy.experiments.stats import VariantStats
-from mlpy.experiments.status import Evaluation, evaluate
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlpy import faces
+
+if TYPE_CHECKING:
+    from mlpy.corrections import Correction
+    from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy, next_weights
+    from mlpy.experiments.analysis import Analysis, Decision, StoppingRule, analyse
+    from mlpy.experiments.backends import StatsBackend, new_signing_key, open_backend
+    from mlpy.experiments.definition import ExperimentConfig, parse_duration
+    from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
+    from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
+    from mlpy.experiments.power import sample_size
+    from mlpy.experiments.repository import ExperimentRepository
+    from mlpy.experiments.runtime import Experiment, Variant
+    from mlpy.experiments.simulation import SimulationConfig, aa_false_positive_rate, simulate
+    from mlpy.experiments.stats import VariantStats
+    from mlpy.experiments.status import Evaluation, evaluate
 
 __all__ = [
+    "DEFAULT_EPSILON",
+    "DEFAULT_FLOOR",
     "Analysis",
+    "Correction",
     "Decision",
     "Evaluation",
     "Experiment",
+    "ExperimentConfig",
     "ExperimentError",
+    "ExperimentRepository",
     "Goal",
+    "InvalidExperimentError",
     "MetricSpec",
     "MetricType",
+    "SimulationConfig",
+    "StatsBackend",
     "StoppingRule",
     "Strategy",
     "Variant",
     "VariantStats",
+    "aa_false_positive_rate",
     "analyse",
     "evaluate",
+    "new_signing_key",
     "next_weights",
+    "open_backend",
+    "parse_duration",
+    "sample_size",
+    "simulate",
 ]
+
+_HOMES = {
+    "Correction": "mlpy.corrections",
+    "Analysis": "mlpy.experiments.analysis",
+    "DEFAULT_EPSILON": "mlpy.experiments.allocation",
+    "DEFAULT_FLOOR": "mlpy.experiments.allocation",
+    "Decision": "mlpy.experiments.analysis",
+    "Evaluation": "mlpy.experiments.status",
+    "Experiment": "mlpy.experiments.runtime",
+    "ExperimentConfig": "mlpy.experiments.definition",
+    "ExperimentError": "mlpy.experiments.errors",
+    "ExperimentRepository": "mlpy.experiments.repository",
+    "Goal": "mlpy.experiments.metrics",
+    "InvalidExperimentError": "mlpy.experiments.errors",
+    "MetricSpec": "mlpy.experiments.metrics",
+    "MetricType": "mlpy.experiments.metrics",
+    "SimulationConfig": "mlpy.experiments.simulation",
+    "StatsBackend": "mlpy.experiments.backends",
+    "StoppingRule": "mlpy.experiments.analysis",
+    "Strategy": "mlpy.experiments.allocation",
+    "Variant": "mlpy.experiments.runtime",
+    "VariantStats": "mlpy.experiments.stats",
+    "aa_false_positive_rate": "mlpy.experiments.simulation",
+    "analyse": "mlpy.experiments.analysis",
+    "evaluate": "mlpy.experiments.status",
+    "new_signing_key": "mlpy.experiments.backends",
+    "next_weights": "mlpy.experiments.allocation",
+    "open_backend": "mlpy.experiments.backends",
+    "parse_duration": "mlpy.experiments.definition",
+    "sample_size": "mlpy.experiments.power",
+    "simulate": "mlpy.experiments.simulation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return faces.load(__name__, _HOMES, name)

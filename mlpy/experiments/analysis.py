@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from mlpy.corrections import Correction
 from mlpy.experiments.errors import InvalidExperimentError
 from mlpy.experiments.metrics import MetricSpec
 from mlpy.experiments.statistics import (
     Comparison,
-    Correction,
     SampleRatio,
     adjust_p_values,
     compare,

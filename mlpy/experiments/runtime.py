@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from mlpy.experiments.backends import MemoryStats, StatsBackend
 from mlpy.experiments.errors import InvalidExperimentError, UnknownVariantError
 from mlpy.experiments.metrics import MetricSpec, MetricType
 from mlpy.experiments.stats import VariantStats, merge
+
+if TYPE_CHECKING:  # the definition module imports this one
+    from mlpy.experiments.definition import ExperimentConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,30 @@ class Experiment:
         self._units = 0
         self._assigner = Assigner(name, next_weights(self.strategy, {}, self.metric, base_weights=self._base))
         self._next_refresh = clock() + refresh_interval_s
+
+    @classmethod
+    def from_config(
+        cls,
+        name: str,
+        config: ExperimentConfig,
+        *,
+        backend: StatsBackend | None = None,
+        refresh_interval_s: float = 1.0,
+        seed: int | None = None,
+    ) -> Experiment:
+        """The running experiment a definition describes (the router's and the simulator's)."""
+        return cls(
+            name,
+            config.variants,
+            strategy=config.strategy,
+            metric=config.metric,
+            epsilon=config.epsilon,
+            floor=config.floor,
+            min_samples=config.stopping.min_samples_per_variant,
+            backend=backend,
+            refresh_interval_s=refresh_interval_s,
+            seed=seed,
+        )
 
     def assign(self, unit_id: str | None = None, *, count: bool = True) -> str:
         """The variant for one request; sticky for ``unit_id`` while the weights stay the same.

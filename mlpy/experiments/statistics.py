@@ -5,7 +5,6 @@ Everything works on (n, Σx, Σx²) alone, so the numbers can come from any numb
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,18 +13,13 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from mlpy.corrections import Correction, adjust
 from mlpy.experiments.errors import InvalidExperimentError
 from mlpy.experiments.stats import VariantStats
 
 SRM_P_THRESHOLD = 0.001
 # The sample size at which the confidence sequence is tightest (GrowthBook's default tuning).
 SEQUENTIAL_TUNING = 5000
-
-
-class Correction(enum.StrEnum):
-    holm = "holm"
-    benjamini_hochberg = "benjamini-hochberg"
-    none = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,19 +231,5 @@ def sample_ratio_check(
 
 
 def adjust_p_values(p_values: Sequence[float], method: Correction) -> list[float]:
-    """Family-wise (Holm) or false-discovery-rate (Benjamini-Hochberg) adjusted p-values."""
-    if len(p_values) <= 1 or method is Correction.none:
-        return list(p_values)
-    values = np.asarray(p_values, dtype=float)
-    if method is Correction.benjamini_hochberg:
-        from scipy import stats as sps  # ~1 s to import, for this one function: not on every start
-
-        return [float(v) for v in sps.false_discovery_control(values, method="bh")]
-    order = np.argsort(values)
-    m = len(values)
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * values[index]))
-        adjusted[index] = running
-    return [float(v) for v in adjusted]
+    """Family-wise (Holm, Bonferroni) or false-discovery-rate (Benjamini-Hochberg) adjusted p-values."""
+    return adjust(p_values, method)

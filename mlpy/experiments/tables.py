@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mlpy.store.base import Base, UTCDateTime, utcnow
+from mlpy.store import Base, UTCDateTime, utcnow
 
 
 class ExperimentRow(Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mlpy.store.base import Base, UTCDateTime, utcnow
+from mlpy.store import Base, UTCDateTime, utcnow
 
 
 class MinuteBucket(Base):

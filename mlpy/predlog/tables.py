@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mlpy.store.base import Base, UTCDateTime
+from mlpy.store import Base, UTCDateTime
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL needs 64 bits for a busy log.
 LogId = BigInteger().with_variant(Integer(), "sqlite")

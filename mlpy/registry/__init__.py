@@ -1,27 +1,40 @@
-"""Model registry: immutable versions with SHA-256 integrity, lineage, audited aliases and cleanup."""
+"""Model registry: immutable versions with SHA-256 integrity, lineage, audited aliases and cleanup.
 
-from mlpy.registry.errors import (
-    AliasError,
-    ArtifactError,
-    ArtifactIntegrityError,
-    InvalidInputError,
-    ModelNotFoundError,
-    RegistryError,
-    UntrustedFormatError,
-    VersionNotFoundError,
-)
-from mlpy.registry.formats import ArtifactFormat
-from mlpy.registry.names import parse_model_id, parse_ref
-from mlpy.registry.records import (
-    AliasChange,
-    CleanupPlan,
-    Comparison,
-    ModelSummary,
-    ModelVersion,
-    Page,
-    Verification,
-)
-from mlpy.registry.service import ModelRegistry, load_verified
+The names load on first use (mlpy.faces).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlpy import faces
+
+if TYPE_CHECKING:
+    from mlpy.registry.artifacts import ArtifactStore, read_artifact, storage_options
+    from mlpy.registry.errors import (
+        AliasError,
+        ArtifactError,
+        ArtifactIntegrityError,
+        InvalidInputError,
+        ModelNotFoundError,
+        RegistryError,
+        UntrustedFormatError,
+        VersionNotFoundError,
+    )
+    from mlpy.registry.formats import ArtifactFormat
+    from mlpy.registry.manifest import model_version_manifest
+    from mlpy.registry.names import check_model_name, parse_model_id, parse_ref
+    from mlpy.registry.records import (
+        AliasChange,
+        CleanupPlan,
+        Comparison,
+        ModelSummary,
+        ModelVersion,
+        Page,
+        Verification,
+    )
+    from mlpy.registry.service import ModelRegistry, load_verified
+    from mlpy.registry.signature import infer_signature, selects_columns_by_name
 
 __all__ = [
     "AliasChange",
@@ -29,6 +42,7 @@ __all__ = [
     "ArtifactError",
     "ArtifactFormat",
     "ArtifactIntegrityError",
+    "ArtifactStore",
     "CleanupPlan",
     "Comparison",
     "InvalidInputError",
@@ -41,7 +55,47 @@ __all__ = [
     "UntrustedFormatError",
     "Verification",
     "VersionNotFoundError",
+    "check_model_name",
+    "infer_signature",
     "load_verified",
+    "model_version_manifest",
     "parse_model_id",
     "parse_ref",
+    "read_artifact",
+    "selects_columns_by_name",
+    "storage_options",
 ]
+
+_HOMES = {
+    "AliasChange": "mlpy.registry.records",
+    "AliasError": "mlpy.registry.errors",
+    "ArtifactError": "mlpy.registry.errors",
+    "ArtifactFormat": "mlpy.registry.formats",
+    "ArtifactIntegrityError": "mlpy.registry.errors",
+    "ArtifactStore": "mlpy.registry.artifacts",
+    "CleanupPlan": "mlpy.registry.records",
+    "Comparison": "mlpy.registry.records",
+    "InvalidInputError": "mlpy.registry.errors",
+    "ModelNotFoundError": "mlpy.registry.errors",
+    "ModelRegistry": "mlpy.registry.service",
+    "ModelSummary": "mlpy.registry.records",
+    "ModelVersion": "mlpy.registry.records",
+    "Page": "mlpy.registry.records",
+    "RegistryError": "mlpy.registry.errors",
+    "UntrustedFormatError": "mlpy.registry.errors",
+    "Verification": "mlpy.registry.records",
+    "VersionNotFoundError": "mlpy.registry.errors",
+    "check_model_name": "mlpy.registry.names",
+    "infer_signature": "mlpy.registry.signature",
+    "load_verified": "mlpy.registry.service",
+    "model_version_manifest": "mlpy.registry.manifest",
+    "parse_model_id": "mlpy.registry.names",
+    "parse_ref": "mlpy.registry.names",
+    "read_artifact": "mlpy.registry.artifacts",
+    "selects_columns_by_name": "mlpy.registry.signature",
+    "storage_options": "mlpy.registry.artifacts",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return faces.load(__name__, _HOMES, name)

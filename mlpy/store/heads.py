@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, inspect, text
 
-HEADS = frozenset({"0002_drift", "0004_monitoring", "0005_predlog", "0006_experiment_feedback"})
+HEADS = frozenset(
+    {"0004_monitoring", "0005_predlog", "0006_experiment_feedback", "0007_drift_correction_names"}
+)
 VERSION_TABLE = "alembic_version"
 
 

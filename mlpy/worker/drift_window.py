@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from mlpy.drift.checking import check
-from mlpy.drift.report import DriftReport
+from mlpy.drift import DriftReport, check
 from mlpy.predlog import read_inputs
 from mlpy.registry import ModelRegistry
 from mlpy.store import Store, utcnow

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mlpy.config import Locations
-from mlpy.demo.data import TARGET, credit_data
-from mlpy.demo.training import train_all
-from mlpy.drift.profile import DriftProfile
+from mlpy.demo import TARGET, credit_data, train_all
+from mlpy.drift import DriftProfile
 from mlpy.registry import ModelRegistry
 from mlpy.worker.references import REFERENCE_TAG, save_profile
 

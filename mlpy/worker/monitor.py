@@ -13,11 +13,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from mlpy.drift.history import record
-from mlpy.drift.metrics import DriftCollector, push
+from mlpy.drift import DriftCollector, push, record
 from mlpy.errors import MlpyError
-from mlpy.monitoring import Window, build_report
-from mlpy.monitoring.prometheus import MonitoringCollector
+from mlpy.monitoring import MonitoringCollector, Window, build_report
 from mlpy.registry import ModelRegistry
 from mlpy.store import open_store
 from mlpy.worker.drift_window import DriftSettings, WindowCheck, check_window

@@ -6,10 +6,8 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mlpy.drift.errors import DriftError
-from mlpy.drift.profile import DriftProfile
-from mlpy.registry.artifacts import ArtifactStore, read_artifact
-from mlpy.registry.errors import RegistryError
+from mlpy.drift import DriftError, DriftProfile
+from mlpy.registry import ArtifactStore, RegistryError, read_artifact
 from mlpy.worker.errors import ReferenceUnavailableError
 
 #: Tag on a registered version naming its drift reference (a profile written by the training job).
@@ -48,7 +46,7 @@ def load_reference(uri: str, features: list[str] | None = None) -> DriftProfile:
         try:
             if suffix == ".npz":
                 return DriftProfile.load(local)
-            from mlpy.drift.sources import read_table
+            from mlpy.drift import read_table
 
             table: Any = read_table(local, features)
             return DriftProfile.from_data(table, columns=features, source=uri)

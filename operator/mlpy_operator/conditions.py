@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+def now_iso(now: datetime | None = None) -> str:
+    """``now`` (the wall clock when not given) as Kubernetes writes times: whole seconds, ``Z``."""
+    return (now or datetime.now(UTC)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def condition(kind: str, ok: bool | None, reason: str, message: str, generation: int) -> dict[str, Any]:

@@ -33,8 +33,7 @@ def current_window(settings: Mapping[str, Any], store: str, now: datetime) -> An
 
 def run_check(settings: Mapping[str, Any], current: Any) -> Any:
     """The DriftReport of the window against the reference (data file or stored ``.npz`` profile)."""
-    from mlpy.drift.checking import check
-    from mlpy.drift.profile import DriftProfile
+    from mlpy.drift import DriftProfile, check
 
     reference: Any = settings["reference"]
     if str(reference).endswith(".npz"):
@@ -51,7 +50,7 @@ def run_check(settings: Mapping[str, Any], current: Any) -> Any:
 
 def main(env: Mapping[str, str] = os.environ, now: datetime | None = None) -> int:
     from mlpy.config import Locations
-    from mlpy.drift.history import record
+    from mlpy.drift import record
     from mlpy_operator.runtime import kube
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -90,7 +89,7 @@ def main(env: Mapping[str, str] = os.environ, now: datetime | None = None) -> in
     record(report, store=store, dataset=f"{namespace}/{name}")
     gateway = env.get("MLPY_PUSHGATEWAY")
     if gateway:
-        from mlpy.drift.metrics import push
+        from mlpy.drift import push
 
         try:
             push(report, gateway, dataset=f"{namespace}/{name}", job="mlpy-drift-monitor")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -11,7 +12,8 @@ from typing import Any, Literal
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from mlpy.experiments.backends import StatsBackend, open_backend
+from mlpy.environment import Environment
+from mlpy.experiments import StatsBackend, open_backend
 from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.constants import DEFAULT_SERVER_IMAGE
 from mlpy_operator.errors import OperatorError
@@ -40,26 +42,27 @@ class OperatorConfig:
     child_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> OperatorConfig:
-        namespaces = tuple(n for n in os.environ.get("MLPY_OPERATOR_NAMESPACES", "").split(",") if n.strip())
-        server_image = os.environ.get("MLPY_SERVER_IMAGE", DEFAULT_SERVER_IMAGE)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
+        """Every variable the chart sets (docs/kubernetes.md); a malformed one stops the operator at start."""
+        read = Environment(env, error=OperatorError)
+        server_image = read.text("MLPY_SERVER_IMAGE", DEFAULT_SERVER_IMAGE) or DEFAULT_SERVER_IMAGE
         return cls(
             server_image=server_image,
-            job_image=os.environ.get("MLPY_JOB_IMAGE", server_image),
-            metrics_port=int(os.environ.get("MLPY_OPERATOR_METRICS_PORT", "8080")),
-            namespaces=namespaces,
+            job_image=read.text("MLPY_JOB_IMAGE", server_image) or server_image,
+            metrics_port=read.integer("MLPY_OPERATOR_METRICS_PORT", 8080, minimum=0),
+            namespaces=read.items("MLPY_OPERATOR_NAMESPACES"),
             # Where routers keep their shared statistics (Redis or a SQL URL); the operator reads them there.
-            experiment_stats_url=os.environ.get("MLPY_EXPERIMENT_STATS") or None,
-            experiment_interval_s=float(os.environ.get("MLPY_EXPERIMENT_INTERVAL", "15")),
+            experiment_stats_url=read.text("MLPY_EXPERIMENT_STATS"),
+            experiment_interval_s=read.number("MLPY_EXPERIMENT_INTERVAL", 15.0, 0.1, 86400.0),
             # Where serving pods log predictions; the drift jobs read their windows there.
-            predlog_store_url=os.environ.get("MLPY_PREDLOG_STORE") or os.environ.get("MLPY_STORE") or None,
-            pushgateway_url=os.environ.get("MLPY_PUSHGATEWAY") or None,
+            predlog_store_url=read.text("MLPY_PREDLOG_STORE") or read.text("MLPY_STORE"),
+            pushgateway_url=read.text("MLPY_PUSHGATEWAY"),
             # Set (by the Helm chart) when drift jobs share one account instead of one per monitor.
-            drift_job_service_account=os.environ.get("MLPY_DRIFT_JOB_SERVICE_ACCOUNT") or None,
-            predlog_sample_rate=_rate(os.environ.get("MLPY_PREDLOG_SAMPLE_RATE", "1")),
-            s3_endpoint_url=os.environ.get("MLPY_S3_ENDPOINT_URL") or None,
-            stores_secret=os.environ.get("MLPY_STORES_SECRET") or None,
-            child_resources=_resources(os.environ.get("MLPY_CHILD_RESOURCES", "")),
+            drift_job_service_account=read.text("MLPY_DRIFT_JOB_SERVICE_ACCOUNT"),
+            predlog_sample_rate=read.number("MLPY_PREDLOG_SAMPLE_RATE", 1.0, 0.0, 1.0),
+            s3_endpoint_url=read.text("MLPY_S3_ENDPOINT_URL"),
+            stores_secret=read.text("MLPY_STORES_SECRET"),
+            child_resources=_resources(read.text("MLPY_CHILD_RESOURCES") or ""),
         )
 
     def pods(self, kind: PodKind) -> PodDefaults:
@@ -79,16 +82,6 @@ class OperatorConfig:
             env["MLPY_S3_ENDPOINT_URL"] = self.s3_endpoint_url
         image = self.job_image if kind == "driftJob" else self.server_image
         return PodDefaults(image, env, self.stores_secret, dict(self.child_resources.get(kind) or {}))
-
-
-def _rate(text: str) -> float:
-    try:
-        rate = float(text)
-    except ValueError:
-        rate = -1.0
-    if not 0.0 <= rate <= 1.0:
-        raise OperatorError(f"MLPY_PREDLOG_SAMPLE_RATE={text!r} is not a share between 0 and 1")
-    return rate
 
 
 def _resources(text: str) -> dict[str, dict[str, Any]]:

@@ -14,10 +14,15 @@ from typing import Any
 import numpy as np
 
 from mlpy.errors import MlpyError
-from mlpy.registry import ModelRegistry, load_verified, parse_model_id
-from mlpy.registry.errors import InvalidInputError as RegistryInputError
-from mlpy.registry.errors import ModelNotFoundError, VersionNotFoundError
-from mlpy.registry.errors import RegistryError as RegistryFailure
+from mlpy.registry import InvalidInputError as RegistryInputError
+from mlpy.registry import (
+    ModelNotFoundError,
+    ModelRegistry,
+    VersionNotFoundError,
+    load_verified,
+    parse_model_id,
+)
+from mlpy.registry import RegistryError as RegistryFailure
 from mlpy_server.errors import InvalidInputError, ModelLoadError, ModelNotLoadedError
 from mlpy_server.served import ServedModel
 from mlpy_server.settings import UriModel

@@ -46,13 +46,6 @@ class PayloadTooLargeError(ServerError):
     code = "payload_too_large"
 
 
-class UnsupportedMediaTypeError(ServerError):
-    """Reserved for a body in a media type the server does not read (not raised at present)."""
-
-    status = 415
-    code = "unsupported_media_type"
-
-
 class AuthenticationError(ServerError):
     """No credential, or one the server does not know."""
 

@@ -22,11 +22,15 @@ import orjson
 import yaml
 
 from mlpy.errors import MlpyError
-from mlpy.experiments import Experiment, Variant
-from mlpy.experiments.analysis import analyse
-from mlpy.experiments.backends import StatsBackend, new_signing_key, open_backend
-from mlpy.experiments.definition import ExperimentConfig
-from mlpy.experiments.stats import VariantStats
+from mlpy.experiments import (
+    Experiment,
+    ExperimentConfig,
+    StatsBackend,
+    VariantStats,
+    analyse,
+    new_signing_key,
+    open_backend,
+)
 from mlpy_server.errors import (
     InvalidInputError,
     NotFoundError,
@@ -78,7 +82,7 @@ def load_experiment(settings: ServerSettings) -> RouterPlan:
                 file_upstreams.update(parse_upstreams([f"{variant['name']}={url}"]))
         backend = open_backend(backend_url)
     else:
-        from mlpy.experiments.repository import ExperimentRepository
+        from mlpy.experiments import ExperimentRepository
         from mlpy.store import open_store
 
         store = open_store(settings.locations.store)
@@ -103,17 +107,9 @@ class Router:
     def __init__(self, plan: RouterPlan, metrics: ServerMetrics, timeout_s: float) -> None:
         config = plan.config
         self.plan = plan
-        self.experiment = Experiment(
-            plan.name,
-            [Variant(v.name, v.weight, v.model_version) for v in config.variants],
-            strategy=config.strategy,
-            metric=config.metric,
-            epsilon=config.epsilon,
-            floor=config.floor,
-            min_samples=config.stopping.min_samples_per_variant,
-            backend=plan.backend,
-            # Refreshed by our task (off the event loop), never inline by assign().
-            refresh_interval_s=1e12,
+        # Refreshed by our task (off the event loop), never inline by assign().
+        self.experiment = Experiment.from_config(
+            plan.name, config, backend=plan.backend, refresh_interval_s=1e12
         )
         self.metrics = metrics
         self._timeout = timeout_s

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from mlpy.registry.signature import infer_signature, selects_columns_by_name
+from mlpy.registry import infer_signature, selects_columns_by_name
 from mlpy.store import utcnow
 from mlpy_server.fastpath import compile_predictor
 

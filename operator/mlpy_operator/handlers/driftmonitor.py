@@ -8,6 +8,7 @@ import kopf
 
 from mlpy_operator.constants import GROUP, VERSION
 from mlpy_operator.handlers.errors import handled, reconciling
+from mlpy_operator.handlers.triggers import on_spec
 from mlpy_operator.reconcile import driftmonitor as rec
 from mlpy_operator.runtime import config, kube
 
@@ -25,9 +26,7 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
         )
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@on_spec(PLURAL)
 def drift_monitor_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     handled(kube(), dict(body), patch, _reconcile, also=("Scheduled",))
 

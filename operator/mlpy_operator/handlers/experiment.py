@@ -8,6 +8,7 @@ import kopf
 
 from mlpy_operator.constants import GROUP, VERSION
 from mlpy_operator.handlers.errors import announce, handled, reconciling
+from mlpy_operator.handlers.triggers import on_spec
 from mlpy_operator.kube import Kube
 from mlpy_operator.reconcile import experiment as rec
 from mlpy_operator.reconcile.modelversion import reconcile_stable_service
@@ -56,9 +57,7 @@ def _stats_configured(status: dict[str, Any]) -> bool:
     return any(c["type"] == "StatsStore" and c["status"] == "True" for c in status["conditions"])
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@on_spec(PLURAL)
 def experiment_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     handled(kube(), dict(body), patch, _reconcile, also=("RouterReady",))
 

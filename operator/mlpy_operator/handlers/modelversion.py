@@ -7,7 +7,8 @@ from typing import Any
 import kopf
 
 from mlpy_operator.constants import GROUP, LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_MODEL, VERSION
-from mlpy_operator.handlers.errors import announce, handled, reconciling
+from mlpy_operator.handlers.errors import announce, handled, log, reconciling
+from mlpy_operator.handlers.triggers import on_spec
 from mlpy_operator.metrics import observed
 from mlpy_operator.reconcile import modelversion as rec
 from mlpy_operator.runtime import config, kube
@@ -27,9 +28,7 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
     return status
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@on_spec(PLURAL)
 def modelversion_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     handled(kube(), dict(body), patch, _reconcile)
 
@@ -54,7 +53,15 @@ def child_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
         return
     try:
         status = _reconcile(owner)
-    except (kopf.PermanentError, kopf.TemporaryError):
+    except (kopf.PermanentError, kopf.TemporaryError) as exc:
+        # The ModelVersion's own handler writes this failure to its status and retries it.
+        log.info(
+            "ModelVersion %s/%s, after its %s changed: %s",
+            namespace,
+            owners[0]["name"],
+            body.get("kind"),
+            exc,
+        )
         return
     kube().patch_status("ModelVersion", owner["metadata"]["name"], namespace, status)
 

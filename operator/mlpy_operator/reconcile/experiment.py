@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlpy.errors import MlpyError
-from mlpy.experiments.backends import StatsBackend
-from mlpy.experiments.definition import ExperimentConfig
-from mlpy.experiments.status import evaluate
+from mlpy.experiments import ExperimentConfig, StatsBackend, evaluate
 from mlpy_operator.builders import experiment as build
 from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.modelversion import endpoint
@@ -184,7 +182,7 @@ def reconcile_experiment(
     status: dict[str, Any] = {
         "phase": phase,
         "observedGeneration": generation,
-        "startedAt": old.get("startedAt") or now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "startedAt": old.get("startedAt") or now_iso(now),
         "weights": shown,
         "weightsSummary": " ".join(f"{k}={round(v * 100)}" for k, v in shown.items()),
         "variants": report["variants"],
@@ -198,7 +196,7 @@ def reconcile_experiment(
         "conditions": merge_conditions(old.get("conditions"), conditions),
     }
     if newly_decided is not None:
-        status["concludedAt"] = now_iso()
+        status["concludedAt"] = now_iso(now)
     elif concluded_before:
         status["concludedAt"] = old.get("concludedAt")
         status["recommendation"] = old.get("recommendation")

@@ -123,7 +123,7 @@ def test_bad_methods_and_options_are_rejected(reference_frame: pd.DataFrame) -> 
     with pytest.raises(MethodError, match="drift share"):
         check(reference_frame, reference_frame, drift_share=0)
     with pytest.raises(MethodError, match="correction"):
-        check(reference_frame, reference_frame, correction="holm")
+        check(reference_frame, reference_frame, correction="sidak")
 
 
 def test_bonferroni_and_bh_adjust_test_p_values(rng: np.random.Generator) -> None:

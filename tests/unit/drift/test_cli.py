@@ -83,7 +83,7 @@ def test_check_options_reach_the_report(
     assert report["features"]["age"]["method"] == "psi"
     assert report["features"]["age"]["threshold"] == 0.3
     assert report["drift_share_threshold"] == 0.9
-    assert report["correction"] == "bh"
+    assert report["correction"] == "benjamini-hochberg"
 
 
 def test_html_report_and_metrics_file(
@@ -144,7 +144,7 @@ def test_history_lists_stored_checks(capsys: pytest.CaptureFixture[str], data_fi
         (["--current", "{current}", "--threshold", "age=abc"], 2, "is not a number"),
         (["--current", "{current}", "--method", "age"], 2, "expected KEY=VALUE"),
         (["--current", "{current}", "--features", "age,nope"], 1, "lacks column(s) nope"),
-        (["--current", "{current}", "--correction", "holm"], 1, "unknown correction"),
+        (["--current", "{current}", "--correction", "sidak"], 1, "unknown correction"),
         (["--current", "{current}", "--profile", "{reference}"], 2, "exactly one of"),
     ],
 )

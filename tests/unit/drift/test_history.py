@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from mlpy.drift import check
-from mlpy.drift.history import history, record
+from mlpy.drift.records import history, record
 from mlpy.store import Base, open_store
 
 

@@ -11,7 +11,7 @@ from scipy import stats as sps
 from mlpy.experiments import Decision, Experiment, MetricSpec, StoppingRule, Variant, analyse
 from mlpy.experiments.allocation import Strategy
 from mlpy.experiments.metrics import Goal, MetricType
-from mlpy.experiments.simulate import SIMULATED_START, SimulationConfig, aa_false_positive_rate, simulate
+from mlpy.experiments.simulation import SIMULATED_START, SimulationConfig, aa_false_positive_rate, simulate
 
 REPEATS = 200
 ALPHA = 0.05

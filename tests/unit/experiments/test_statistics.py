@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from mlpy.corrections import Correction
 from mlpy.experiments.errors import InvalidExperimentError
 from mlpy.experiments.statistics import (
-    Correction,
     adjust_p_values,
     always_valid_p_value,
     compare,

@@ -53,3 +53,29 @@ def test_transition_time_moves_only_when_status_changes() -> None:
     assert flipped[0]["lastTransitionTime"] == "t3"
     kept = merge_conditions(first, [{"type": "Other", "status": "True", "lastTransitionTime": "t4"}])
     assert [c["type"] for c in kept] == ["Other", "Ready"]
+
+
+def test_a_malformed_operator_setting_is_named_and_stops_the_start() -> None:
+    import subprocess
+    import sys
+
+    import pytest
+
+    from mlpy_operator.errors import OperatorError
+    from mlpy_operator.runtime import OperatorConfig
+
+    assert OperatorConfig.from_env({}).experiment_interval_s == 15.0
+    for name, value in [("MLPY_PREDLOG_SAMPLE_RATE", "2"), ("MLPY_OPERATOR_METRICS_PORT", "http")]:
+        with pytest.raises(OperatorError, match=name):
+            OperatorConfig.from_env({name: value})
+    done = subprocess.run(
+        [sys.executable, "-m", "mlpy_operator"],
+        env={"MLPY_EXPERIMENT_INTERVAL": "soon", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: MLPY_EXPERIMENT_INTERVAL='soon' is not a number (set MLPY_EXPERIMENT_INTERVAL to a number)"
+    ]

@@ -53,6 +53,30 @@ def experiment(kube: FakeKube, phase: str | None, router_ready: int, promotion: 
     )
 
 
+def weighted_experiment(
+    kube: FakeKube, *, status: dict[str, Any] | None = None, **spec: Any
+) -> dict[str, Any]:
+    """credit-v1 against credit-v2, half and half, on a proportion metric."""
+    return kube.add(
+        {
+            "apiVersion": "mlpy.io/v1alpha1",
+            "kind": "Experiment",
+            "metadata": {"name": "ab", "namespace": NS},
+            "spec": {
+                "model": "credit",
+                "strategy": "weighted",
+                "variants": [
+                    {"name": "control", "modelVersion": "credit-v1", "weight": 50},
+                    {"name": "candidate", "modelVersion": "credit-v2", "weight": 50},
+                ],
+                "metric": {"name": "repaid", "goal": "maximize", "type": "proportion"},
+                **spec,
+            },
+            "status": status or {},
+        }
+    )
+
+
 def selector(kube: FakeKube) -> dict[str, str]:
     service = kube.get("v1", "Service", "credit", NS)
     assert service is not None
@@ -223,22 +247,7 @@ def test_an_experiment_without_a_statistics_store_names_the_chart_value() -> Non
     kube = FakeKube()
     version(kube, "credit-v1", "production")
     version(kube, "credit-v2", "none")
-    body = kube.add(
-        {
-            "apiVersion": "mlpy.io/v1alpha1",
-            "kind": "Experiment",
-            "metadata": {"name": "ab", "namespace": NS},
-            "spec": {
-                "model": "credit",
-                "strategy": "weighted",
-                "variants": [
-                    {"name": "control", "modelVersion": "credit-v1", "weight": 50},
-                    {"name": "candidate", "modelVersion": "credit-v2", "weight": 50},
-                ],
-                "metric": {"name": "repaid", "goal": "maximize", "type": "proportion"},
-            },
-        }
-    )
+    body = weighted_experiment(kube)
     status, _ = exp_rec.reconcile_experiment(kube, body, defaults=PodDefaults(), backend=None)  # type: ignore[arg-type]
     conditions = {c["type"]: c for c in status["conditions"]}
     assert (conditions["StatsStore"]["status"], conditions["StatsStore"]["reason"]) == (
@@ -250,3 +259,23 @@ def test_an_experiment_without_a_statistics_store_names_the_chart_value() -> Non
     # Its router is not Ready (no pods here): the stable Service stays on production.
     assert selector(kube) == {"mlpy.io/modelversion": "credit-v1"}
     assert kube.get("policy/v1", "PodDisruptionBudget", "ab-router", NS) is not None
+
+
+def test_an_experiment_concludes_at_the_time_it_is_given() -> None:
+    """The conclusion's time comes from the clock the reconcile is handed, like every other time in it."""
+    from datetime import UTC, datetime
+
+    from mlpy_operator.builders.common import PodDefaults
+
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    version(kube, "credit-v2", "none")
+    body = weighted_experiment(
+        kube,
+        stopping={"maxDuration": "1h"},
+        status={"phase": "Running", "startedAt": "2026-01-01T00:00:00Z"},
+    )
+    now = datetime(2026, 1, 1, 3, 0, 30, 123456, tzinfo=UTC)
+    status, _ = exp_rec.reconcile_experiment(kube, body, defaults=PodDefaults(), backend=None, now=now)  # type: ignore[arg-type]
+    assert status["phase"] == "Concluded"
+    assert (status["startedAt"], status["concludedAt"]) == ("2026-01-01T00:00:00Z", "2026-01-01T03:00:30Z")

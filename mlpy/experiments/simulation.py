@@ -15,6 +15,7 @@ import numpy as np
 
 from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy
 from mlpy.experiments.analysis import Analysis, Decision, StoppingRule, analyse
+from mlpy.experiments.definition import ExperimentConfig
 from mlpy.experiments.errors import InvalidExperimentError
 from mlpy.experiments.metrics import MetricSpec, MetricType
 from mlpy.experiments.runtime import Experiment, Variant
@@ -124,16 +125,16 @@ def simulate(config: SimulationConfig, *, stop_on_decision: bool = False) -> Sim
     rng = np.random.default_rng(config.seed)
     names = list(config.truths)
     weights = config.weights or dict.fromkeys(names, 1.0)
-    experiment = Experiment(
-        "simulation",
-        [Variant(name, weights.get(name, 1.0)) for name in names],
+    definition = ExperimentConfig(
+        tuple(Variant(name, weights.get(name, 1.0)) for name in names),
         strategy=config.strategy,
         metric=config.metric,
+        stopping=config.stopping,
         epsilon=config.epsilon,
         floor=config.floor,
-        min_samples=config.stopping.min_samples_per_variant,
-        refresh_interval_s=math.inf,
-        seed=config.seed,
+    )
+    experiment = Experiment.from_config(
+        "simulation", definition, refresh_interval_s=math.inf, seed=config.seed
     )
     analysis: Analysis | None = None
     decided_at: int | None = None
