@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mlpy.store import Base, UTCDateTime, utcnow
 
+# A version's status: served and listed; being deleted by cleanup (artifact not yet removed); gone.
+LIVE = "ready"
+DELETING = "deleting"
+DELETED = "deleted"
+
 
 class RegisteredModel(Base):
     __tablename__ = "registered_models"
@@ -28,7 +33,7 @@ class ModelVersionRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="ready")
+    status: Mapped[str] = mapped_column(String(16), default=LIVE)
     artifact_uri: Mapped[str] = mapped_column(Text)
     artifact_format: Mapped[str] = mapped_column(String(16))
     sha256: Mapped[str] = mapped_column(String(64))

@@ -11,7 +11,13 @@ from __future__ import annotations
 from sqlalchemy import Engine, inspect, text
 
 HEADS = frozenset(
-    {"0004_monitoring", "0005_predlog", "0006_experiment_feedback", "0007_drift_correction_names"}
+    {
+        "0004_monitoring",
+        "0005_predlog",
+        "0006_experiment_feedback",
+        "0007_drift_correction_names",
+        "0008_registry_string_tags",
+    }
 )
 VERSION_TABLE = "alembic_version"
 

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,14 +132,26 @@ def _image_healthcheck(dockerfile: Path) -> list[str]:
 
 
 @pytest.fixture
-def restricted_namespace(k8s_api: Any, k8s_namespace: str) -> str:
-    """The restricted Pod Security Standard enforced: a pod that breaks it is refused at admission."""
+def restricted_namespace(k8s_api: Any, wait: Callable[..., Any]) -> Iterator[str]:
+    """The restricted Pod Security Standard enforced: a pod that breaks it is refused at admission.
+
+    Not an ``e2e-*`` name: the session's own operator (tests/e2e/operator) watches those, and these
+    tests must be the only operator of their namespace.
+    """
     from kubernetes import client
 
-    client.CoreV1Api(k8s_api).patch_namespace(
-        k8s_namespace, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
+    core = client.CoreV1Api(k8s_api)
+    name = f"helm-{uuid.uuid4().hex[:10]}"
+    labels = {"mlpy-e2e": "1", "pod-security.kubernetes.io/enforce": "restricted"}
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels)))
+    wait(
+        "the namespace's default ServiceAccount",
+        lambda: core.read_namespaced_service_account("default", name),
     )
-    return k8s_namespace
+    try:
+        yield name
+    finally:
+        core.delete_namespace(name)
 
 
 @dataclass
@@ -203,6 +216,9 @@ def _can_i(tools: Tools, account: str, *args: str) -> bool:
     return out.strip() == "yes"
 
 
+OPERATOR_POD = "app.kubernetes.io/component=operator"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["cluster-wide", "namespaced"])
 def test_install_reconcile_with_the_chart_rbac_and_uninstall(
@@ -217,7 +233,7 @@ def test_install_reconcile_with_the_chart_rbac_and_uninstall(
     from kubernetes import client
 
     ns = restricted_namespace
-    release = f"r{ns.removeprefix('e2e-')[:8]}"
+    release = f"r{ns.removeprefix('helm-')[:8]}"
     apps, core, custom = (
         client.AppsV1Api(k8s_api),
         client.CoreV1Api(k8s_api),
@@ -255,6 +271,14 @@ def test_install_reconcile_with_the_chart_rbac_and_uninstall(
     assert _can_i(tools, drift_job, "patch", "driftmonitors.mlpy.io", "--subresource=status", "-n", ns)
     assert not _can_i(tools, drift_job, "patch", "driftmonitors.mlpy.io", "-n", ns)
 
+    # From here this process is the operator, with the chart's ServiceAccount: the chart's own pod
+    # stops first, or the two would share the work and the metrics below would be a coin toss.
+    apps.patch_namespaced_deployment_scale(f"{fullname}-operator", ns, {"spec": {"replicas": 0}})
+    wait(
+        "the chart's operator pod to stop",
+        lambda: not core.list_namespaced_pod(ns, label_selector=f"{selector},{OPERATOR_POD}").items,
+        timeout=90,
+    )
     kubeconfig = _token_kubeconfig(tools, ns, fullname, tmp_path / "sa.kubeconfig")
     operator = run_operator(_deployment_env(apps, ns, f"{fullname}-operator"), kubeconfig)
     wait(

@@ -219,6 +219,24 @@ def test_search_pages_filters_and_orders(registry: ModelRegistry, regressor: Any
         registry.search_versions("m", page_token="x")
 
 
+def test_tags_are_strings_and_a_missing_metric_sorts_last(registry: ModelRegistry, regressor: Any) -> None:
+    """Listings filter and order in SQL: tags compare as the strings they are kept as, and versions
+    without the metric come last whichever way they are ordered."""
+    registry.register("m", regressor, metrics={"acc": 0.5}, tags={"fold": 3, "ok": True})
+    registry.register("m", regressor)
+    registry.register("m", regressor, metrics={"acc": 0.9})
+    assert registry.get_version("m", 1).tags == {"fold": "3", "ok": "True"}
+    assert [v.version for v in registry.search_versions("m", tags={"fold": 3, "ok": "True"}).items] == [1]
+    up = registry.search_versions("m", order_by="metric:acc", descending=False).items
+    down = registry.search_versions("m", order_by="metric:acc").items
+    assert ([v.version for v in up], [v.version for v in down]) == ([1, 3, 2], [3, 1, 2])
+    assert [v.version for v in registry.search_versions("m", order_by="created", descending=False).items] == [
+        1,
+        2,
+        3,
+    ]
+
+
 def test_lineage_follows_parents(registry: ModelRegistry, regressor: Any) -> None:
     registry.register("base", regressor)
     registry.register("tuned", regressor, parent="base:1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,31 @@ def test_a_read_session_sees_committed_rows_beside_an_open_writer_and_keeps_noth
         reader.execute(delete(VariantStatsRow).where(VariantStatsRow.variant == "a"))
     with store.read_session() as reader:
         assert [(r.variant, r.n) for r in reader.scalars(select(VariantStatsRow))] == [("a", 2)]
+
+
+def test_tags_of_other_types_become_strings_when_the_registry_migrates(tmp_path: Path) -> None:
+    """Migration 0008: a tag registered as a number or a boolean reads back as the string it filters by."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from mlpy.store.migrate import alembic_config
+
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    with store.engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001_registry")
+        connection.execute(
+            text("INSERT INTO registered_models (name, latest_version, created_at) VALUES ('m', 1, '2026')")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO model_versions (model_id, version, status, artifact_uri, artifact_format,"
+                " sha256, size_bytes, metrics, params, tags, created_at)"
+                " VALUES (1, 1, 'ready', 'x', 'skops', :sha, 1, '{}', '{}', :tags, '2026-01-01')"
+            ),
+            {"sha": "a" * 64, "tags": '{"fold": 3, "ok": true, "team": "risk", "none": null}'},
+        )
+    store.migrate()
+    with store.engine.connect() as connection:
+        tags = connection.execute(text("SELECT tags FROM model_versions")).scalar_one()
+    assert json.loads(tags) == {"fold": "3", "ok": "True", "team": "risk", "none": None}
+    store.dispose()
