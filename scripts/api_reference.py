@@ -33,7 +33,7 @@ from mlpy_server import ServerSettings, create_app  # noqa: E402
 from mlpy_server.auth import GRANTS, Permission  # noqa: E402
 from mlpy_server.errors import InvalidInputError, ServerConfigError, ServerError  # noqa: E402
 from mlpy_server.ids import _SAFE as REQUEST_ID_PATTERN  # noqa: E402
-from mlpy_server.middleware import error_body  # noqa: E402
+from mlpy_server.scope import error_body  # noqa: E402
 
 MODES = ("serving", "router")
 METHODS = ("get", "post", "put", "delete", "patch")

@@ -9,10 +9,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from mlpy.drift.report import Chart, FeatureDrift
-
 if TYPE_CHECKING:
-    from mlpy.drift.report import DriftReport
+    from mlpy.drift.report import Chart, DriftReport, FeatureDrift
 
 WIDTH, HEIGHT, AXIS = 300, 110, 16
 LABEL_CHARS = 10

@@ -16,13 +16,14 @@ if TYPE_CHECKING:
     from mlpy.corrections import Correction
     from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy, next_weights
     from mlpy.experiments.analysis import Analysis, Decision, StoppingRule, analyse
-    from mlpy.experiments.backends import StatsBackend, new_signing_key, open_backend
+    from mlpy.experiments.backends import StatsBackend, open_backend
     from mlpy.experiments.definition import ExperimentConfig, parse_duration
     from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
     from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
     from mlpy.experiments.power import sample_size
     from mlpy.experiments.repository import ExperimentRepository
     from mlpy.experiments.runtime import Experiment, Variant
+    from mlpy.experiments.signing import new_signing_key
     from mlpy.experiments.simulation import SimulationConfig, aa_false_positive_rate, simulate
     from mlpy.experiments.stats import VariantStats
     from mlpy.experiments.status import Evaluation, evaluate
@@ -83,7 +84,7 @@ _HOMES = {
     "aa_false_positive_rate": "mlpy.experiments.simulation",
     "analyse": "mlpy.experiments.analysis",
     "evaluate": "mlpy.experiments.status",
-    "new_signing_key": "mlpy.experiments.backends",
+    "new_signing_key": "mlpy.experiments.signing",
     "next_weights": "mlpy.experiments.allocation",
     "open_backend": "mlpy.experiments.backends",
     "parse_duration": "mlpy.experiments.definition",

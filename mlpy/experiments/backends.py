@@ -7,12 +7,12 @@ they sign request ids with and the request ids whose feedback was already counte
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Protocol
 
+from mlpy.experiments.signing import new_signing_key
 from mlpy.experiments.stats import VariantStats, merge
 
 
@@ -35,10 +35,6 @@ class StatsBackend(Protocol):
 
 #: How many counted request ids an in-memory backend remembers (about 100 bytes each).
 REMEMBERED_CLAIMS = 1_000_000
-
-
-def new_signing_key() -> str:
-    return secrets.token_hex(32)
 
 
 class MemoryStats:

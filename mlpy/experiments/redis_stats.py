@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlpy.experiments.backends import new_signing_key
 from mlpy.experiments.errors import StatsBackendError
+from mlpy.experiments.signing import new_signing_key
 from mlpy.experiments.stats import VariantStats
 
 KEY_PREFIX = "mlpy:experiment:"

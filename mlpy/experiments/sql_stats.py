@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from mlpy.experiments.backends import new_signing_key
 from mlpy.experiments.errors import StatsBackendError
+from mlpy.experiments.signing import new_signing_key
 from mlpy.experiments.stats import VariantStats
 from mlpy.experiments.tables import ExperimentKeyRow, FeedbackClaimRow, VariantStatsRow
 from mlpy.store import Store, open_store, utcnow

@@ -17,7 +17,6 @@ from mlpy_server.cache import loaded_models_payload
 from mlpy_server.deps import check, get_state, require, security
 from mlpy_server.errors import InvalidInputError
 from mlpy_server.inputs import optional_str, parse_model, parse_object, rows_matrix
-from mlpy_server.middleware import MODEL, REQUEST_ID, START
 from mlpy_server.schemas import (
     BATCH_BODY,
     ERRORS,
@@ -29,6 +28,7 @@ from mlpy_server.schemas import (
     body,
     errors,
 )
+from mlpy_server.scope import MODEL, REQUEST_ID, START
 from mlpy_server.served import ServedModel
 from mlpy_server.state import ServerState
 

@@ -8,7 +8,7 @@ from fastapi import Request, Response
 
 from mlpy.errors import MlpyError
 from mlpy_server.errors import InternalError, InvalidInputError, ServerError
-from mlpy_server.middleware import ERROR_CODE, REQUEST_ID, error_body
+from mlpy_server.scope import ERROR_CODE, REQUEST_ID, error_body
 
 log = logging.getLogger("mlpy.server")
 

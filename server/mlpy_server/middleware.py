@@ -8,34 +8,19 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlpy_server.errors import PayloadTooLargeError, ServerError
 from mlpy_server.ids import accept_request_id
 from mlpy_server.metrics import NO_MODEL, ServerMetrics
+from mlpy_server.scope import ERROR_CODE, MODEL, REQUEST_ID, START, error_body
 
 if TYPE_CHECKING:
     from mlpy_server.fastlane import FastLane
 
 log = logging.getLogger("mlpy.server.access")
-
-REQUEST_ID = "mlpy.request_id"
-MODEL = "mlpy.model"
-ERROR_CODE = "mlpy.error_code"
-START = "mlpy.start"
-
-
-def error_body(exc: ServerError, request_id: str | None) -> bytes:
-    """``{"error": message, ...}``: ``error`` is a string, as the Open Inference Protocol requires."""
-    body: dict[str, Any] = {"error": str(exc), "code": exc.code}
-    if exc.field:
-        body["field"] = exc.field
-    if request_id:
-        body["request_id"] = request_id
-    return orjson.dumps(body)
 
 
 class ObservabilityMiddleware:

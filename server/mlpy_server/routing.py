@@ -12,7 +12,6 @@ from mlpy_server.auth import Permission
 from mlpy_server.deps import check, get_state, require, security
 from mlpy_server.errors import MalformedRequestError
 from mlpy_server.inputs import parse_model
-from mlpy_server.middleware import REQUEST_ID
 from mlpy_server.router import Router, forwarded_headers, unit_from_body
 from mlpy_server.schemas import (
     BATCH_BODY,
@@ -25,6 +24,7 @@ from mlpy_server.schemas import (
     body,
     errors,
 )
+from mlpy_server.scope import REQUEST_ID
 from mlpy_server.state import ServerState
 
 router = APIRouter()

@@ -13,9 +13,9 @@ from mlpy_server.auth import Permission
 from mlpy_server.deps import check, get_state, require, security
 from mlpy_server.errors import NotReadyError
 from mlpy_server.inputs import parse_json
-from mlpy_server.middleware import MODEL, REQUEST_ID, START
 from mlpy_server.oip import metadata, output_tensor, parse_infer
 from mlpy_server.schemas import ERRORS, INFER_BODY, InferResponse, ModelName, VersionRef, body, errors
+from mlpy_server.scope import MODEL, REQUEST_ID, START
 from mlpy_server.state import ServerState
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
