@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite: lint (ruff), types (mypy), then pytest.
+# Set up and run the whole test suite: lint (ruff), import contracts (lint-imports), types (mypy), then pytest.
 # Idempotent. scripts/setup-tests.sh installs what this machine can have (the virtualenv, Debian
 # packages, the Kubernetes binaries, the images); services (PostgreSQL, Redis, Pushgateway) are
 # started when installed. Tests that need a missing part skip with the reason, except under CI=true
