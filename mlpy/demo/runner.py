@@ -104,7 +104,7 @@ def ab_test_step(state: DemoState) -> str:
     assert state.test is not None
     result = ab_test(MODEL, ranked[1].version, ranked[0].version, state.test, state.output)
     evaluation = result["evaluation"]
-    samples = {name: v["samples"] for name, v in evaluation["variants"].items()}
+    samples = {name: v["n"] for name, v in evaluation["variants"].items()}
     means = {name: v["mean"] for name, v in evaluation["variants"].items()}
     state.extra["ab_test"] = result
     shown = ", ".join(

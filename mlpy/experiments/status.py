@@ -1,4 +1,5 @@
-"""One call for the operator's reconcile loop: from the CRD spec and the router's stats to the status."""
+"""One call for a control loop (the operator's, the demo's): from a spec and the router's statistics to
+the weights the strategy gives next and the analysis. How a caller shows it is the caller's."""
 
 from __future__ import annotations
 
@@ -19,21 +20,8 @@ class Evaluation:
     analysis: Analysis
 
     def to_dict(self) -> dict[str, Any]:
-        """The Experiment status: weights, per-variant samples and mean, p-value, lift, decision, winner."""
-        analysis = self.analysis
-        return {
-            "weights": self.weights,
-            "variants": {
-                name: {"samples": r.stats.n, "assigned": r.stats.assigned, "mean": r.stats.to_dict()["mean"]}
-                for name, r in analysis.variants.items()
-            },
-            "pValue": analysis.p_value,
-            "lift": analysis.lift,
-            "decision": str(analysis.decision),
-            "winner": analysis.winner,
-            "reasons": analysis.reasons,
-            "srm": None if analysis.srm is None else analysis.srm.to_dict(),
-        }
+        """Plain JSON: the weights and the analysis (per-variant statistics, p-value, lift, decision)."""
+        return {"weights": self.weights, **self.analysis.to_dict()}
 
 
 def evaluate(

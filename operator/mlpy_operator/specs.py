@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from mlpy.errors import MlpyError
+from mlpy.experiments import ExperimentConfig
 from mlpy_operator.errors import SpecError
 
 DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
@@ -114,3 +116,44 @@ class DriftMonitorSpec:
         if (parsed.model is None) == (parsed.model_version is None):
             raise SpecError("set exactly one of spec.model or spec.modelVersion")
         return parsed
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """An Experiment's spec, parsed once: the model, the experiment itself (variants, strategy, metric,
+    stopping), and how the operator runs its routers. ``raw`` is the spec as written, which the routers
+    are handed."""
+
+    model: str
+    config: ExperimentConfig
+    versions: dict[str, str]  # variant -> the ModelVersion serving it
+    promotion: str = "manual"
+    router_replicas: int | None = None
+    router_resources: dict[str, Any] | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def variants(self) -> list[str]:
+        """Variant names, the control first."""
+        return [v.name for v in self.config.variants]
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> ExperimentSpec:
+        try:
+            config = ExperimentConfig.from_dict(spec)
+        except MlpyError as exc:
+            raise SpecError(str(exc)) from exc
+        try:
+            router = spec.get("router") or {}
+            replicas = router.get("replicas")
+            return cls(
+                model=str(spec["model"]),
+                config=config,
+                versions={str(v["name"]): str(v["modelVersion"]) for v in spec["variants"]},
+                promotion=str(spec.get("promotion", "manual")),
+                router_replicas=int(replicas) if replicas else None,
+                router_resources=router.get("resources"),
+                raw=dict(spec),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(f"spec is incomplete: {exc}", hint="see kubectl explain experiment.spec") from exc

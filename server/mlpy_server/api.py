@@ -1,12 +1,12 @@
 """The native API: predictions, loaded models, reload and delete, feedback.
 
-``/predict`` and ``/predict/batch`` are the hot path: they read the body with orjson and validate by
-hand (see inputs.py) instead of building pydantic models per request.
+``/predict`` and ``/predict/batch`` are hot routes (declared in hot_routes.py, answered by the fast
+lane): they read the body with orjson and check it by hand (inputs.py) instead of building pydantic
+models per request, then predict through the data plane.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -14,55 +14,59 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from mlpy_server.auth import GRANTS, Permission, Principal
 from mlpy_server.cache import loaded_models_payload
-from mlpy_server.deps import check, get_state, require, security
+from mlpy_server.dataplane import DataPlane
+from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import InvalidInputError
 from mlpy_server.inputs import optional_str, parse_model, parse_object, rows_matrix
-from mlpy_server.schemas import (
-    BATCH_BODY,
-    ERRORS,
-    PREDICT_BODY,
-    BatchResponse,
-    FeedbackRequest,
-    ModelId,
-    PredictResponse,
-    body,
-    errors,
-)
+from mlpy_server.schemas import ERRORS, FeedbackRequest, ModelId, body, errors
 from mlpy_server.scope import MODEL, REQUEST_ID, START
 from mlpy_server.served import ServedModel
 from mlpy_server.state import ServerState
 
-router = APIRouter()
-# Replaced by forwarding routes in router mode.
-predict_router = APIRouter()
+endpoints = APIRouter()
 JSON = "application/json"
 
 
-def variant_of(request: Request, state: ServerState) -> str | None:
+def variant_of(request: Request, plane: DataPlane) -> str | None:
     """The experiment variant a router sent this request as (logged beside it), read only when logging."""
-    return request.headers.get("x-mlpy-variant") if state.predlog is not None else None
+    return request.headers.get("x-mlpy-variant") if plane.predlog is not None else None
 
 
 def json_response(content: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY), status, media_type=JSON)
 
 
+async def predict(request: Request) -> Response:
+    """The hot route ``POST /predict`` (declared in hot_routes.py)."""
+    return await _predict_rows(request, "features", single=True)
+
+
+async def predict_batch(request: Request) -> Response:
+    """The hot route ``POST /predict/batch`` (declared in hot_routes.py)."""
+    return await _predict_rows(request, "instances", single=False)
+
+
 async def _predict_rows(request: Request, field: str, single: bool) -> Response:
     state: ServerState = request.app.state.mlpy
     check(state, request, Permission.predict)
     data = parse_object(await request.body())
-    served = state.cache.get(optional_str(data, "model"))
+    plane = state.plane
+    served = plane.model(optional_str(data, "model"))
     request.scope[MODEL] = served
     raw = data.get(field)
     if raw is None:
         raise InvalidInputError(f"field {field!r} is required", field=field)
-    matrix, rows = rows_matrix(
-        served, [raw] if single else raw, field, 1 if single else state.settings.max_batch_rows, single=single
-    )
-    predictions = await state.predict(served, matrix)
+    limit = 1 if single else plane.max_batch_rows
+    matrix, rows = rows_matrix(served, [raw] if single else raw, field, limit, single=single)
     request_id = request.scope[REQUEST_ID]
-    latency = time.perf_counter() - request.scope[START]
-    state.log_prediction(request_id, served, rows, predictions, latency, variant_of(request, state))
+    predictions, _ = await plane.infer(
+        served,
+        matrix,
+        rows,
+        request_id=request_id,
+        started=request.scope[START],
+        variant=variant_of(request, plane),
+    )
     payload: dict[str, Any] = {"model": served.name, "version": served.version, "request_id": request_id}
     if single:
         payload["prediction"] = predictions[0]
@@ -72,44 +76,7 @@ async def _predict_rows(request: Request, field: str, single: bool) -> Response:
     return json_response(payload)
 
 
-async def fast_predict(request: Request) -> Response:
-    return await _predict_rows(request, "features", single=True)
-
-
-async def fast_batch(request: Request) -> Response:
-    return await _predict_rows(request, "instances", single=False)
-
-
-@predict_router.post(
-    "/predict",
-    summary="Predict one row",
-    response_model=None,
-    responses={200: {"model": PredictResponse}, **ERRORS},
-    openapi_extra={**body(PREDICT_BODY), "security": security(Permission.predict)},
-    tags=["predict"],
-)
-async def predict(request: Request) -> Response:
-    """``features`` as a list in the model's order or an object by name; ``model`` when several are loaded.
-
-    Named features are put in the order of the model's signature; a missing or unknown name is an error.
-    """
-    return await _predict_rows(request, "features", single=True)
-
-
-@predict_router.post(
-    "/predict/batch",
-    summary="Predict many rows",
-    response_model=None,
-    responses={200: {"model": BatchResponse}, **ERRORS},
-    openapi_extra={**body(BATCH_BODY), "security": security(Permission.predict)},
-    tags=["predict"],
-)
-async def predict_batch(request: Request) -> Response:
-    """``instances``: rows as lists or objects; predictions come back in the same order."""
-    return await _predict_rows(request, "instances", single=False)
-
-
-@router.get("/models", summary="Loaded models", tags=["models"], responses=ERRORS)
+@endpoints.get("/models", summary="Loaded models", tags=["models"], responses=ERRORS)
 async def list_models(
     state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
 ) -> list[dict[str, Any]]:
@@ -117,7 +84,7 @@ async def list_models(
     return loaded_models_payload(state.cache)
 
 
-@router.get("/models/{model_id}", summary="One loaded model", tags=["models"], responses=ERRORS)
+@endpoints.get("/models/{model_id}", summary="One loaded model", tags=["models"], responses=ERRORS)
 async def get_model(
     model_id: ModelId,
     request: Request,
@@ -130,7 +97,7 @@ async def get_model(
     return {"id": model_id, **served.describe()}
 
 
-@router.post(
+@endpoints.post(
     "/models/{model_id}/reload",
     summary="Load or reload a model (admin)",
     tags=["models"],
@@ -149,7 +116,7 @@ async def reload_model(
     return {"id": model_id, "loaded": served.describe(), "previous": _brief(previous)}
 
 
-@router.delete("/models/{model_id}", summary="Unload a model (admin)", tags=["models"], responses=ERRORS)
+@endpoints.delete("/models/{model_id}", summary="Unload a model (admin)", tags=["models"], responses=ERRORS)
 async def delete_model(
     model_id: ModelId, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.admin))
 ) -> dict[str, Any]:
@@ -159,7 +126,7 @@ async def delete_model(
     return {"deleted": _brief(served)}
 
 
-@router.post(
+@endpoints.post(
     "/feedback",
     status_code=202,
     summary="Report the observed outcome of a request",

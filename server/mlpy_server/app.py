@@ -26,6 +26,7 @@ from mlpy_server.errors import (
 )
 from mlpy_server.failures import error_response, failure_response
 from mlpy_server.fastlane import FastLane
+from mlpy_server.hot_routes import declare, forwarding_routes, serving_routes
 from mlpy_server.metrics import ServerMetrics
 from mlpy_server.middleware import ObservabilityMiddleware
 from mlpy_server.settings import ServerSettings
@@ -49,9 +50,10 @@ class ServerApp:
     Starlette's own layers; everything else is handed to FastAPI unchanged.
     """
 
-    def __init__(self, api: FastAPI, entry: ASGIApp) -> None:
+    def __init__(self, api: FastAPI, entry: ASGIApp, fast_lane: FastLane) -> None:
         self.api = api
         self.state = api.state
+        self.fast_lane = fast_lane
         self._entry = entry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,20 +80,21 @@ def create_app(settings: ServerSettings | None = None, *, metrics: ServerMetrics
         default_response_class=_OrjsonResponse,
     )
     app.state.mlpy = state
-    app.include_router(ops.router)
+    app.include_router(ops.endpoints)
     if state.router is not None:
-        from mlpy_server import routing
+        from mlpy_server import forwarding
 
-        app.include_router(routing.router)
-        lane = FastLane(app, routing.fast_predict, routing.fast_batch, routing.fast_infer)
+        routes = forwarding_routes()
+        declare(app, routes)
+        app.include_router(forwarding.endpoints)
         config = state.router.plan.config
         _name_variants(app, [v.name for v in config.variants], config.metric.type == "proportion")
     else:
-        app.include_router(api.predict_router)
-        app.include_router(v2.infer_router)
-        lane = FastLane(app, api.fast_predict, api.fast_batch, v2.fast_infer)
-    app.include_router(api.router)
-    app.include_router(v2.router)
+        routes = serving_routes()
+        declare(app, routes)
+    app.include_router(api.endpoints)
+    app.include_router(v2.endpoints)
+    lane = FastLane(app, routes)
     _install_error_handlers(app)
     entry: ASGIApp = ObservabilityMiddleware(
         app,
@@ -110,7 +113,7 @@ def create_app(settings: ServerSettings | None = None, *, metrics: ServerMetrics
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )
-    return ServerApp(app, entry)
+    return ServerApp(app, entry, lane)
 
 
 def app_from_env() -> ServerApp:
@@ -132,7 +135,7 @@ class _OrjsonResponse(JSONResponse):
 
 
 def _name_variants(app: FastAPI, variants: list[str], proportion: bool) -> None:
-    from mlpy_server.routing import describe_variants
+    from mlpy_server.forwarding import describe_variants
 
     build = app.openapi
 

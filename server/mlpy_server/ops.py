@@ -13,10 +13,10 @@ from mlpy_server.errors import NotReadyError
 from mlpy_server.schemas import ErrorResponse
 from mlpy_server.state import ServerState
 
-router = APIRouter(tags=["operations"])
+endpoints = APIRouter(tags=["operations"])
 
 
-@router.get("/", summary="Health and what this server holds")
+@endpoints.get("/", summary="Health and what this server holds")
 async def root(state: ServerState = Depends(get_state)) -> dict[str, Any]:
     """Name, version, mode (server or router), readiness and the ids of the loaded models."""
     ready, reason = state.ready()
@@ -30,13 +30,13 @@ async def root(state: ServerState = Depends(get_state)) -> dict[str, Any]:
     }
 
 
-@router.get("/healthz", summary="Liveness probe")
+@endpoints.get("/healthz", summary="Liveness probe")
 async def healthz() -> dict[str, str]:
     """``{"status": "alive"}`` while the process answers, models loaded or not."""
     return {"status": "alive"}
 
 
-@router.get(
+@endpoints.get(
     "/readyz",
     summary="Readiness probe",
     responses={503: {"model": ErrorResponse, "description": "Not ready, saying what it waits for"}},
@@ -53,7 +53,7 @@ async def readyz(state: ServerState = Depends(get_state)) -> dict[str, Any]:
     return answer
 
 
-@router.get(
+@endpoints.get(
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,

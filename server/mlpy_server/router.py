@@ -103,7 +103,7 @@ def load_experiment(settings: ServerSettings) -> RouterPlan:
     return RouterPlan(name, config, upstreams, backend, started_at)
 
 
-class Router:
+class ABRouter:
     def __init__(self, plan: RouterPlan, metrics: ServerMetrics, timeout_s: float) -> None:
         config = plan.config
         self.plan = plan

@@ -1,4 +1,7 @@
-"""Everything one server process holds, created at start-up and shared by the routes."""
+"""Everything one server process holds and its life cycle: loading, readiness, the background writers.
+
+The per-request work (predicting, counting, logging) is the data plane's (dataplane.py).
+"""
 
 from __future__ import annotations
 
@@ -10,20 +13,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
-import numpy as np
 
 from mlpy.errors import MlpyError
-from mlpy.predlog import LoggedPrediction, PredictionLogger
+from mlpy.predlog import PredictionLogger
 from mlpy.registry import ModelRegistry
 from mlpy_server.auth import Authenticator
 from mlpy_server.cache import LoadOptions, ModelCache, ModelLoader
-from mlpy_server.errors import InvalidInputError, ServerError
+from mlpy_server.dataplane import DataPlane
+from mlpy_server.errors import ServerError
 from mlpy_server.metrics import ServerMetrics
 from mlpy_server.served import ServedModel
 from mlpy_server.settings import ServerSettings
 
 if TYPE_CHECKING:
-    from mlpy_server.router import Router
+    from mlpy.monitoring import MonitoringRecorder
+    from mlpy_server.router import ABRouter
 
 log = logging.getLogger("mlpy.server")
 
@@ -57,15 +61,24 @@ class ServerState:
         )
         self._registry: ModelRegistry | None = None
         self._registry_lock = threading.Lock()
-        self.predlog: PredictionLogger | None = None
-        self.monitoring: Any = None
-        self.router: Router | None = None
+        self.plane = DataPlane(
+            self.cache, self.metrics, inline_rows=settings.inline_rows, max_batch_rows=settings.max_batch_rows
+        )
+        self.router: ABRouter | None = None
         if settings.router_mode:
-            from mlpy_server.router import Router, load_experiment
+            from mlpy_server.router import ABRouter, load_experiment
 
-            self.router = Router(load_experiment(settings), self.metrics, settings.upstream_timeout_s)
+            self.router = ABRouter(load_experiment(settings), self.metrics, settings.upstream_timeout_s)
         self._tasks: list[asyncio.Task[Any]] = []
         self.metrics.watch(self.cache, lambda: self.predlog)
+
+    @property
+    def predlog(self) -> PredictionLogger | None:
+        return self.plane.predlog
+
+    @property
+    def monitoring(self) -> MonitoringRecorder | None:
+        return self.plane.monitoring
 
     # ----------------------------------------------------------------- life cycle
     @property
@@ -81,19 +94,21 @@ class ServerState:
         if self.router is not None:
             await self.router.start()
         if self.settings.predlog_sample_rate > 0:
-            self.predlog = PredictionLogger(
+            predlog = PredictionLogger(
                 self.settings.predlog_store_url or self.settings.locations.store,
                 sample_rate=self.settings.predlog_sample_rate,
                 queue_size=self.settings.predlog_queue_size,
                 batch_size=self.settings.predlog_batch_size,
             )
-            self.predlog.start()
+            predlog.start()
+            self.plane.predlog = predlog
         if self.settings.monitoring:
             from mlpy.monitoring import MonitoringRecorder
 
             # Flushed by our own task below, never inline on a request.
-            self.monitoring = MonitoringRecorder(self.settings.locations.store, flush_interval_s=1e12)
-            self._tasks.append(asyncio.create_task(self._flush_monitoring()))
+            recorder = MonitoringRecorder(self.settings.locations.store, flush_interval_s=1e12)
+            self.plane.monitoring = recorder
+            self._tasks.append(asyncio.create_task(self._flush_monitoring(recorder)))
         loading = [asyncio.create_task(self._load_until_ready(model_id)) for model_id in self.configured_ids]
         self._tasks += loading
         if loading and self.settings.startup_load_wait_s > 0:
@@ -134,11 +149,11 @@ class ServerState:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.settings.load_retry_max_s)
 
-    async def _flush_monitoring(self) -> None:
+    async def _flush_monitoring(self, recorder: MonitoringRecorder) -> None:
         while True:
             await asyncio.sleep(5.0)
             try:
-                await anyio.to_thread.run_sync(self.monitoring.flush)
+                await anyio.to_thread.run_sync(recorder.flush)
             except MlpyError as exc:
                 log.warning("monitoring flush failed: %s", exc)
 
@@ -168,50 +183,3 @@ class ServerState:
         if not self.configured_ids and not len(self.cache) and self.router is None:
             return False, "no model configured: pass --model ID or set MLPY_SERVE_MODELS or MLPY_MODEL_URI"
         return True, "ready"
-
-    async def predict(self, served: ServedModel, matrix: Any) -> np.ndarray:
-        """Small requests predict right here (a thread hop costs more); large ones in a worker thread."""
-        try:
-            if len(matrix) <= self.settings.inline_rows:
-                return served.predict(matrix)
-            return await anyio.to_thread.run_sync(served.predict, matrix)
-        except ValueError as exc:
-            # sklearn refuses the input (a category it never saw, a shape it cannot take): the caller's fault.
-            raise InvalidInputError(f"{served.ref} cannot predict on this input: {exc}") from exc
-
-    async def probabilities(self, served: ServedModel, matrix: Any) -> np.ndarray:
-        try:
-            return np.asarray(await anyio.to_thread.run_sync(served.model.predict_proba, matrix))
-        except ValueError as exc:
-            raise InvalidInputError(f"{served.ref} cannot predict on this input: {exc}") from exc
-
-    def log_prediction(
-        self,
-        request_id: str,
-        served: ServedModel,
-        rows: Any,
-        predictions: np.ndarray,
-        latency_s: float,
-        variant: str | None = None,
-    ) -> None:
-        """Count, and hand to the log and monitoring; arrays go as they are (the writer converts them)."""
-        self.metrics.predicted(served.name, served.version, len(predictions))
-        if self.predlog is not None:
-            self.predlog.offer(
-                LoggedPrediction(
-                    request_id,
-                    served.name,
-                    served.version,
-                    rows,
-                    predictions,
-                    variant=variant,
-                    feature_names=served.feature_names,
-                )
-            )
-        if self.monitoring is not None:
-            one = len(predictions) == 1 and predictions.dtype.kind in "iuf"
-            number = float(predictions[0]) if one else None
-            try:
-                self.monitoring.record_request(served.name, served.version, latency_s, prediction=number)
-            except MlpyError as exc:
-                log.debug("monitoring skipped a request: %s", exc)

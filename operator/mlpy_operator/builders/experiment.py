@@ -17,6 +17,7 @@ from mlpy_operator.builders.common import (
     pod_security_context,
 )
 from mlpy_operator.constants import LABEL_EXPERIMENT, LABEL_MODEL, SERVER_PORT
+from mlpy_operator.specs import ExperimentSpec
 
 CONFIG_KEY = "experiment.yaml"
 CONFIG_PATH = "/etc/mlpy"
@@ -42,18 +43,18 @@ def router_selector(experiment: str) -> dict[str, str]:
 def router_document(
     namespace: str,
     experiment: str,
-    spec: dict[str, Any],
+    spec: ExperimentSpec,
     upstreams: dict[str, str],
     weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The router's experiment file: the CRD spec, each variant's upstream, and weights when overridden."""
     variants = []
-    for variant in spec["variants"]:
+    for variant in spec.raw["variants"]:
         entry = {**variant, "upstream": upstreams[variant["name"]]}
         if weights is not None:
             entry["weight"] = round(weights.get(variant["name"], 0.0) * 100)
         variants.append(entry)
-    routed = {**spec, "variants": variants}
+    routed = {**spec.raw, "variants": variants}
     if weights is not None:
         # Fixed weights from now on (a concluded experiment): the strategy must not move them again.
         routed["strategy"] = "weighted"

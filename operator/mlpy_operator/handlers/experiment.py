@@ -13,13 +13,15 @@ from mlpy_operator.kube import Kube
 from mlpy_operator.reconcile import experiment as rec
 from mlpy_operator.reconcile.modelversion import reconcile_stable_service
 from mlpy_operator.runtime import config, kube, stats_backend
+from mlpy_operator.specs import ExperimentSpec
 
 PLURAL = "experiments"
 
 
-def _announce(api: Kube, body: dict[str, Any], status: dict[str, Any], winner: str) -> dict[str, Any]:
+def _announce(
+    api: Kube, body: dict[str, Any], spec: ExperimentSpec, status: dict[str, Any], winner: str
+) -> dict[str, Any]:
     """A first conclusion: an Event, and promotion (auto) or a recommendation (manual)."""
-    spec = body["spec"]
     namespace = body["metadata"]["namespace"]
     decision = status["decision"]
     if not winner:
@@ -27,13 +29,13 @@ def _announce(api: Kube, body: dict[str, Any], status: dict[str, Any], winner: s
             body, "Inconclusive", f"no variant won ({'; '.join(status['reasons'])}); traffic back to control"
         )
         return status
-    version = rec.winner_version(spec, winner)
-    if spec.get("promotion", "manual") == "auto" and decision == "ship":
-        archived = rec.promote(api, namespace, spec["model"], version)
+    version = spec.versions[winner]
+    if spec.promotion == "auto" and decision == "ship":
+        archived = rec.promote(api, namespace, spec.model, version)
         note = f" (archived {', '.join(archived)})" if archived else ""
         api.event(body, "Promoted", f"{winner} won ({decision}); {version} is now production{note}")
         return status
-    recommendation = rec.manual_promotion(api, namespace, spec["model"], version)
+    recommendation = rec.manual_promotion(api, namespace, spec.model, version)
     api.event(
         body, "Concluded", f"{winner} won ({decision}); all traffic to it. Recommendation: {recommendation}"
     )
@@ -43,11 +45,12 @@ def _announce(api: Kube, body: dict[str, Any], status: dict[str, Any], winner: s
 def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
     api = kube()
     with reconciling("Experiment"):
+        spec = ExperimentSpec.from_spec(body.get("spec") or {})
         status, winner = rec.reconcile_experiment(
-            api, body, defaults=config().pods("router"), backend=stats_backend()
+            api, body, spec=spec, defaults=config().pods("router"), backend=stats_backend()
         )
     if winner is not None:
-        status = _announce(api, body, status, winner)
+        status = _announce(api, body, spec, status, winner)
     if status.get("conditions") and not _stats_configured(status):
         announce(api, body, "NotConfigured", rec.NO_STATS_STORE)
     return status

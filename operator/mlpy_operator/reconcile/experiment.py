@@ -6,8 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from mlpy.errors import MlpyError
-from mlpy.experiments import ExperimentConfig, StatsBackend, evaluate
+from mlpy.experiments import Evaluation, StatsBackend, evaluate
 from mlpy_operator.builders import experiment as build
 from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.modelversion import endpoint
@@ -17,7 +16,7 @@ from mlpy_operator.constants import API_VERSION
 from mlpy_operator.errors import SpecError, WaitingError
 from mlpy_operator.kube import Kube
 from mlpy_operator.reconcile.modelversion import experiment_routes, reconcile_stable_service
-from mlpy_operator.specs import object_ref
+from mlpy_operator.specs import ExperimentSpec, object_ref
 
 log = logging.getLogger(__name__)
 KIND = "Experiment"
@@ -28,28 +27,21 @@ class MissingVersionsError(WaitingError):
     """Variants name ModelVersions that do not exist (yet): wait and try again."""
 
 
-def parse_config(spec: dict[str, Any]) -> ExperimentConfig:
-    try:
-        return ExperimentConfig.from_dict(spec)
-    except MlpyError as exc:
-        raise SpecError(str(exc)) from exc
-
-
-def upstreams(kube: Kube, namespace: str, spec: dict[str, Any]) -> dict[str, str]:
+def upstreams(kube: Kube, namespace: str, spec: ExperimentSpec) -> dict[str, str]:
     """Each variant's in-cluster URL, after checking its ModelVersion serves the experiment's model."""
     urls: dict[str, str] = {}
     missing = []
-    for variant in spec["variants"]:
-        mv = kube.get(API_VERSION, "ModelVersion", variant["modelVersion"], namespace)
+    for variant, version in spec.versions.items():
+        mv = kube.get(API_VERSION, "ModelVersion", version, namespace)
         if mv is None:
-            missing.append(variant["modelVersion"])
+            missing.append(version)
             continue
-        if (mv.get("spec") or {}).get("model") != spec["model"]:
+        served = (mv.get("spec") or {}).get("model")
+        if served != spec.model:
             raise SpecError(
-                f"variant {variant['name']}: ModelVersion {variant['modelVersion']} serves model "
-                f"{mv['spec'].get('model')!r}, not {spec['model']!r}"
+                f"variant {variant}: ModelVersion {version} serves model {served!r}, not {spec.model!r}"
             )
-        urls[variant["name"]] = endpoint(variant["modelVersion"], namespace)
+        urls[variant] = endpoint(version, namespace)
     if missing:
         raise MissingVersionsError(f"ModelVersion {', '.join(missing)} not found in {namespace}")
     return urls
@@ -61,10 +53,10 @@ def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def final_weights(spec: dict[str, Any], winner: str | None) -> dict[str, float]:
+def final_weights(spec: ExperimentSpec, winner: str | None) -> dict[str, float]:
     """All traffic to the winner; with no winner (inconclusive), back to the control."""
-    chosen = winner or spec["variants"][0]["name"]
-    return {v["name"]: (1.0 if v["name"] == chosen else 0.0) for v in spec["variants"]}
+    chosen = winner or spec.config.control
+    return {name: (1.0 if name == chosen else 0.0) for name in spec.variants}
 
 
 #: Said on an Experiment when the routers have nowhere to record samples.
@@ -75,16 +67,15 @@ NO_STATS_STORE = (
 )
 
 
-def router_replicas(kube: Kube, namespace: str, spec: dict[str, Any]) -> int:
+def router_replicas(kube: Kube, namespace: str, spec: ExperimentSpec) -> int:
     """``spec.router.replicas``, else as many as the production version serves with (at least 1)."""
-    wanted = (spec.get("router") or {}).get("replicas")
-    if wanted:
-        return int(wanted)
+    if spec.router_replicas:
+        return spec.router_replicas
     production = kube.list(
         API_VERSION,
         "ModelVersion",
         namespace,
-        field_selector=f"spec.model={spec['model']},spec.stage=production",
+        field_selector=f"spec.model={spec.model},spec.stage=production",
     )
     return max([1, *(int((mv.get("spec") or {}).get("replicas", 1)) for mv in production)])
 
@@ -95,23 +86,23 @@ def reconcile_experiment(
     *,
     defaults: PodDefaults,
     backend: StatsBackend | None,
+    spec: ExperimentSpec | None = None,
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """Apply the router and compute the status; returns (status, winner just decided or None).
 
-    Raises SpecError for a spec that cannot work and MissingVersionsError while variants are missing.
+    ``spec`` is the body's, parsed (by the caller, who needs it too, or here). Raises SpecError for a
+    spec that cannot work and MissingVersionsError while variants are missing.
     """
     now = now or datetime.now(UTC)
     ref = object_ref(body)
-    spec = body.get("spec") or {}
+    spec = spec or ExperimentSpec.from_spec(body.get("spec") or {})
     old = body.get("status") or {}
-    parse_config(spec)
     urls = upstreams(kube, ref.namespace, spec)
     started = _parse_time(old.get("startedAt")) or now
     concluded_before = old.get("phase") == "Concluded"
     stats = backend.load(build.stats_key(ref.namespace, ref.name)) if backend is not None else {}
-    evaluation = evaluate(spec, stats, started, now, seed=ref.generation)
-    report = evaluation.to_dict()
+    report = evaluation_status(evaluate(spec.config, stats, started, now, seed=ref.generation))
     newly_decided: str | None = None
     if concluded_before:
         winner = old.get("winner")
@@ -126,10 +117,9 @@ def reconcile_experiment(
         winner, weights, decision = None, None, report["decision"]
 
     document = build.router_document(ref.namespace, ref.name, spec, urls, weights)
-    model = spec["model"]
+    model = spec.model
     kube.apply(owned(build.config_map(ref.name, ref.namespace, model, document), body))
     replicas = router_replicas(kube, ref.namespace, spec)
-    resources = (spec.get("router") or {}).get("resources")
     router = kube.apply(
         owned(
             build.deployment(
@@ -139,7 +129,7 @@ def reconcile_experiment(
                 document,
                 defaults=defaults,
                 replicas=replicas,
-                resources=resources,
+                resources=spec.router_resources,
             ),
             body,
         )
@@ -203,6 +193,25 @@ def reconcile_experiment(
     return status, newly_decided
 
 
+def evaluation_status(evaluation: Evaluation) -> dict[str, Any]:
+    """The analysis in the Experiment status's camelCase: weights, per-variant samples and mean, p-value,
+    lift, decision, winner, the reasons and the sample-ratio check."""
+    analysis = evaluation.analysis
+    return {
+        "weights": evaluation.weights,
+        "variants": {
+            name: {"samples": r.stats.n, "assigned": r.stats.assigned, "mean": r.stats.to_dict()["mean"]}
+            for name, r in analysis.variants.items()
+        },
+        "pValue": analysis.p_value,
+        "lift": analysis.lift,
+        "decision": str(analysis.decision),
+        "winner": analysis.winner,
+        "reasons": analysis.reasons,
+        "srm": None if analysis.srm is None else analysis.srm.to_dict(),
+    }
+
+
 def ready_condition(conditions: list[dict[str, Any]], generation: int, phase: str) -> dict[str, Any]:
     """``Ready`` (for ``kubectl wait``): the router serves and samples are recorded."""
     failing = [c for c in conditions if c["type"] in ("RouterReady", "StatsStore") and c["status"] != "True"]
@@ -210,10 +219,6 @@ def ready_condition(conditions: list[dict[str, Any]], generation: int, phase: st
         first = failing[0]
         return condition("Ready", False, first["reason"], first["message"], generation)
     return condition("Ready", True, phase, f"the experiment is {phase.lower()}", generation)
-
-
-def winner_version(spec: dict[str, Any], winner: str) -> str:
-    return str(next(v["modelVersion"] for v in spec["variants"] if v["name"] == winner))
 
 
 def manual_promotion(kube: Kube, namespace: str, model: str, version: str) -> str:

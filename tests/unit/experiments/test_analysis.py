@@ -115,9 +115,10 @@ def test_operator_evaluation_from_crd_spec_and_router_stats() -> None:
     served = {
         name: s.to_dict() for name, s in {"v1": _values(2.0, 2_000, 1), "v2": _values(1.5, 2_000, 2)}.items()
     }
-    status = evaluate(spec, served, START, START + timedelta(days=1), seed=1).to_dict()
-    assert status["decision"] == "ship"
-    assert status["winner"] == "v2"
-    assert status["weights"]["v2"] > 0.9
-    assert status["variants"]["v2"]["samples"] == 2_000
-    assert status["pValue"] < 0.05
+    decided = evaluate(spec, served, START, START + timedelta(days=1), seed=1)
+    report = decided.to_dict()
+    assert report["decision"] == "ship"
+    assert report["winner"] == "v2"
+    assert report["weights"]["v2"] > 0.9
+    assert report["variants"]["v2"]["n"] == 2_000
+    assert report["p_value"] < 0.05

@@ -13,7 +13,7 @@ from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.reconcile.driftmonitor import verdict_status
 from mlpy_operator.reconcile.experiment import final_weights
 from mlpy_operator.reconcile.modelversion import desired_status
-from mlpy_operator.specs import ModelVersionSpec
+from mlpy_operator.specs import ExperimentSpec, ModelVersionSpec
 
 EXPECTED = Path(__file__).parent / "expected"
 SPEC: dict[str, Any] = {
@@ -28,6 +28,7 @@ SPEC: dict[str, Any] = {
     "stopping": {"minSamplesPerVariant": 100, "confidence": 0.95, "maxDuration": "168h"},
     "promotion": "auto",
 }
+TYPED = ExperimentSpec.from_spec(SPEC)
 #: What the chart's values give the routers and the drift jobs.
 ROUTER = PodDefaults(
     env={"MLPY_EXPERIMENT_STATS": "redis://redis:6379/0"},
@@ -46,7 +47,7 @@ UPSTREAMS = {
 
 
 def test_router_children_match_the_reviewed_yaml() -> None:
-    document = exp.router_document("models", "credit-ab", SPEC, UPSTREAMS)
+    document = exp.router_document("models", "credit-ab", TYPED, UPSTREAMS)
     built = [
         exp.config_map("credit-ab", "models", "credit", document),
         exp.deployment("credit-ab", "models", "credit", document, defaults=ROUTER, replicas=2),
@@ -57,8 +58,9 @@ def test_router_children_match_the_reviewed_yaml() -> None:
 
 
 def test_concluded_router_sends_everything_to_the_winner() -> None:
-    running = exp.router_document("models", "credit-ab", SPEC, UPSTREAMS)
-    concluded = exp.router_document("models", "credit-ab", SPEC, UPSTREAMS, final_weights(SPEC, "candidate"))
+    running = exp.router_document("models", "credit-ab", TYPED, UPSTREAMS)
+    to_candidate = final_weights(TYPED, "candidate")
+    concluded = exp.router_document("models", "credit-ab", TYPED, UPSTREAMS, to_candidate)
     assert {v["name"]: v["weight"] for v in concluded["spec"]["variants"]} == {"control": 0, "candidate": 100}
     assert concluded["spec"]["strategy"] == "weighted"
     old = exp.deployment("e", "ns", "m", running, defaults=PodDefaults())
@@ -67,7 +69,7 @@ def test_concluded_router_sends_everything_to_the_winner() -> None:
         old["spec"]["template"]["metadata"]["annotations"]
         != new["spec"]["template"]["metadata"]["annotations"]
     )
-    assert final_weights(SPEC, None) == {"control": 1.0, "candidate": 0.0}
+    assert final_weights(TYPED, None) == {"control": 1.0, "candidate": 0.0}
 
 
 def test_drift_children_match_the_reviewed_yaml() -> None:
@@ -138,3 +140,42 @@ def test_modelversion_status_phases() -> None:
         "m-v1 is already production"
         in next(c for c in conflict["conditions"] if c["type"] == "Conflict")["message"]
     )
+
+
+def test_experiment_spec_is_parsed_once_into_what_the_operator_uses() -> None:
+    assert TYPED.model == "credit"
+    assert TYPED.variants == ["control", "candidate"]
+    assert TYPED.versions == {"control": "credit-v1", "candidate": "credit-v2"}
+    assert (TYPED.promotion, TYPED.router_replicas, TYPED.config.epsilon) == ("auto", None, 0.1)
+    assert TYPED.raw == SPEC
+
+
+def test_experiment_spec_that_cannot_work_names_the_problem() -> None:
+    import pytest
+
+    from mlpy_operator.errors import SpecError
+
+    with pytest.raises(SpecError, match="two or more distinct variants"):
+        ExperimentSpec.from_spec({**SPEC, "variants": SPEC["variants"][:1]})
+    without_version = [{"name": "control", "weight": 50}, {"name": "candidate", "weight": 50}]
+    with pytest.raises(SpecError, match="spec is incomplete: 'modelVersion'"):
+        ExperimentSpec.from_spec({**SPEC, "variants": without_version})
+
+
+def test_the_status_shows_the_evaluation_in_camel_case() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mlpy.experiments import VariantStats, evaluate
+    from mlpy_operator.reconcile.experiment import evaluation_status
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    stats = {
+        "control": VariantStats(assigned=2_000, expected=2_000.0, n=2_000, total=200.0, total_sq=200.0),
+        "candidate": VariantStats(assigned=2_000, expected=2_000.0, n=2_000, total=400.0, total_sq=400.0),
+    }
+    status = evaluation_status(evaluate(TYPED.config, stats, start, start + timedelta(days=1), seed=1))
+    assert (status["decision"], status["winner"]) == ("ship", "candidate")
+    assert status["variants"]["candidate"] == {"samples": 2_000, "assigned": 2_000, "mean": 0.2}
+    assert status["pValue"] < 0.05
+    assert status["lift"] > 0
+    assert set(status) == {"weights", "variants", "pValue", "lift", "decision", "winner", "reasons", "srm"}

@@ -10,7 +10,7 @@ from mlpy_operator.reconcile.modelversion import (
     desired_status,
     reconcile_stable_service,
 )
-from mlpy_operator.specs import ModelVersionSpec
+from mlpy_operator.specs import ExperimentSpec, ModelVersionSpec
 from tests.unit.operator.fake_kube import FakeKube
 
 NS = "models"
@@ -166,9 +166,14 @@ def test_the_manual_recommendation_names_both_versions() -> None:
 def test_router_replicas_follow_production_unless_the_spec_says() -> None:
     kube = FakeKube()
     version(kube, "credit-v1", "production", replicas=3)
-    assert exp_rec.router_replicas(kube, NS, {"model": "credit"}) == 3  # type: ignore[arg-type]
-    assert exp_rec.router_replicas(kube, NS, {"model": "credit", "router": {"replicas": 2}}) == 2  # type: ignore[arg-type]
-    assert exp_rec.router_replicas(kube, NS, {"model": "other"}) == 1  # type: ignore[arg-type]
+
+    def spec(model: str, **more: Any) -> ExperimentSpec:
+        variants = [{"name": n, "modelVersion": f"{model}-{n}"} for n in ("a", "b")]
+        return ExperimentSpec.from_spec({"model": model, "variants": variants, **more})
+
+    assert exp_rec.router_replicas(kube, NS, spec("credit")) == 3  # type: ignore[arg-type]
+    assert exp_rec.router_replicas(kube, NS, spec("credit", router={"replicas": 2})) == 2  # type: ignore[arg-type]
+    assert exp_rec.router_replicas(kube, NS, spec("other")) == 1  # type: ignore[arg-type]
 
 
 def _pod(sha: str, ready: bool, ip: str = "10.244.0.9") -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""Router-mode routes: predictions forward to a variant; the experiment is readable and steerable."""
+"""Router mode: predictions are forwarded to a variant; the experiment is readable and steerable.
+
+``forward`` answers the hot routes (hot_routes.py); ``endpoints`` are the experiment's own.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +12,22 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
 
 from mlpy_server.auth import Permission
-from mlpy_server.deps import check, get_state, require, security
+from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import MalformedRequestError
 from mlpy_server.inputs import parse_model
-from mlpy_server.router import Router, forwarded_headers, unit_from_body
+from mlpy_server.router import ABRouter, forwarded_headers, unit_from_body
 from mlpy_server.schemas import (
-    BATCH_BODY,
     ERRORS,
-    INFER_BODY,
-    PREDICT_BODY,
-    ModelName,
-    VersionRef,
     WeightsRequest,
     body,
-    errors,
 )
 from mlpy_server.scope import REQUEST_ID
 from mlpy_server.state import ServerState
 
-router = APIRouter()
+endpoints = APIRouter()
 
 
-def _router(state: ServerState) -> Router:
+def _router(state: ServerState) -> ABRouter:
     assert state.router is not None
     return state.router
 
@@ -52,7 +49,8 @@ def forwarded_path(scope: MutableMapping[str, Any]) -> str:
     return raw.decode("ascii")
 
 
-async def _forward(request: Request) -> Response:
+async def forward(request: Request, **_path_parameters: str) -> Response:
+    """Every hot route in router mode (hot_routes.py): the chosen variant answers, through the router."""
     state: ServerState = request.app.state.mlpy
     check(state, request, Permission.predict)
     path = forwarded_path(request.scope)
@@ -67,74 +65,7 @@ async def _forward(request: Request) -> Response:
     return Response(content, status, media_type=media_type, headers={"x-mlpy-variant": variant})
 
 
-async def fast_predict(request: Request) -> Response:
-    return await _forward(request)
-
-
-async def fast_batch(request: Request) -> Response:
-    return await _forward(request)
-
-
-async def fast_infer(request: Request, name: str, version: str | None) -> Response:
-    return await _forward(request)
-
-
-def _extra(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**body(schema), "security": security(Permission.predict)}
-
-
-# What the chosen variant answers comes back unchanged, errors included; 502 and 504 are the router's own.
-_FORWARDED = {"response_model": None, "responses": errors(502, 504), "tags": ["router"]}
-
-
-@router.post(
-    "/predict",
-    summary="Predict one row on the chosen variant",
-    openapi_extra=_extra(PREDICT_BODY),
-    **_FORWARDED,  # type: ignore[arg-type]
-)
-async def predict(request: Request) -> Response:
-    """Forwarded to the variant chosen for ``unit_id`` (or at random); the variant is in X-Mlpy-Variant.
-
-    The variant's answer (a prediction or an error) comes back unchanged.
-    """
-    return await _forward(request)
-
-
-@router.post(
-    "/predict/batch",
-    summary="Predict many rows on the chosen variant",
-    openapi_extra=_extra(BATCH_BODY),
-    **_FORWARDED,  # type: ignore[arg-type]
-)
-async def predict_batch(request: Request) -> Response:
-    """Forwarded like ``/predict``: the whole batch goes to one variant, named in X-Mlpy-Variant."""
-    return await _forward(request)
-
-
-@router.post(
-    "/v2/models/{name}/infer",
-    summary="Inference on the chosen variant",
-    openapi_extra=_extra(INFER_BODY),
-    **_FORWARDED,  # type: ignore[arg-type]
-)
-async def infer(name: ModelName, request: Request) -> Response:
-    """Forwarded like ``/predict``; the sticky unit is ``parameters.unit_id`` or the X-Unit-ID header."""
-    return await _forward(request)
-
-
-@router.post(
-    "/v2/models/{name}/versions/{version}/infer",
-    summary="Inference on a version, on the chosen variant",
-    openapi_extra=_extra(INFER_BODY),
-    **_FORWARDED,  # type: ignore[arg-type]
-)
-async def infer_version(name: ModelName, version: VersionRef, request: Request) -> Response:
-    """Forwarded like ``/predict``; the chosen variant must serve that version."""
-    return await _forward(request)
-
-
-@router.get(
+@endpoints.get(
     "/experiment",
     summary="Per-variant statistics, current weights and the analysis",
     tags=["router"],
@@ -148,7 +79,7 @@ async def experiment(
     return await anyio.to_thread.run_sync(_router(state).describe)
 
 
-@router.put(
+@endpoints.put(
     "/experiment/weights",
     summary="Change the traffic split (admin)",
     tags=["router"],
