@@ -208,6 +208,8 @@ class Background:
     block: Block
     proc: subprocess.Popen[bytes]
     log: Path
+    deadline: float = 0.0
+    ready: bool = False
 
 
 class PageRun:
@@ -235,10 +237,13 @@ class PageRun:
     # -- blocks
 
     def run_block(self, block: Block) -> None:
-        self.stop_background(lambda b: b.section != block.section and "keep" not in b.directives)
+        leaving = [b.block for b in self.background if b.block.section != block.section]
+        self.settle(lambda b: b in leaving)  # what a page started answers before it is stopped
+        self.stop_background(lambda b: b in leaving and "keep" not in b.directives)
         if "background" in block.directives:
             self._start_background(block)
             return
+        self.settle()
         timeout = float(block.directives.get("timeout", "300"))
         script_file = self.root / f"block-{block.line}.{'py' if block.lang == 'python' else 'sh'}"
         script_file.write_text(block.text if block.lang == "python" else block.script())
@@ -299,17 +304,31 @@ class PageRun:
                 stderr=subprocess.STDOUT,
                 preexec_fn=cluster.die_with_parent,  # its own session, killed if we die
             )
-        self.background.append(Background(block, proc, log))
-        deadline = time.monotonic() + float(block.directives.get("timeout", "180"))
-        while not _answers(url):
-            if proc.poll() is not None:
-                raise DocError(
-                    f"{block.where}: exited {proc.returncode} before {url} answered\n{_tail(log.read_text())}"
-                )
-            if time.monotonic() > deadline:
-                raise DocError(f"{block.where}: {url} did not answer in time\n{_tail(log.read_text())}")
-            time.sleep(0.3)
-        self.transcript.append(f"--- {block.where} serving ({url})")
+        started = Background(block, proc, log)
+        started.deadline = time.monotonic() + float(block.directives.get("timeout", "180"))
+        self.background.append(started)
+
+    def settle(self, which: Callable[[Block], bool] = lambda _: True) -> None:
+        """Wait until the background commands started since answer on their ``ready`` URL.
+
+        Not at once on starting: background blocks in a row (servers a page starts one after another)
+        start up together, as in a reader's several terminals; the next other block waits for them.
+        """
+        for running in self.background:
+            if running.ready or not which(running.block):
+                continue
+            block, url, log = running.block, running.block.directives["ready"], running.log
+            while not _answers(url):
+                if running.proc.poll() is not None:
+                    raise DocError(
+                        f"{block.where}: exited {running.proc.returncode} before {url} answered\n"
+                        f"{_tail(log.read_text())}"
+                    )
+                if time.monotonic() > running.deadline:
+                    raise DocError(f"{block.where}: {url} did not answer in time\n{_tail(log.read_text())}")
+                time.sleep(0.1)
+            running.ready = True
+            self.transcript.append(f"--- {block.where} serving ({url})")
 
     def stop_background(self, which: Callable[[Block], bool] = lambda _: True) -> None:
         """SIGINT, as a reader's Ctrl-C; then SIGTERM and SIGKILL for what does not stop."""
@@ -384,10 +403,13 @@ def run_page(
         for block in page.blocks:
             if block.runs:
                 if before is not None:
+                    if "background" not in block.directives:
+                        run.settle()
                     before(block)
                 started = time.monotonic()
                 run.run_block(block)
                 _note_time(block, time.monotonic() - started)
+        run.settle()
         return run.transcript
     finally:
         run.cleanup()

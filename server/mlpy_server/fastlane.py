@@ -7,6 +7,7 @@ microseconds). A path it does not match goes to FastAPI unchanged.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Request
@@ -26,41 +27,30 @@ class _Label:
 
 
 class _Template:
-    """A path template as segments: a literal to compare, or None where a parameter takes the segment."""
+    """A path template as a compiled pattern: each ``{parameter}`` takes one non-empty path segment."""
 
-    __slots__ = ("handler", "label", "names", "segments")
+    __slots__ = ("handler", "label", "pattern")
 
     def __init__(self, route: HotRoute) -> None:
-        parts = route.path.split("/")
-        self.segments = tuple(None if p.startswith("{") else p for p in parts)
-        self.names = tuple(p[1:-1] for p in parts if p.startswith("{"))
+        parts = [
+            f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") and p.endswith("}") else re.escape(p)
+            for p in route.path.split("/")
+        ]
+        self.pattern = re.compile("/".join(parts))
         self.handler = route.handler
         self.label = _Label(route.path)
-
-    def match(self, parts: list[str]) -> dict[str, str] | None:
-        values = []
-        for literal, part in zip(self.segments, parts, strict=True):
-            if literal is None:
-                if not part:
-                    return None
-                values.append(part)
-            elif literal != part:
-                return None
-        return dict(zip(self.names, values, strict=True))
 
 
 class FastLane:
     def __init__(self, app: Any, routes: tuple[HotRoute, ...]) -> None:
         self.app = app
         self.routes = routes
-        # Per method: fixed paths by path, templates by their number of segments.
+        # Per method: fixed paths by path, then the templates in the table's order.
         self._fixed: dict[str, dict[str, tuple[Handler, _Label]]] = {}
-        self._templates: dict[str, dict[int, list[_Template]]] = {}
+        self._templates: dict[str, list[_Template]] = {}
         for route in routes:
             if route.parameters:
-                template = _Template(route)
-                by_length = self._templates.setdefault(route.method, {})
-                by_length.setdefault(len(template.segments), []).append(template)
+                self._templates.setdefault(route.method, []).append(_Template(route))
             else:
                 self._fixed.setdefault(route.method, {})[route.path] = (route.handler, _Label(route.path))
 
@@ -72,14 +62,10 @@ class FastLane:
             hit = fixed.get(path)
             if hit is not None:
                 return hit[0], hit[1], {}
-        templates = self._templates.get(method)
-        if templates is None:
-            return None
-        parts = path.split("/")
-        for template in templates.get(len(parts), ()):
-            params = template.match(parts)
-            if params is not None:
-                return template.handler, template.label, params
+        for template in self._templates.get(method, ()):
+            found = template.pattern.fullmatch(path)
+            if found is not None:
+                return template.handler, template.label, found.groupdict()
         return None
 
     async def serve(

@@ -86,11 +86,12 @@ def _docker_works() -> str | None:
     return None if result.returncode == 0 else "`docker info` failed: no running Docker daemon"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def k8s_cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[K8sCluster]:
-    """One Kubernetes cluster for the whole session, per the selected backend.
+    """One Kubernetes cluster for all the end-to-end tests, per the selected backend; it stops when the
+    last of them is done (a package fixture), so the rest of the suite runs without its load.
 
     While it is up, every default kubeconfig lookup in this process points at it, so code that
     loads "the" kubeconfig (kopf's login, ``kubernetes.config.load_kube_config()``) talks to the
@@ -162,7 +163,7 @@ def _provide_cluster(
         cluster.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def k8s_api(k8s_cluster: K8sCluster) -> Iterator[Any]:
     """An official ``kubernetes`` client ``ApiClient`` logged in as cluster admin."""
     from kubernetes import config
@@ -205,7 +206,7 @@ def k8s_namespace(k8s_api: Any) -> Iterator[str]:
                 raise
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def wait() -> Callable[..., Any]:
     return wait_for
 

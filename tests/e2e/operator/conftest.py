@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 GROUP, VERSION = "mlpy.io", "v1alpha1"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def crds(k8s_cluster: Any) -> None:
     kubectl = str(k8s_cluster.binaries.get("kubectl", "kubectl"))
     env = {**os.environ, "KUBECONFIG": str(k8s_cluster.kubeconfig)}
@@ -28,19 +28,19 @@ def crds(k8s_cluster: Any) -> None:
         kubectl_run("wait", "--for=condition=Established", f"crd/{crd}.{GROUP}", "--timeout=60s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stats_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The experiment statistics store routers and the operator share (a SQLite file here)."""
     return f"sqlite:///{tmp_path_factory.mktemp('stats') / 'stats.db'}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def predlog_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The metadata store serving pods log predictions to; drift jobs read it."""
     return f"sqlite:///{tmp_path_factory.mktemp('predlog') / 'store.db'}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def operator(
     k8s_cluster: Any, crds: None, stats_url: str, predlog_url: str, wait: Callable[..., Any]
 ) -> Iterator[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -17,22 +18,31 @@ pytestmark = pytest.mark.integration
 WORKERS = 4
 EACH = 5
 
-# Each worker is a separate interpreter; all of them wait for the same start signal (a file) to collide.
+# Each worker is a separate interpreter; once all are ready they wait for the same start signal (a
+# file) to collide. The model is as small as a model can be (a pickled constant): the race is about
+# version numbers and the journal, and sparing each worker scikit-learn's import keeps it short.
 WORKER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from sklearn.linear_model import LinearRegression
     from mlpy.registry import ModelRegistry
 
+    class Constant:
+        def __init__(self, value):
+            self.value = value
+
+        def predict(self, rows):
+            return [self.value for _ in rows]
+
     store, artifacts, worker, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
-    model = LinearRegression().fit([[0.0], [1.0]], [0.0, float(worker)])
+    model = Constant(float(worker))
     registry = ModelRegistry(store, artifacts) if sys.argv[5] == "early" else None
+    (go.parent / f"ready-{worker}").touch()
     while not go.exists():
         time.sleep(0.005)
     registry = registry or ModelRegistry(store, artifacts)
     for i in range(int(sys.argv[6])):
-        registry.register("shared", model, tags={"worker": str(worker), "i": str(i)})
+        registry.register("shared", model, format="pickle", tags={"worker": str(worker), "i": str(i)})
     """
 )
 
@@ -57,6 +67,12 @@ def _race(store_url: str, artifacts: str, tmp_path: Path, workers: int, open_ear
         )
         for w in range(workers)
     ]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready-{w}").exists() for w in range(workers)):
+        assert time.monotonic() < deadline, "the workers did not get ready"
+        exited = [proc for proc in procs if proc.poll() is not None]
+        assert not exited, [proc.communicate()[1] for proc in exited]
+        time.sleep(0.01)
     go.touch()
     for proc in procs:
         _, err = proc.communicate(timeout=180)
