@@ -13,7 +13,6 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
 from mlpy_server.auth import GRANTS, Permission, Principal
-from mlpy_server.cache import loaded_models_payload
 from mlpy_server.dataplane import DataPlane
 from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import InvalidInputError
@@ -80,8 +79,9 @@ async def _predict_rows(request: Request, field: str, single: bool) -> Response:
 async def list_models(
     state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
 ) -> list[dict[str, Any]]:
-    """Every loaded model by id: name, version, SHA-256, aliases, inputs, whether the fast path is used."""
-    return loaded_models_payload(state.cache)
+    """Every loaded model by id: name, version, SHA-256, aliases, inputs, and how it is predicted (the
+    linear fast path, adaptive batching, or one request at a time)."""
+    return state.plane.loaded_models()
 
 
 @endpoints.get("/models/{model_id}", summary="One loaded model", tags=["models"], responses=ERRORS)
@@ -94,7 +94,7 @@ async def get_model(
     """The loaded model ``model_id`` names, described as in ``GET /models``."""
     served = state.cache.get(model_id)
     request.scope[MODEL] = served
-    return {"id": model_id, **served.describe()}
+    return {"id": model_id, **state.plane.describe(served)}
 
 
 @endpoints.post(
@@ -113,7 +113,7 @@ async def reload_model(
     served, previous = await state.load(model_id)
     request.scope[MODEL] = served
     state.readiness.expected.add(model_id)
-    return {"id": model_id, "loaded": served.describe(), "previous": _brief(previous)}
+    return {"id": model_id, "loaded": state.plane.describe(served), "previous": _brief(previous)}
 
 
 @endpoints.delete("/models/{model_id}", summary="Unload a model (admin)", tags=["models"], responses=ERRORS)

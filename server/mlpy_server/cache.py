@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -224,7 +223,3 @@ class ModelCache:
 
 def _version_key(version: str) -> tuple[int, str]:
     return (int(version), "") if version.isascii() and version.isdigit() else (-1, version)
-
-
-def loaded_models_payload(cache: ModelCache) -> list[dict[str, Any]]:
-    return [{"id": model_id, **served.describe()} for model_id, served in cache.items()]

@@ -16,6 +16,7 @@ import numpy as np
 
 from mlpy.errors import MlpyError
 from mlpy.predlog import LoggedPrediction, PredictionLogger
+from mlpy_server.batching import BatchPolicy, ModelBatcher
 from mlpy_server.cache import ModelCache
 from mlpy_server.errors import InvalidInputError
 from mlpy_server.metrics import ServerMetrics
@@ -33,11 +34,22 @@ class DataPlane:
     ``predlog`` and ``monitoring`` are set by the server's start-up when they are enabled.
     """
 
-    def __init__(self, cache: ModelCache, metrics: ServerMetrics, *, inline_rows: int, max_batch_rows: int):
+    def __init__(
+        self,
+        cache: ModelCache,
+        metrics: ServerMetrics,
+        *,
+        inline_rows: int,
+        max_batch_rows: int,
+        batching: BatchPolicy | None = None,
+    ):
         self.cache = cache
         self.metrics = metrics
         self.inline_rows = inline_rows
         self.max_batch_rows = max_batch_rows
+        self.batching = batching or BatchPolicy()
+        # By id of the loaded model (kept alongside, so the id stays its own); pruned when one is replaced.
+        self._batchers: dict[int, tuple[ServedModel, ModelBatcher]] = {}
         self.predlog: PredictionLogger | None = None
         self.monitoring: MonitoringRecorder | None = None
 
@@ -70,14 +82,53 @@ class DataPlane:
         return predictions, proba
 
     async def predict(self, served: ServedModel, matrix: Any) -> np.ndarray:
-        """Small requests predict right here (a thread hop costs more); large ones in a worker thread."""
+        """Small requests predict right here (a thread hop costs more), or merged with others arriving
+        together when batching is on (batching.py); large ones in a worker thread."""
         try:
+            batcher = self.batcher(served)
+            if batcher is not None and len(matrix) < self.batching.max_rows:
+                return await batcher.predict(matrix)
             if len(matrix) <= self.inline_rows:
                 return served.predict(matrix)
             return await anyio.to_thread.run_sync(served.predict, matrix)
         except ValueError as exc:
             # sklearn refuses the input (a category it never saw, a shape it cannot take): the caller's fault.
             raise InvalidInputError(f"{served.ref} cannot predict on this input: {exc}") from exc
+
+    def describe(self, served: ServedModel) -> dict[str, Any]:
+        """The model as ``GET /models`` shows it, with how its requests are predicted: the linear
+        shortcut (``fast_path``), or batched (calls and the requests they answered), or one by one."""
+        batcher = self.batcher(served)
+        batching = None
+        if batcher is not None:
+            batching = {
+                "max_rows": self.batching.max_rows,
+                "max_wait_ms": self.batching.max_wait_s * 1000,
+                "calls": batcher.calls,
+                "requests": batcher.requests,
+            }
+        return {**served.describe(), "batching": batching}
+
+    def loaded_models(self) -> list[dict[str, Any]]:
+        return [{"id": model_id, **self.describe(served)} for model_id, served in self.cache.items()]
+
+    def batcher(self, served: ServedModel) -> ModelBatcher | None:
+        """The model's batching queue; none when batching is off or the linear shortcut answers (it
+        takes microseconds: nothing to share)."""
+        if not self.batching.enabled or served.shortcut is not None:
+            return None
+        entry = self._batchers.get(id(served))
+        if entry is not None and entry[0] is served:
+            return entry[1]
+        live = {id(s) for _, s in self.cache.items()}
+        self._batchers = {key: value for key, value in self._batchers.items() if key in live}
+
+        async def predict(rows: Any) -> np.ndarray:
+            return await anyio.to_thread.run_sync(served.predict, rows)
+
+        batcher = ModelBatcher(predict, self.batching)
+        self._batchers[id(served)] = (served, batcher)
+        return batcher
 
     async def probabilities(self, served: ServedModel, matrix: Any) -> np.ndarray:
         try:

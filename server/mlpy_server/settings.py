@@ -49,6 +49,10 @@ class ServerSettings:
     max_batch_rows: int = 10_000
     # Requests with at most this many rows predict on the event loop: cheaper than a thread hop.
     inline_rows: int = 256
+    # Adaptive batching (batching.py): concurrent small requests for a model merged into one predict
+    # call of at most this many rows (0 or 1: off), waiting at most batching_max_wait_s for company.
+    batching_max_rows: int = 0
+    batching_max_wait_s: float = 0.005
     predlog_sample_rate: float = 0.0
     predlog_store_url: str | None = None
     predlog_queue_size: int = 10_000
@@ -115,6 +119,8 @@ class ServerSettings:
             max_body_bytes=read.integer("MLPY_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024),
             max_batch_rows=read.integer("MLPY_MAX_BATCH_ROWS", cls.max_batch_rows, minimum=1),
             inline_rows=read.integer("MLPY_INLINE_ROWS", cls.inline_rows, minimum=0),
+            batching_max_rows=read.integer("MLPY_BATCHING_MAX_ROWS", cls.batching_max_rows, minimum=0),
+            batching_max_wait_s=read.number("MLPY_BATCHING_MAX_WAIT_MS", 5.0, 0.0, 1000.0) / 1000,
             predlog_sample_rate=read.number("MLPY_PREDLOG_SAMPLE_RATE", 0.0, 0.0, 1.0),
             predlog_store_url=read.text("MLPY_PREDLOG_STORE"),
             predlog_queue_size=read.integer("MLPY_PREDLOG_QUEUE_SIZE", cls.predlog_queue_size, minimum=1),

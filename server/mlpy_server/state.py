@@ -18,6 +18,7 @@ from mlpy.errors import MlpyError
 from mlpy.predlog import PredictionLogger
 from mlpy.registry import ModelRegistry
 from mlpy_server.auth import Authenticator
+from mlpy_server.batching import BatchPolicy
 from mlpy_server.cache import LoadOptions, ModelCache, ModelLoader
 from mlpy_server.dataplane import DataPlane
 from mlpy_server.errors import ServerError
@@ -62,7 +63,11 @@ class ServerState:
         self._registry: ModelRegistry | None = None
         self._registry_lock = threading.Lock()
         self.plane = DataPlane(
-            self.cache, self.metrics, inline_rows=settings.inline_rows, max_batch_rows=settings.max_batch_rows
+            self.cache,
+            self.metrics,
+            inline_rows=settings.inline_rows,
+            max_batch_rows=settings.max_batch_rows,
+            batching=BatchPolicy(settings.batching_max_rows, settings.batching_max_wait_s),
         )
         self.router: ABRouter | None = None
         if settings.router_mode:
