@@ -78,6 +78,7 @@ def serve(
     os.environ.update(given)
     if workers > 1:
         _share_metrics_between_workers()
+        share_cores_between_workers(workers)
         # Readiness is per worker: a worker that accepted before loading would answer "not loaded".
         os.environ.setdefault("MLPY_STARTUP_LOAD_WAIT_S", "120")
 
@@ -91,6 +92,19 @@ def serve(
         access_log=False,
         server_header=False,
     )
+
+
+#: The thread pools numpy's BLAS, scikit-learn's OpenMP code and MKL size from the environment.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def share_cores_between_workers(workers: int) -> None:
+    """Give each worker's BLAS and OpenMP pools its share of the cores, not all of them: N workers each
+    starting a thread per core would oversubscribe the machine. A variable the caller set is kept."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = str(max(1, cores // workers))
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, share)
 
 
 def _share_metrics_between_workers() -> None:

@@ -144,3 +144,18 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_workers_share_the_cores_between_their_thread_pools(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlpy.cli.serve import THREAD_VARIABLES, share_cores_between_workers
+
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # the caller's choice stands
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(8)))
+    share_cores_between_workers(4)
+    assert (os.environ["OMP_NUM_THREADS"], os.environ["OPENBLAS_NUM_THREADS"]) == ("2", "2")
+    assert os.environ["MKL_NUM_THREADS"] == "3"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    share_cores_between_workers(16)
+    assert os.environ["OMP_NUM_THREADS"] == "1"

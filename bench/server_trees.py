@@ -1,0 +1,175 @@
+"""Serving the models people ship, side by side in one run: MLServer with its adaptive batching, and
+mlpy answering with scikit-learn's predict one request at a time, then with adaptive batching.
+
+Two models, the same files for both servers:
+  forest    RandomForestClassifier(n_estimators=100) on 20 numeric features (one FP64 tensor);
+  pipeline  ColumnTransformer (scaling 18 numeric columns, one-hot of 2 text columns) and a
+            HistGradientBoostingClassifier (one tensor per column, text as BYTES).
+Single-row Open Inference Protocol v2 requests at 64 connections (wrk, one thread). MLServer gets
+max_batch_size 32 and max_batch_time 5 ms; mlpy MLPY_BATCHING_MAX_ROWS=32 and 5 ms. Each row names
+the path that answered.
+
+    python bench/server_trees.py            # ~3 minutes
+    python bench/server_trees.py --quick    # 5 s runs
+
+Needs wrk and bench/.venv-mlserver (bench/server_throughput.py creates it). Results are printed and
+written to bench/results/server_trees.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from server_throughput import BENCH, Result, Server, ensure_mlserver, free_port, run_wrk, start
+
+CONNECTIONS = 64
+NUMERIC = [f"n{i:02d}" for i in range(18)]
+TEXT = ["region", "channel"]
+
+
+def fit(folder: Path) -> dict[str, dict[str, Any]]:
+    """Both models, saved as skops (mlpy) and joblib (MLServer), with a one-row request for each."""
+    import joblib
+    import numpy as np
+    import pandas as pd
+    import skops.io
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(5000, 20))
+    forest = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1)
+    forest.fit(x, (x[:, 0] + x[:, 1] > 0).astype(int))
+    frame = pd.DataFrame(x[:, :18], columns=NUMERIC)
+    frame["region"] = rng.choice(["north", "south", "east", "west"], 5000)
+    frame["channel"] = rng.choice(["web", "shop", "phone"], 5000)
+    pipeline = make_pipeline(
+        make_column_transformer((StandardScaler(), NUMERIC), (OneHotEncoder(handle_unknown="ignore"), TEXT)),
+        HistGradientBoostingClassifier(max_iter=100, random_state=0),
+    )
+    pipeline.fit(frame, (frame["n00"] > 0) & (frame["region"] != "west"))
+    row = [round(0.1 * c, 3) for c in range(20)]
+    columns = [{"name": n, "shape": [1], "datatype": "FP64", "data": [row[i]]} for i, n in enumerate(NUMERIC)]
+    columns += [
+        {"name": "region", "shape": [1], "datatype": "BYTES", "data": ["north"]},
+        {"name": "channel", "shape": [1], "datatype": "BYTES", "data": ["web"]},
+    ]
+    models = {
+        "forest": (forest, {"inputs": [{"name": "x", "shape": [1, 20], "datatype": "FP64", "data": [row]}]}),
+        # MLServer decodes one tensor per column into a DataFrame when asked for the pandas codec.
+        "pipeline": (pipeline, {"inputs": columns, "parameters": {"content_type": "pd"}}),
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, (model, body) in models.items():
+        skops_path, joblib_path = folder / f"{name}.skops", folder / f"{name}.joblib"
+        skops.io.dump(model, skops_path)
+        joblib.dump(model, joblib_path)
+        sha = hashlib.sha256(skops_path.read_bytes()).hexdigest()
+        out[name] = {
+            "skops": skops_path,
+            "joblib": joblib_path,
+            "sha": sha,
+            "body": json.dumps(body).encode(),
+        }
+    return out
+
+
+def start_mlserver(folder: Path, name: str, joblib_path: Path) -> Server:
+    port = free_port()
+    models = folder / f"mlserver-{name}"
+    models.mkdir()
+    (models / "model.joblib").write_bytes(joblib_path.read_bytes())
+    settings = {
+        "http_port": port,
+        "grpc_port": free_port(),
+        "metrics_port": free_port(),
+        "parallel_workers": 0,
+    }
+    (models / "settings.json").write_text(json.dumps(settings))
+    model_settings = {
+        "name": name,
+        "implementation": "mlserver_sklearn.SKLearnModel",
+        "max_batch_size": 32,
+        "max_batch_time": 0.005,
+        "parameters": {"uri": "./model.joblib", "version": "1"},
+    }
+    (models / "model-settings.json").write_text(json.dumps(model_settings))
+    binary = ensure_mlserver()
+    env = {**os.environ, "MLSERVER_PARALLEL_WORKERS": "0"}
+    return start(
+        f"mlserver-{name}", [str(binary), "start", str(models)], port, env, f"/v2/models/{name}/ready", models
+    )
+
+
+def start_mlpy(folder: Path, name: str, model: dict[str, Any], **extra: str) -> Server:
+    port = free_port()
+    env = {
+        **os.environ,
+        "MLPY_HOME": str(folder / f"home-{name}"),
+        "MLPY_MODEL_URI": str(model["skops"]),
+        "MLPY_MODEL_SHA256": model["sha"],
+        "MLPY_MODEL_NAME": name,
+        "MLPY_MODEL_VERSION": "1",
+        **extra,
+    }
+    mlpy = str(Path(sys.executable).with_name("mlpy"))
+    return start(
+        f"mlpy-{name}", [mlpy, "serve", "--port", str(port), "--log-level", "warning"], port, env, "/readyz"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="5 s runs instead of 15 s")
+    args = parser.parse_args()
+    seconds = 5 if args.quick else 15
+    (BENCH / "results").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="mlpy-bench-trees-"))
+    models = fit(folder)
+    batching = {"MLPY_BATCHING_MAX_ROWS": "32", "MLPY_BATCHING_MAX_WAIT_MS": "5"}
+    results: list[Result] = []
+    print(f"single-row OIP v2 requests, {CONNECTIONS} connections, {seconds} s per run")
+    for name, model in models.items():
+        path, body = f"/v2/models/{name}/infer", model["body"]
+        cases: list[tuple[str, Callable[[], Server]]] = [
+            ("MLServer, adaptive batching", partial(start_mlserver, folder, name, model["joblib"])),
+            ("mlpy, sklearn predict", partial(start_mlpy, folder, name, model)),
+            ("mlpy, batched", partial(start_mlpy, folder, name, model, **batching)),
+        ]
+        for label, launch in cases:
+            server = launch()
+            try:
+                result = run_wrk(
+                    f"{name}: {label}", server, path, body, 1, seconds, folder, connections=CONNECTIONS
+                )
+            finally:
+                server.stop()
+            results.append(result)
+    by = {r.scenario: r for r in results}
+    print("\nratios (throughput over MLServer with its batching; goal >= 3 at p99 <= 50 ms)")
+    for name in models:
+        anchor = by[f"{name}: MLServer, adaptive batching"].requests_per_s
+        for label in ("mlpy, sklearn predict", "mlpy, batched"):
+            row = by[f"{name}: {label}"]
+            print(f"  {name:<9} {label:<24} {row.requests_per_s / anchor:>5.2f}x  p99 {row.p99_ms:.1f} ms")
+    out = BENCH / "results" / "server_trees.json"
+    out.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    print(f"\nwritten to {out.relative_to(BENCH.parent)}")
+
+
+if __name__ == "__main__":
+    main()
