@@ -10,12 +10,12 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
-from typing import Any
-
-import fsspec
-from fsspec.spec import AbstractFileSystem
+from typing import TYPE_CHECKING, Any
 
 from mlpy.registry.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from fsspec.spec import AbstractFileSystem
 
 READ_ONLY_SCHEMES = {"http", "https"}
 CHUNK = 1 << 20
@@ -35,6 +35,8 @@ def scheme_of(url: str) -> str:
 
 
 def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
+    import fsspec  # here: the registry's commands that touch no artifact start without it
+
     try:
         fs, path = fsspec.core.url_to_fs(url, **storage_options(url))
     except (ImportError, ValueError) as exc:
@@ -89,7 +91,15 @@ class ArtifactStore:
             root = str(Path(root).expanduser().resolve())
         self.root = root.rstrip("/")
         self.scheme = scheme_of(self.root)
-        self.fs, self.root_path = filesystem(self.root)
+        # A remote root is checked now (a missing s3fs says so at once); a local folder needs fsspec
+        # only when an artifact is written or checked, so commands that touch none start faster.
+        self._fs = None if self.scheme == "file" else filesystem(self.root)[0]
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        if self._fs is None:
+            self._fs = filesystem(self.root)[0]
+        return self._fs
 
     @property
     def writable(self) -> bool:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
+# numpy is imported where it is used: the functions here are handed models and arrays, so it is
+# loaded by then, and the registry's commands that never see a model start without it.
 
 
 def _kind(dtype: Any) -> str:
+    import numpy as np
+
     kind = np.dtype(dtype).kind if not hasattr(dtype, "kind") else dtype.kind
     return {"b": "boolean", "i": "integer", "u": "integer", "f": "number", "M": "datetime"}.get(
         kind, "string"
@@ -17,6 +20,8 @@ def _kind(dtype: Any) -> str:
 
 def infer_signature(model: Any, example: Any = None) -> dict[str, Any] | None:
     """From an input example (a DataFrame or array) when given, else from the fitted model."""
+    import numpy as np
+
     inputs: list[dict[str, str]] | None = None
     if example is not None and hasattr(example, "dtypes") and hasattr(example, "columns"):
         inputs = [{"name": str(col), "type": _kind(dtype)} for col, dtype in example.dtypes.items()]
@@ -56,6 +61,8 @@ def _parts(model: Any) -> Iterator[Any]:
 
 
 def _named_columns(columns: Any) -> list[str] | None:
+    import numpy as np
+
     if isinstance(columns, str):
         return [columns]
     if (
@@ -82,6 +89,8 @@ def text_features(model: Any) -> set[str]:
     Without an input example this is the only way to know that ``region`` takes "north", not a
     number, so a server can build the DataFrame the pipeline's encoder needs.
     """
+    import numpy as np
+
     text: set[str] = set()
     for part in _parts(model):
         for _, branch, columns in getattr(part, "transformers_", None) or []:

@@ -44,3 +44,18 @@ def test_importing_the_faces_loads_no_heavy_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_registry_starts_without_numpy_or_fsspec() -> None:
+    """``mlpy registry list``, ``promote`` or ``manifest`` touch no model and no artifact: what a model
+    or an artifact needs loads when one is handled (each command is a process; its start-up counts)."""
+    heavy = ("numpy", "fsspec", "pandas", "sklearn", "skops")
+    code = (
+        "import sys, tempfile; from mlpy.registry import ModelRegistry; d = tempfile.mkdtemp(); "
+        "ModelRegistry(f'sqlite:///{d}/s.db', d + '/a').search_versions(); "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
