@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from localk8s import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 MLSERVER_VENV = BENCH / ".venv-mlserver"
@@ -121,12 +123,6 @@ def request_body(rows: int) -> bytes:
     data = [[round(0.1 * (r + c), 3) for c in range(FEATURES)] for r in range(rows)]
     tensor = {"name": "input-0", "shape": [rows, FEATURES], "datatype": "FP64", "data": data}
     return json.dumps({"inputs": [tensor]}).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

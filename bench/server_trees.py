@@ -30,7 +30,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from server_throughput import BENCH, Result, Server, ensure_mlserver, free_port, run_wrk, start
+from server_throughput import BENCH, Result, Server, ensure_mlserver, run_wrk, start
+
+from localk8s import free_port
 
 CONNECTIONS = 64
 NUMERIC = [f"n{i:02d}" for i in range(18)]

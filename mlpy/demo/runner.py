@@ -16,7 +16,7 @@ from rich.table import Table
 
 from mlpy.config import Locations, home
 from mlpy.demo.data import credit_data
-from mlpy.demo.serving import ab_test, free_port, plain, running
+from mlpy.demo.serving import ab_test, plain, running
 from mlpy.demo.training import Trained, train_all
 from mlpy.demo.watch import detect_drift, simulate_day
 from mlpy.registry import ModelRegistry, ModelVersion
@@ -133,7 +133,7 @@ def serve_step(state: DemoState) -> str:
     """Start the API on the production model (it keeps serving after the summary unless --no-serve)."""
     from mlpy_server import ServerSettings
 
-    port = state.port if state.serve else free_port()
+    port = state.port if state.serve else 0
     base = state.resources.enter_context(running(ServerSettings(models=(MODEL,)), port))
     state.extra["url"] = base
     row = state.test.drop(columns=["default"]).iloc[0].to_dict() if state.test is not None else {}

@@ -22,41 +22,44 @@ import yaml
 from mlpy.demo.data import TARGET
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def running(settings: Any, port: int) -> Iterator[str]:
-    """One mlpy server in a background thread until the block ends; yields its base URL."""
+def running(settings: Any, port: int = 0) -> Iterator[str]:
+    """One mlpy server in a background thread until the block ends; yields its base URL.
+
+    The socket is bound here and handed to uvicorn, so port 0 (any free port) has no window in
+    which another process could take the port between choosing and listening."""
     import uvicorn
 
     from mlpy_server import create_app
 
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    else:
-        server.should_exit = True
-        raise RuntimeError(f"the demo server on port {port} did not become ready")
     try:
+        deadline = time.monotonic() + 60
+        while not ready(base):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the demo server on port {port} did not become ready")
+            time.sleep(0.1)
         yield base
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
+
+
+def ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def ab_test(
@@ -77,10 +80,9 @@ def ab_test(
         "metric": {"name": "correct-decision", "goal": "maximize", "type": "proportion"},
         "stopping": {"minSamplesPerVariant": 100, "confidence": 0.95, "maxDuration": "1h"},
     }
-    ports = {"control": free_port(), "candidate": free_port(), "router": free_port()}
     with (
-        running(ServerSettings(models=(f"{model}:{control}",)), ports["control"]) as control_url,
-        running(ServerSettings(models=(f"{model}:{candidate}",)), ports["candidate"]) as candidate_url,
+        running(ServerSettings(models=(f"{model}:{control}",))) as control_url,
+        running(ServerSettings(models=(f"{model}:{candidate}",))) as candidate_url,
     ):
         variants = [
             {**spec["variants"][0], "upstream": control_url},
@@ -90,7 +92,7 @@ def ab_test(
         config.write_text(yaml.safe_dump({"name": f"demo-{model}", "spec": {**spec, "variants": variants}}))
         router_settings = ServerSettings(experiment=str(config))
         with (
-            running(router_settings, ports["router"]) as router,
+            running(router_settings) as router,
             httpx.Client(base_url=router, timeout=10) as http,
         ):
             rows = test.sample(n=min(requests, len(test)), random_state=0)

@@ -11,7 +11,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -23,6 +22,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from localk8s import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -91,12 +92,6 @@ def test_rendered_chart_is_accepted_by_the_api_server(tools: Tools, k8s_namespac
         assert {"Role", "RoleBinding"} <= kinds
     out = tools.run("kubectl", "apply", "--dry-run=server", "--validate=strict", "-f", "-", stdin=rendered)
     assert "deployment.apps/" in out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _token_kubeconfig(tools: Tools, namespace: str, account: str, target: Path) -> Path:
@@ -172,7 +167,7 @@ def run_operator(tmp_path: Path) -> Iterator[Callable[[dict[str, str], Path], Op
         command = _image_entrypoint(REPO / "Dockerfile.operator")
         assert command[:1] == ["python"], command
         command[0] = sys.executable  # the image's python is its venv's; ours has the same packages
-        port = _free_port()
+        port = free_port()
         log = tmp_path / f"operator-{len(started)}.log"
         process_env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_", "MLPY_"))},

@@ -14,7 +14,7 @@ from localk8s.kwok import FAKE_NODE, TAINT_KEY
 from localk8s.network import COMPONENT_SYSCTLS, NODE_SYSCTLS, NodeNetwork
 from localk8s.node import NODE_NAME
 from localk8s.pki import make_pki, write_kubeconfig
-from localk8s.processes import die_with_parent, free_ports
+from localk8s.processes import die_with_parent, free_port, free_ports
 
 __all__ = [
     "BINARIES",
@@ -41,6 +41,7 @@ __all__ = [
     "current_images",
     "die_with_parent",
     "find_binaries",
+    "free_port",
     "free_ports",
     "make_pki",
     "node_unavailable_reason",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -60,16 +61,38 @@ def terminate_groups(pids: Sequence[int], grace: float = 10.0) -> None:
             os.waitpid(pid, 0)
 
 
+# Ports are chosen below the kernel's ephemeral range (and below Kubernetes' NodePort range), so an
+# outgoing connection made by any process between choosing a port and listening on it can never
+# take it: binding to port 0 hands out exactly the ports outgoing connections use, which made a
+# listener lose its port now and then on a busy machine.
+LISTEN_PORTS = range(20000, 30000)
+
+
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
-    """``count`` distinct free ports: all sockets stay open until every port is known."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    """``count`` distinct ports free on ``host``, outside the ephemeral range."""
+    chosen: list[socket.socket] = []
     try:
-        for s in sockets:
-            s.bind((host, 0))
-        return [int(s.getsockname()[1]) for s in sockets]
+        for port in random.sample(LISTEN_PORTS, len(LISTEN_PORTS)):
+            if len(chosen) == count:
+                break
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind((host, port))
+            except OSError:
+                sock.close()
+                continue
+            chosen.append(sock)
+        if len(chosen) < count:
+            raise ClusterError(f"fewer than {count} free ports on {host} in {LISTEN_PORTS}")
+        return [int(s.getsockname()[1]) for s in chosen]
     finally:
-        for s in sockets:
+        for s in chosen:
             s.close()
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """One port free on ``host`` (see ``free_ports``)."""
+    return free_ports(1, host)[0]
 
 
 def tail(path: Path, lines: int = 25) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from localk8s import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -75,12 +76,6 @@ def test_examples_apply_and_reconcile(
     assert "production" in table
     explained = kubectl(k8s_cluster, "explain", "modelversion.spec.artifact.sha256")
     assert "refuses to load bytes that do not match" in explained
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_serving_container_command_answers_predictions(

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from localk8s import free_ports
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -51,12 +52,6 @@ def interpolate(value: str, env: Mapping[str, str]) -> str:
         return arg or ""
 
     return INTERPOLATION.sub(one, value)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, logs: Callable[[], str]) -> Any:
@@ -236,7 +231,7 @@ def test_compose_services_serve_through_nginx_and_report_drift_to_prometheus(
         assert set(local) - {"MLPY_WORKER_QUEUE"} <= set(env), f"{name} misses store/queue settings"
         return argv, {**base_env, **env, **local}
 
-    api_port, monitor_port, nginx_port, prom_port = (free_port() for _ in range(4))
+    api_port, monitor_port, nginx_port, prom_port, grafana_port = free_ports(5)
 
     argv, env = service("worker")
     assert argv[1:] == ["worker", "run", "--bootstrap", MODEL]
@@ -257,7 +252,7 @@ def test_compose_services_serve_through_nginx_and_report_drift_to_prometheus(
         {
             "NGINX_PORT": f"127.0.0.1:{nginx_port}",
             "MLPY_API_UPSTREAM": f"127.0.0.1:{api_port}",
-            "MLPY_GRAFANA_UPSTREAM": f"127.0.0.1:{free_port()}",
+            "MLPY_GRAFANA_UPSTREAM": f"127.0.0.1:{grafana_port}",
         },
     )
     stack.start("nginx", [nginx, "-c", str(conf), "-p", str(tmp_path)])

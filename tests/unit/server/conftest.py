@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from localk8s import free_port
 from mlpy.registry import ModelRegistry
 from mlpy_server import ServerSettings, create_app
 
@@ -83,12 +83,6 @@ def make_client(registry: ModelRegistry) -> Iterator[Callable[..., TestClient]]:
 @pytest.fixture
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     return make_client()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ThreadedServer:

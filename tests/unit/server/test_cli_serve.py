@@ -139,11 +139,9 @@ def wait_ready(process: subprocess.Popen[bytes], url: str, timeout_s: float) -> 
 
 @pytest.fixture
 def unused_port() -> int:
-    import socket
+    from localk8s import free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 def test_workers_share_the_cores_between_their_thread_pools(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from localk8s import free_port
 from mlpy.predlog import (
     InvalidWindowError,
     LoggedPrediction,
@@ -18,7 +19,6 @@ from mlpy.predlog import (
     read_window,
 )
 from mlpy.predlog.reader import export_window
-from tests.unit.server.conftest import free_port
 
 
 def entry(request_id: str, rows: int = 1) -> LoggedPrediction:

@@ -27,10 +27,10 @@ from schemathesis.checks import ignored_auth
 from schemathesis.config import SchemathesisConfig
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from localk8s import free_port
 from mlpy.registry import ModelRegistry
 from mlpy_server import ServerSettings, create_app
 from mlpy_server.auth import hash_key
-from tests.unit.server.conftest import free_port
 
 ADMIN_KEY = "schemathesis-admin"
 KEYS = (f"ops:admin:{hash_key(ADMIN_KEY)}",)

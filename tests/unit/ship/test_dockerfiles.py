@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from localk8s import free_port
 
 IMAGES = ("Dockerfile.server", "Dockerfile.operator")
 
@@ -103,12 +104,6 @@ def test_build_context_holds_only_the_sources(repo: Path) -> None:
     }  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _model_file(tmp_path: Path) -> tuple[Path, str]:
     import hashlib
 
@@ -131,7 +126,7 @@ def test_server_image_command_serves_and_passes_its_health_check(repo: Path, tmp
     assert image.entrypoint == ["mlpy"]
     assert image.expose == [8000]
     assert image.cmd == ["serve", "--host", "0.0.0.0", "--port", "8000"]
-    port = _free_port()
+    port = free_port()
     # Only the address changes: loopback and a free port instead of the container's 0.0.0.0:8000.
     argv = [str(Path(sys.executable).with_name(image.entrypoint[0])), *image.cmd]
     argv[argv.index("--host") + 1] = "127.0.0.1"
