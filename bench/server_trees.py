@@ -6,10 +6,11 @@ Two models, the same files for both servers:
   pipeline  ColumnTransformer (scaling 18 numeric columns, one-hot of 2 text columns) and a
             HistGradientBoostingClassifier (one tensor per column, text as BYTES).
 Single-row Open Inference Protocol v2 requests at 64 connections (wrk, one thread). MLServer gets
-max_batch_size 32 and max_batch_time 5 ms; mlpy MLPY_BATCHING_MAX_ROWS=32 and 5 ms. Each row names
-the path that answered.
+max_batch_size 32 and max_batch_time 5 ms; mlpy MLPY_BATCHING_MAX_ROWS=32 and 5 ms, then
+MLPY_COMPILED (ONNX Runtime, used only when it agrees with scikit-learn), alone, batched, and with
+--workers 2. Each row names the path that answered, as the server's GET /models/{name} reports it.
 
-    python bench/server_trees.py            # ~3 minutes
+    python bench/server_trees.py            # ~5 minutes
     python bench/server_trees.py --quick    # 5 s runs
 
 Needs wrk and bench/.venv-mlserver (bench/server_throughput.py creates it). Results are printed and
@@ -35,6 +36,13 @@ from server_throughput import BENCH, Result, Server, ensure_mlserver, run_wrk, s
 from localk8s import free_port
 
 CONNECTIONS = 64
+MLPY_ROWS = (
+    "mlpy, sklearn predict",
+    "mlpy, batched",
+    "mlpy, compiled",
+    "mlpy, compiled, batched",
+    "mlpy, compiled, 2 workers",
+)
 NUMERIC = [f"n{i:02d}" for i in range(18)]
 TEXT = ["region", "channel"]
 
@@ -115,7 +123,9 @@ def start_mlserver(folder: Path, name: str, joblib_path: Path) -> Server:
     )
 
 
-def start_mlpy(folder: Path, name: str, model: dict[str, Any], **extra: str) -> Server:
+def start_mlpy(
+    folder: Path, name: str, model: dict[str, Any], extra: dict[str, str], workers: int = 1
+) -> Server:
     port = free_port()
     env = {
         **os.environ,
@@ -127,9 +137,26 @@ def start_mlpy(folder: Path, name: str, model: dict[str, Any], **extra: str) -> 
         **extra,
     }
     mlpy = str(Path(sys.executable).with_name("mlpy"))
-    return start(
-        f"mlpy-{name}", [mlpy, "serve", "--port", str(port), "--log-level", "warning"], port, env, "/readyz"
-    )
+    argv = [mlpy, "serve", "--port", str(port), "--log-level", "warning", "--workers", str(workers)]
+    return start(f"mlpy-{name}", argv, port, env, "/readyz")
+
+
+def answering_path(server: Server, name: str) -> str:
+    """What the server says answered: the prediction path, and batching's calls over requests."""
+    import httpx
+
+    if not server.name.startswith("mlpy"):
+        return "scikit-learn predict, batched (MLServer)"
+    shown = httpx.get(f"{server.url}/models/{name}", timeout=10).json()
+    path = str(shown.get("prediction_path"))
+    compiled = shown.get("compiled") or {}
+    if compiled and not compiled.get("used"):
+        path += f" (compiled refused: {str(compiled.get('reason'))[:90]})"
+    batching = shown.get("batching")
+    if batching:
+        calls, requests = batching["calls"], batching["requests"]
+        path += f", batched {requests / max(calls, 1):.1f} requests per call (one worker's count)"
+    return path
 
 
 def main() -> None:
@@ -143,14 +170,19 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="mlpy-bench-trees-"))
     models = fit(folder)
     batching = {"MLPY_BATCHING_MAX_ROWS": "32", "MLPY_BATCHING_MAX_WAIT_MS": "5"}
+    compiled = {"MLPY_COMPILED": "true"}
     results: list[Result] = []
+    paths: dict[str, str] = {}
     print(f"single-row OIP v2 requests, {CONNECTIONS} connections, {seconds} s per run")
     for name, model in models.items():
         path, body = f"/v2/models/{name}/infer", model["body"]
         cases: list[tuple[str, Callable[[], Server]]] = [
             ("MLServer, adaptive batching", partial(start_mlserver, folder, name, model["joblib"])),
-            ("mlpy, sklearn predict", partial(start_mlpy, folder, name, model)),
-            ("mlpy, batched", partial(start_mlpy, folder, name, model, **batching)),
+            ("mlpy, sklearn predict", partial(start_mlpy, folder, name, model, {})),
+            ("mlpy, batched", partial(start_mlpy, folder, name, model, batching)),
+            ("mlpy, compiled", partial(start_mlpy, folder, name, model, compiled)),
+            ("mlpy, compiled, batched", partial(start_mlpy, folder, name, model, compiled | batching)),
+            ("mlpy, compiled, 2 workers", partial(start_mlpy, folder, name, model, compiled, 2)),
         ]
         for label, launch in cases:
             server = launch()
@@ -158,6 +190,8 @@ def main() -> None:
                 result = run_wrk(
                     f"{name}: {label}", server, path, body, 1, seconds, folder, connections=CONNECTIONS
                 )
+                paths[result.scenario] = answering_path(server, name)
+                print(f"      answered by: {paths[result.scenario]}")
             finally:
                 server.stop()
             results.append(result)
@@ -165,11 +199,14 @@ def main() -> None:
     print("\nratios (throughput over MLServer with its batching; goal >= 3 at p99 <= 50 ms)")
     for name in models:
         anchor = by[f"{name}: MLServer, adaptive batching"].requests_per_s
-        for label in ("mlpy, sklearn predict", "mlpy, batched"):
+        for label in MLPY_ROWS:
             row = by[f"{name}: {label}"]
-            print(f"  {name:<9} {label:<24} {row.requests_per_s / anchor:>5.2f}x  p99 {row.p99_ms:.1f} ms")
+            print(f"  {name:<9} {label:<26} {row.requests_per_s / anchor:>6.2f}x  p99 {row.p99_ms:.1f} ms")
+        one, two = by[f"{name}: mlpy, compiled"], by[f"{name}: mlpy, compiled, 2 workers"]
+        scaling = two.requests_per_s / one.requests_per_s
+        print(f"  {name:<9} 2 workers over 1 (compiled)  {scaling:>6.2f}x  (goal >= 1.7)")
     out = BENCH / "results" / "server_trees.json"
-    out.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    out.write_text(json.dumps([{**asdict(r), "path": paths.get(r.scenario)} for r in results], indent=2))
     print(f"\nwritten to {out.relative_to(BENCH.parent)}")
 
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
         Verification,
     )
     from mlpy.registry.service import ModelRegistry, load_verified
-    from mlpy.registry.signature import infer_signature, selects_columns_by_name
+    from mlpy.registry.signature import infer_signature, selects_columns_by_name, text_categories
 
 __all__ = [
     "AliasChange",
@@ -64,6 +64,7 @@ __all__ = [
     "read_artifact",
     "selects_columns_by_name",
     "storage_options",
+    "text_categories",
 ]
 
 _HOMES = {
@@ -94,6 +95,7 @@ _HOMES = {
     "read_artifact": "mlpy.registry.artifacts",
     "selects_columns_by_name": "mlpy.registry.signature",
     "storage_options": "mlpy.registry.artifacts",
+    "text_categories": "mlpy.registry.signature",
 }
 
 

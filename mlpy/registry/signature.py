@@ -89,9 +89,14 @@ def text_features(model: Any) -> set[str]:
     Without an input example this is the only way to know that ``region`` takes "north", not a
     number, so a server can build the DataFrame the pipeline's encoder needs.
     """
+    return set(text_categories(model))
+
+
+def text_categories(model: Any) -> dict[str, list[str]]:
+    """The text categories each such input column's encoder learnt (``region``: north, south...)."""
     import numpy as np
 
-    text: set[str] = set()
+    text: dict[str, list[str]] = {}
     for part in _parts(model):
         for _, branch, columns in getattr(part, "transformers_", None) or []:
             names = _named_columns(columns)
@@ -99,8 +104,9 @@ def text_features(model: Any) -> set[str]:
                 continue
             for encoder in _parts(branch):
                 for name, categories in zip(names, getattr(encoder, "categories_", None) or [], strict=False):
-                    if np.asarray(categories).dtype.kind in "OUS":
-                        text.add(name)
+                    values = np.asarray(categories)
+                    if values.dtype.kind in "OUS":
+                        text[name] = [str(v) for v in values if isinstance(v, str)]
     return text
 
 

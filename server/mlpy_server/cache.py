@@ -32,6 +32,7 @@ class LoadOptions:
     trust_pickle: bool = False
     trusted_types: tuple[str, ...] = ()
     fast_predict: bool = True
+    compiled: bool = False
 
 
 class ModelLoader:
@@ -86,6 +87,7 @@ class ModelLoader:
                 format=spec.format,
                 signature=None,
                 fast=self.options.fast_predict,
+                compile=self.options.compiled,
             )
         )
 
@@ -110,6 +112,7 @@ class ModelLoader:
                 signature=record.signature,
                 aliases=tuple(record.aliases),
                 fast=self.options.fast_predict,
+                compile=self.options.compiled,
             )
         )
 

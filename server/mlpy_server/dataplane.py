@@ -98,14 +98,16 @@ class DataPlane:
     def describe(self, served: ServedModel) -> dict[str, Any]:
         """The model as ``GET /models`` shows it, with how its requests are predicted: the linear
         shortcut (``fast_path``), or batched (calls and the requests they answered), or one by one."""
-        batcher = self.batcher(served)
         batching = None
-        if batcher is not None:
+        if self.batching.enabled and served.shortcut is None:
+            entry = self._batchers.get(id(served))
+            # Looked up, not made: showing a model must not start a queue for it.
+            calls, answered = (entry[1].calls, entry[1].requests) if entry and entry[0] is served else (0, 0)
             batching = {
                 "max_rows": self.batching.max_rows,
                 "max_wait_ms": self.batching.max_wait_s * 1000,
-                "calls": batcher.calls,
-                "requests": batcher.requests,
+                "calls": calls,
+                "requests": answered,
             }
         return {**served.describe(), "batching": batching}
 
@@ -132,7 +134,7 @@ class DataPlane:
 
     async def probabilities(self, served: ServedModel, matrix: Any) -> np.ndarray:
         try:
-            return np.asarray(await anyio.to_thread.run_sync(served.model.predict_proba, matrix))
+            return np.asarray(await anyio.to_thread.run_sync(served.predict_proba, matrix))
         except ValueError as exc:
             raise InvalidInputError(f"{served.ref} cannot predict on this input: {exc}") from exc
 

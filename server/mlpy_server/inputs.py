@@ -173,8 +173,6 @@ def _check_number(value: Any, where: str, feature: str) -> None:
 
 def _frame(served: ServedModel, rows: list[Any], field: str, single: bool) -> Any:
     """Models with text features (pipelines with encoders) take a DataFrame with named columns."""
-    import pandas as pd
-
     width = served.n_features
     for i, row in enumerate(rows):
         where = row_label(field, i, single)
@@ -188,7 +186,10 @@ def _frame(served: ServedModel, rows: list[Any], field: str, single: bool) -> An
                     f"{where}[{j}]{_feature(served, j)} must be a string, got {_kind(value)}",
                     field=f"{where}[{j}]",
                 )
-    return pd.DataFrame(rows, columns=list(served.feature_names))
+    # An object matrix; the DataFrame is made when predicted, once per (possibly batched) call.
+    matrix = np.empty((len(rows), width), dtype=object)
+    matrix[:] = rows
+    return matrix
 
 
 def _feature(served: ServedModel, index: int) -> str:

@@ -193,18 +193,26 @@ def _columns(served: ServedModel, tensors: list[_Tensor]) -> np.ndarray:
                 f"{tensor.where} has {tensor.array.size} rows, {tensors[0].where} has {rows}",
                 field=f"{tensor.where}.shape",
             )
-    return np.column_stack([by_name[n].array for n in names]) if rows else np.empty((0, len(names)))
+    if not rows:
+        return np.empty((0, len(names)))
+    columns = [by_name[n].array for n in names]
+    if all(c.dtype.kind in "biuf" for c in columns):
+        return np.column_stack(columns)
+    # Numbers beside text: an object matrix keeps each column's values as they came (a column_stack
+    # would turn the numbers into strings).
+    matrix = np.empty((rows, len(names)), dtype=object)
+    for j, column in enumerate(columns):
+        matrix[:, j] = column.reshape(-1)
+    return matrix
 
 
 def _model_input(served: ServedModel, matrix: np.ndarray) -> tuple[Any, np.ndarray]:
-    if matrix.dtype.kind == "U" and served.numeric:
+    if matrix.dtype.kind in "UO" and served.numeric:
         raise InvalidInputError("BYTES inputs given to a model whose features are numbers", field="inputs")
-    # The matrix itself goes to the prediction log: the writer thread turns it into lists, not the request.
-    if not served.frame:
-        return matrix, matrix
-    import pandas as pd
-
-    return pd.DataFrame(matrix, columns=list(served.feature_names)), matrix
+    # The matrix itself goes to the prediction log: the writer thread turns it into lists, not the
+    # request. Models that take named columns get their DataFrame when predicted (ServedModel.predict),
+    # once per call however many requests were batched into it.
+    return matrix, matrix
 
 
 _LEFT_OUT = object()

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from mlpy.compiled import CompiledModel, CompileRefusedError, compile_model
 from mlpy.registry import infer_signature, selects_columns_by_name
 from mlpy.store import utcnow
 from mlpy_server.fastpath import compile_predictor
@@ -55,6 +56,10 @@ class ServedModel:
     shortcut: Callable[[np.ndarray], np.ndarray] | None = None
     # Takes a DataFrame with named columns: text features, or a column transformer selecting by name.
     frame: bool = False
+    # The model compiled for ONNX Runtime and proven equal to scikit-learn (mlpy.compiled), when asked
+    # for and it agrees; otherwise why not.
+    compiled: CompiledModel | None = None
+    compiled_refusal: str | None = None
 
     @classmethod
     def build(cls, **fields: Any) -> ServedModel:
@@ -81,6 +86,12 @@ class ServedModel:
         if fields.pop("fast", True) and names and all(t in NUMERIC_TYPES for t in types):
             shortcut = compile_predictor(model, len(names))
         frame = not all(t in NUMERIC_TYPES for t in types) or selects_columns_by_name(model)
+        compiled, refusal = None, None
+        if fields.pop("compile", False) and shortcut is None:
+            try:
+                compiled = compile_model(model, names, types, by_name=frame)
+            except CompileRefusedError as exc:
+                refusal = str(exc)
         return cls(
             **fields,
             feature_names=names,
@@ -89,6 +100,8 @@ class ServedModel:
             classes=classes,
             shortcut=shortcut,
             frame=frame,
+            compiled=compiled,
+            compiled_refusal=refusal,
         )
 
     @property
@@ -106,8 +119,38 @@ class ServedModel:
     def predict(self, features: Any) -> np.ndarray:
         if self.shortcut is not None and type(features) is np.ndarray:
             return self.shortcut(features)
+        if self.compiled is not None:
+            return self.compiled.predict(features)
         _assume_finite()
-        return np.asarray(self.model.predict(features))
+        return np.asarray(self.model.predict(self.model_input(features)))
+
+    def predict_proba(self, features: Any) -> np.ndarray:
+        if self.compiled is not None:
+            return self.compiled.predict_proba(features)
+        _assume_finite()
+        return np.asarray(self.model.predict_proba(self.model_input(features)))
+
+    def model_input(self, features: Any) -> Any:
+        """What scikit-learn is given: the matrix, or for models that take named columns a DataFrame
+        with a float64 column per number and the text as it came."""
+        if not self.frame or type(features) is not np.ndarray:
+            return features
+        import pandas as pd
+
+        columns = {
+            name: features[:, j].astype(np.float64) if kind in NUMERIC_TYPES else features[:, j]
+            for j, (name, kind) in enumerate(zip(self.feature_names, self.feature_types, strict=True))
+        }
+        return pd.DataFrame(columns)
+
+    @property
+    def path(self) -> str:
+        """Which code answers this model's predictions."""
+        if self.shortcut is not None:
+            return "linear shortcut"
+        if self.compiled is not None:
+            return "compiled (ONNX Runtime)"
+        return "scikit-learn predict"
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -122,8 +165,17 @@ class ServedModel:
             "estimator": f"{type(self.model).__module__}.{type(self.model).__qualname__}",
             "task": self.task,
             "fast_path": self.shortcut is not None,
+            "prediction_path": self.path,
+            "compiled": self._compiled_status(),
             "classes": list(self.classes),
             "inputs": [
                 {"name": n, "type": t} for n, t in zip(self.feature_names, self.feature_types, strict=True)
             ],
         }
+
+    def _compiled_status(self) -> dict[str, Any] | None:
+        if self.compiled is not None:
+            return {"used": True, **self.compiled.describe()}
+        if self.compiled_refusal is not None:
+            return {"used": False, "reason": self.compiled_refusal}
+        return None

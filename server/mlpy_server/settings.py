@@ -62,6 +62,9 @@ class ServerSettings:
     request_metrics: bool = True
     # Verified numpy shortcuts for linear models (fastpath.py); off to compare with plain predict().
     fast_predict: bool = True
+    # Models the linear shortcut does not answer are converted to ONNX at load and served by ONNX
+    # Runtime once they agree with scikit-learn (mlpy.compiled; needs the compiled extra).
+    compiled: bool = False
     access_log: bool = False
     load_retry_max_s: float = 30.0
     # Seconds a worker may spend loading its models before it accepts connections (0: accept at once).
@@ -129,6 +132,7 @@ class ServerSettings:
             startup_load_wait_s=read.number("MLPY_STARTUP_LOAD_WAIT_S", 0.0, 0.0, 3600.0),
             request_metrics=read.flag("MLPY_REQUEST_METRICS", True),
             fast_predict=read.flag("MLPY_FAST_PREDICT", True),
+            compiled=read.flag("MLPY_COMPILED", False),
             access_log=read.flag("MLPY_ACCESS_LOG", False),
             experiment=read.text("MLPY_EXPERIMENT"),
             upstreams=parse_upstreams(read.items("MLPY_ROUTER_UPSTREAMS")),

@@ -58,7 +58,9 @@ class ServerState:
         self.loader = ModelLoader(
             self.registry,
             uri_models,
-            LoadOptions(settings.trust_pickle, tuple(settings.trusted_types), settings.fast_predict),
+            LoadOptions(
+                settings.trust_pickle, tuple(settings.trusted_types), settings.fast_predict, settings.compiled
+            ),
         )
         self._registry: ModelRegistry | None = None
         self._registry_lock = threading.Lock()

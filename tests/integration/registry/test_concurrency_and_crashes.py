@@ -98,9 +98,12 @@ def test_concurrent_first_use_migrates_once(store_url: str, tmp_path: Path) -> N
 CRASH = textwrap.dedent(
     """
     import os, sys
-    from sklearn.linear_model import LinearRegression
     from mlpy.registry import ModelRegistry
     from mlpy.registry.artifacts import ArtifactStore
+
+    class Constant:  # as small as a model can be: the crash is about the journal, not the model
+        def predict(self, rows):
+            return [0.0 for _ in rows]
 
     original = ArtifactStore.write
 
@@ -111,7 +114,7 @@ CRASH = textwrap.dedent(
 
     ArtifactStore.write = write_then_die
     registry = ModelRegistry(sys.argv[1], sys.argv[2])
-    registry.register("crashy", LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]))
+    registry.register("crashy", Constant(), format="pickle")
     """
 )
 

@@ -79,8 +79,13 @@ def test_limits_and_shapes() -> None:
 
 def test_text_features_give_a_dataframe_and_check_each_type() -> None:
     model = served(("number", "number", "string"))
-    frame, _ = rows_matrix(model, [[1, 2, "paris"]], "instances", 5)
+    matrix, _ = rows_matrix(model, [[1, 2, "paris"]], "instances", 5)
+    # The values as they came, until predicted: then one DataFrame with typed columns per call.
+    assert matrix.tolist() == [[1, 2, "paris"]]
+    frame = model.model_input(matrix)
     assert list(frame.columns) == ["age", "income", "city"]
+    assert [str(t) for t in frame.dtypes][:2] == ["float64", "float64"]
+    assert frame["city"].tolist() == ["paris"]
     with pytest.raises(InvalidInputError, match=r"instances\[0\]\[2\] \(feature 'city'\) must be a string"):
         rows_matrix(model, [[1, 2, 3]], "instances", 5)
     with pytest.raises(InvalidInputError, match=r"non-numeric value 'x' at instances\[0\]\[0\]"):

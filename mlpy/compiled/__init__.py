@@ -1,0 +1,43 @@
+"""Compiled inference: a model converted to ONNX and run by ONNX Runtime, used only once it agrees.
+
+:func:`compile_model` converts a fitted scikit-learn model (skl2onnx), runs the result on probe rows
+made from the model itself (its split thresholds and its encoders' categories) and on any rows given,
+and returns a :class:`CompiledModel` only when labels are identical and every probability or value is
+within :data:`TOLERANCE` of scikit-learn's. Otherwise it raises :class:`CompileRefusedError` saying
+why, and the caller keeps scikit-learn. Needs the ``compiled`` extra (``pip install 'mlpy[compiled]'``).
+
+The names load on first use (mlpy.faces).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlpy import faces
+
+if TYPE_CHECKING:
+    from mlpy.compiled.errors import CompiledError, CompileRefusedError
+    from mlpy.compiled.onnx import CompiledModel, compile_model, runtime_versions
+    from mlpy.compiled.probes import TOLERANCE
+
+__all__ = [
+    "TOLERANCE",
+    "CompileRefusedError",
+    "CompiledError",
+    "CompiledModel",
+    "compile_model",
+    "runtime_versions",
+]
+
+_HOMES = {
+    "TOLERANCE": "mlpy.compiled.probes",
+    "CompileRefusedError": "mlpy.compiled.errors",
+    "CompiledError": "mlpy.compiled.errors",
+    "CompiledModel": "mlpy.compiled.onnx",
+    "compile_model": "mlpy.compiled.onnx",
+    "runtime_versions": "mlpy.compiled.onnx",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return faces.load(__name__, _HOMES, name)

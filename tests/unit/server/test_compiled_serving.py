@@ -1,0 +1,94 @@
+"""MLPY_COMPILED: a tree ensemble served by ONNX Runtime once it agrees, scikit-learn otherwise, and
+/models says which and why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sklearn.ensemble import RandomForestClassifier
+
+import mlpy.compiled.onnx as onnx_module
+from mlpy.registry import ModelRegistry
+
+NAMES = ["age", "income", "score"]
+SIGNATURE = {"inputs": [{"name": n, "type": "number"} for n in NAMES]}
+
+
+def fitted(flip: bool = False) -> RandomForestClassifier:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(500, 3)) * [10.0, 1000.0, 1.0]
+    y = ((x[:, 0] / 10 + x[:, 2] > 0) != flip).astype(int)
+    return RandomForestClassifier(n_estimators=12, max_depth=6, random_state=0).fit(x, y)
+
+
+@pytest.fixture
+def forest(registry: ModelRegistry) -> RandomForestClassifier:
+    model = fitted()
+    registry.register("forest", model, signature=SIGNATURE)
+    registry.promote("forest", 1)
+    return model
+
+
+ROWS = np.random.default_rng(12).normal(size=(40, 3)) * [10.0, 1000.0, 1.0]
+
+
+def predictions(client: TestClient) -> tuple[list[Any], list[list[float]]]:
+    labels = [
+        client.post(
+            "/predict", json={"model": "forest", "features": dict(zip(NAMES, row, strict=True))}
+        ).json()["prediction"]
+        for row in ROWS.tolist()
+    ]
+    body = {
+        "inputs": [
+            {"name": "x", "shape": list(ROWS.shape), "datatype": "FP64", "data": ROWS.ravel().tolist()}
+        ],
+        "outputs": [{"name": "predict_proba"}],
+    }
+    answer = client.post("/v2/models/forest/infer", json=body)
+    assert answer.status_code == 200, answer.text
+    proba = answer.json()["outputs"][0]["data"]
+    return labels, np.asarray(proba).reshape(len(ROWS), -1).tolist()
+
+
+def test_a_forest_is_served_compiled_with_scikit_learns_answers(
+    make_client: Callable[..., TestClient], forest: RandomForestClassifier
+) -> None:
+    client = make_client(models=("forest",), compiled=True)
+    shown = client.get("/models/forest").json()
+    assert shown["prediction_path"] == "compiled (ONNX Runtime)"
+    assert shown["compiled"]["used"] is True
+    assert shown["compiled"]["verified_rows"] == 512
+    labels, proba = predictions(client)
+    assert labels == forest.predict(ROWS).tolist()
+    assert np.allclose(proba, forest.predict_proba(ROWS), atol=1e-5)
+
+
+def test_a_disagreeing_compiled_model_is_refused_and_scikit_learn_serves(
+    make_client: Callable[..., TestClient], forest: RandomForestClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_convert = onnx_module._convert
+    flipped = fitted(flip=True)
+    monkeypatch.setattr(onnx_module, "_convert", lambda _model, *args: real_convert(flipped, *args))
+    client = make_client(models=("forest",), compiled=True)
+    shown = client.get("/models/forest").json()
+    assert shown["prediction_path"] == "scikit-learn predict"
+    assert shown["compiled"]["used"] is False
+    assert "disagrees with scikit-learn" in shown["compiled"]["reason"]
+    labels, proba = predictions(client)
+    assert labels == forest.predict(ROWS).tolist()
+    assert np.allclose(proba, forest.predict_proba(ROWS))
+
+
+def test_compiled_is_off_by_default_and_linear_models_keep_their_shortcut(
+    make_client: Callable[..., TestClient], forest: RandomForestClassifier
+) -> None:
+    client = make_client(models=("forest", "lin"))
+    assert client.get("/models/forest").json()["compiled"] is None
+    client = make_client(models=("forest", "lin"), compiled=True)
+    lin = client.get("/models/lin").json()
+    assert (lin["prediction_path"], lin["compiled"]) == ("linear shortcut", None)
