@@ -92,8 +92,60 @@ def fit(folder: Path) -> dict[str, dict[str, Any]]:
             "joblib": joblib_path,
             "sha": sha,
             "body": json.dumps(body).encode(),
+            "model": model,
+            "row": np.asarray([row]) if name == "forest" else frame.iloc[:1].reset_index(drop=True),
         }
     return out
+
+
+def predict_costs(entry: dict[str, Any]) -> dict[str, float]:
+    """In-process microseconds of predict per request on each path: one row alone, or one of 32
+    rows predicted together (what a full batch costs each request). The compiled path falls back
+    to scikit-learn's figures when the model does not compile, as the server does."""
+    import time
+
+    import numpy as np
+    import pandas as pd
+
+    from mlpy.compiled import CompileRefusedError, compile_model
+    from mlpy.registry import infer_signature, selects_columns_by_name, text_categories
+
+    model, one = entry["model"], entry["row"]
+    many = pd.concat([one] * 32, ignore_index=True) if hasattr(one, "columns") else np.repeat(one, 32, axis=0)
+    inputs = (infer_signature(model, one if hasattr(one, "columns") else None) or {}).get("inputs") or []
+    names = [i["name"] for i in inputs] or [f"x{i}" for i in range(one.shape[1])]
+    types = [i.get("type", "number") for i in inputs] or ["number"] * one.shape[1]
+    by_name = hasattr(one, "columns") and selects_columns_by_name(model)
+    predictors: dict[str, Any] = {"sklearn": model.predict}
+    try:
+        compiled = compile_model(model, names, types, by_name=by_name, categories=text_categories(model))
+        predictors["compiled"] = compiled.predict
+    except CompileRefusedError:
+        predictors["compiled"] = model.predict
+
+    def per_call(predict: Any, rows: Any) -> float:
+        predict(rows)
+        started, calls = time.perf_counter(), 0
+        while time.perf_counter() - started < 1.0:
+            predict(rows)
+            calls += 1
+        return (time.perf_counter() - started) / calls * 1e6
+
+    costs: dict[str, float] = {}
+    for path, predict in predictors.items():
+        costs[f"{path}, 1 row"] = per_call(predict, one)
+        costs[f"{path}, 32 rows"] = per_call(predict, many) / 32
+    return costs
+
+
+# Which in-process cost each server row pays per request.
+COST_OF = {
+    "mlpy, sklearn predict": "sklearn, 1 row",
+    "mlpy, batched": "sklearn, 32 rows",
+    "mlpy, compiled": "compiled, 1 row",
+    "mlpy, compiled, batched": "compiled, 32 rows",
+    "mlpy, compiled, 2 workers": "compiled, 1 row",
+}
 
 
 def start_mlserver(folder: Path, name: str, joblib_path: Path) -> Server:
@@ -196,12 +248,19 @@ def main() -> None:
                 server.stop()
             results.append(result)
     by = {r.scenario: r for r in results}
-    print("\nratios (throughput over MLServer with its batching; goal >= 3 at p99 <= 50 ms)")
+    print("\nratios (throughput over MLServer with its batching; goal >= 3 at p99 <= 50 ms), and the")
+    print("share of the CPU per request that predict itself takes (timed in this process)")
     for name in models:
         anchor = by[f"{name}: MLServer, adaptive batching"].requests_per_s
+        costs = predict_costs(models[name])
         for label in MLPY_ROWS:
             row = by[f"{name}: {label}"]
-            print(f"  {name:<9} {label:<26} {row.requests_per_s / anchor:>6.2f}x  p99 {row.p99_ms:.1f} ms")
+            cost = costs[COST_OF[label]]
+            share = cost / row.cpu_us_per_request if row.cpu_us_per_request else 0.0
+            print(
+                f"  {name:<9} {label:<26} {row.requests_per_s / anchor:>6.2f}x  p99 {row.p99_ms:>7.1f} ms"
+                f"  predict {cost:>7.0f} us of {row.cpu_us_per_request:>6.0f} us ({share:.0%})"
+            )
         one, two = by[f"{name}: mlpy, compiled"], by[f"{name}: mlpy, compiled, 2 workers"]
         scaling = two.requests_per_s / one.requests_per_s
         print(f"  {name:<9} 2 workers over 1 (compiled)  {scaling:>6.2f}x  (goal >= 1.7)")

@@ -62,6 +62,12 @@ def register(
         "--if-new",
         help="If a live version already holds this file (same SHA-256), print it: a safe retry.",
     ),
+    compile_: bool = typer.Option(
+        False,
+        "--compile",
+        help="Record in mlpy.compiled tags whether the model compiles for ONNX Runtime and agrees "
+        "with scikit-learn (needs mlpy[compiled]).",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Register FILE as the next version of NAME."""
@@ -77,11 +83,21 @@ def register(
         parent=parent,
         description=description,
         if_new=if_new,
+        compile=compile_,
     )
     if output is OutputFormat.json:
         print_json(version)
-    else:
-        typer.echo(f"registered {version.name} version {version.version} (sha256 {version.sha256})")
+        return
+    typer.echo(f"registered {version.name} version {version.version} (sha256 {version.sha256})")
+    if compile_:
+        tags = version.tags
+        if tags.get("mlpy.compiled") == "verified":
+            typer.echo(
+                f"compiled: verified on {tags['mlpy.compiled.verified_rows']} rows, largest difference "
+                f"{tags['mlpy.compiled.max_difference']} ({tags['mlpy.compiled.runtime']})"
+            )
+        else:
+            typer.echo(f"compiled: refused: {tags.get('mlpy.compiled.reason')}")
 
 
 @app.command("list")

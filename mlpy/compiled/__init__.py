@@ -17,7 +17,7 @@ from mlpy import faces
 
 if TYPE_CHECKING:
     from mlpy.compiled.errors import CompiledError, CompileRefusedError
-    from mlpy.compiled.onnx import CompiledModel, compile_model, runtime_versions
+    from mlpy.compiled.onnx import CompiledModel, compile_model, conversion_tags, runtime_versions
     from mlpy.compiled.probes import TOLERANCE
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "CompiledError",
     "CompiledModel",
     "compile_model",
+    "conversion_tags",
     "runtime_versions",
 ]
 
@@ -35,6 +36,7 @@ _HOMES = {
     "CompiledError": "mlpy.compiled.errors",
     "CompiledModel": "mlpy.compiled.onnx",
     "compile_model": "mlpy.compiled.onnx",
+    "conversion_tags": "mlpy.compiled.onnx",
     "runtime_versions": "mlpy.compiled.onnx",
 }
 

@@ -86,10 +86,14 @@ def compile_model(
     feature_types: Sequence[str],
     *,
     by_name: bool,
+    categories: Mapping[str, Sequence[str]] | None = None,
     examples: Mapping[str, np.ndarray] | None = None,
 ) -> CompiledModel:
     """Convert ``model`` and prove it on probe rows (plus ``examples``, columns by name); raises
-    :class:`CompileRefusedError` saying why when it cannot be used."""
+    :class:`CompileRefusedError` saying why when it cannot be used.
+
+    ``by_name``: the model takes a DataFrame (one ONNX input per column). ``categories``: the text
+    values each text column's encoder knows, for the probes."""
     versions = runtime_versions()
     if not versions:
         raise CompileRefusedError("ONNX Runtime and skl2onnx are not installed", hint=EXTRA_HINT)
@@ -108,7 +112,7 @@ def compile_model(
         dtype=dtype,
         versions=versions,
     )
-    _verify(compiled, model, feature_names, feature_types, by_name, examples)
+    _verify(compiled, model, feature_names, feature_types, by_name, categories or {}, examples)
     return compiled
 
 
@@ -152,11 +156,12 @@ def _verify(
     names: Sequence[str],
     types: Sequence[str],
     by_name: bool,
+    categories: Mapping[str, Sequence[str]],
     examples: Mapping[str, np.ndarray] | None,
 ) -> None:
     import pandas as pd
 
-    columns = probe_frame(model, names, types)
+    columns = probe_frame(model, names, types, categories)
     if examples:
         columns = {
             n: np.concatenate([np.asarray(examples[n], dtype=columns[n].dtype), columns[n]]) for n in names
@@ -181,3 +186,27 @@ def _verify(
         )
     compiled.verified_rows = len(frame)
     compiled.max_difference = worst
+
+
+def conversion_tags(
+    model: Any,
+    feature_names: Sequence[str],
+    feature_types: Sequence[str],
+    *,
+    by_name: bool,
+    categories: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, str]:
+    """What a registry records about compiling ``model``: verified (runtime, rows, largest difference)
+    or refused (why). Never raises for a model that cannot be compiled: that is an answer too."""
+    try:
+        compiled = compile_model(model, feature_names, feature_types, by_name=by_name, categories=categories)
+    except CompileRefusedError as exc:
+        return {"mlpy.compiled": "refused", "mlpy.compiled.reason": str(exc)[:500]}
+    described = compiled.describe()
+    return {
+        "mlpy.compiled": "verified",
+        "mlpy.compiled.runtime": str(described["runtime"]),
+        "mlpy.compiled.verified_rows": str(described["verified_rows"]),
+        "mlpy.compiled.max_difference": f"{described['max_difference']:.3g}",
+        "mlpy.compiled.tolerance": f"{described['tolerance']:g}",
+    }

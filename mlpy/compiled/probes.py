@@ -8,12 +8,10 @@ text features take the categories the model's encoders learnt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-
-from mlpy.registry import text_categories
 
 PROBE_ROWS = 512
 # ONNX Runtime evaluates tree ensembles in float32: labels must be identical, probabilities and
@@ -22,12 +20,18 @@ TOLERANCE = 1e-5
 
 
 def probe_frame(
-    model: Any, names: Sequence[str], types: Sequence[str], *, rows: int = PROBE_ROWS, seed: int = 20261201
+    model: Any,
+    names: Sequence[str],
+    types: Sequence[str],
+    categories: Mapping[str, Sequence[str]],
+    *,
+    rows: int = PROBE_ROWS,
+    seed: int = 20261201,
 ) -> dict[str, np.ndarray]:
-    """Probe values per input column, ``rows`` each: float64 for numbers, Python strings for text."""
+    """Probe values per input column, ``rows`` each: float64 for numbers, and for text the
+    ``categories`` the model's encoders learnt (mlpy.registry.text_categories finds them)."""
     rng = np.random.default_rng(seed)
     thresholds = split_thresholds(model, len(names))
-    categories = text_categories(model)
     columns: dict[str, np.ndarray] = {}
     for index, (name, kind) in enumerate(zip(names, types, strict=True)):
         if kind == "string":

@@ -34,9 +34,15 @@ if TYPE_CHECKING:
         Verification,
     )
     from mlpy.registry.service import ModelRegistry, load_verified
-    from mlpy.registry.signature import infer_signature, selects_columns_by_name, text_categories
+    from mlpy.registry.signature import (
+        NUMERIC_TYPES,
+        infer_signature,
+        selects_columns_by_name,
+        text_categories,
+    )
 
 __all__ = [
+    "NUMERIC_TYPES",
     "AliasChange",
     "AliasError",
     "ArtifactError",
@@ -68,6 +74,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "NUMERIC_TYPES": "mlpy.registry.signature",
     "AliasChange": "mlpy.registry.records",
     "AliasError": "mlpy.registry.errors",
     "ArtifactError": "mlpy.registry.errors",

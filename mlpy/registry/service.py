@@ -14,6 +14,7 @@ from typing import Any
 from mlpy.config import Locations
 from mlpy.registry import aliases, cleanup, queries, registration
 from mlpy.registry.artifacts import ArtifactStore, read_artifact, sha256_hex
+from mlpy.registry.compiling import conversion_tags
 from mlpy.registry.errors import ArtifactError, ArtifactIntegrityError, InvalidInputError
 from mlpy.registry.formats import ArtifactFormat, dump, format_of, load, parse_format
 from mlpy.registry.names import LATEST, check_model_name
@@ -58,17 +59,22 @@ class ModelRegistry:
         input_example: Any = None,
         author: str | None = None,
         if_new: bool = False,
+        compile: bool = False,
     ) -> ModelVersion:
         """Serialise a fitted model and register it as the model's next version.
 
         Tags are kept as strings (as in MLflow); params keep their JSON types. ``if_new``: return the
         newest live version holding exactly these bytes instead of adding a copy, so a retry after a
-        crash (or a timeout) is safe.
+        crash (or a timeout) is safe. ``compile``: record in ``mlpy.compiled*`` tags whether the model
+        compiles for ONNX Runtime and agrees with scikit-learn (the compiled extra; see mlpy.compiled).
         """
         check_model_name(name)
         fmt = parse_format(format)
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"{type(model).__name__} has no predict(): not a model")
+        signature = signature or infer_signature(model, input_example)
+        if compile:
+            tags = {**(tags or {}), **conversion_tags(model, signature)}
         details = VersionDetails(
             metrics,
             params,
@@ -77,7 +83,7 @@ class ModelRegistry:
             parent,
             author,
             estimator=estimator_name(model),
-            signature=signature or infer_signature(model, input_example),
+            signature=signature,
         )
         return registration.write_version(
             self.store, self.artifacts, name, dump(model, fmt), fmt, details, if_new=if_new
@@ -98,10 +104,12 @@ class ModelRegistry:
         parent: int | str | None = None,
         author: str | None = None,
         if_new: bool = False,
+        compile: bool = False,
     ) -> ModelVersion:
         """Register a serialised model file as is, after checking that it loads as a model.
 
-        ``if_new`` as in ``register``: a file whose SHA-256 a live version already has returns that one.
+        ``if_new`` and ``compile`` as in ``register``: a file whose SHA-256 a live version already has
+        returns that one.
         """
         check_model_name(name)
         path = Path(path)
@@ -113,6 +121,9 @@ class ModelRegistry:
         model = load(data, fmt, trust_pickle=trust_pickle, trusted_types=trusted_types)
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"{path.name} holds a {type(model).__name__}, which has no predict()")
+        signature = infer_signature(model)
+        if compile:
+            tags = {**(tags or {}), **conversion_tags(model, signature)}
         details = VersionDetails(
             metrics,
             params,
@@ -121,7 +132,7 @@ class ModelRegistry:
             parent,
             author,
             estimator=estimator_name(model),
-            signature=infer_signature(model),
+            signature=signature,
         )
         return registration.write_version(self.store, self.artifacts, name, data, fmt, details, if_new=if_new)
 

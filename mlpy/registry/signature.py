@@ -9,6 +9,10 @@ from typing import Any
 # loaded by then, and the registry's commands that never see a model start without it.
 
 
+# Input types a model takes as numbers (float64); every other type ("string") is text.
+NUMERIC_TYPES = frozenset({"number", "integer", "boolean"})
+
+
 def _kind(dtype: Any) -> str:
     import numpy as np
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from mlpy.errors import MlpyError
 from mlpy.experiments import ExperimentConfig
 from mlpy_operator.errors import SpecError
+
+T = TypeVar("T")
 
 DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -39,6 +42,10 @@ def object_ref(body: dict[str, Any]) -> ObjectRef:
     )
 
 
+def _optional(kind: Callable[[Any], T], value: Any) -> T | None:
+    return None if value is None else kind(value)
+
+
 @dataclass(frozen=True)
 class ModelVersionSpec:
     model: str
@@ -51,6 +58,9 @@ class ModelVersionSpec:
     resources: dict[str, Any] = field(default_factory=dict)
     image: str | None = None
     trust_pickle: bool = False
+    compiled: bool = False
+    batching_max_rows: int | None = None
+    batching_max_wait_ms: float | None = None
     env: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
@@ -69,6 +79,9 @@ class ModelVersionSpec:
                 resources=dict(spec.get("resources") or {}),
                 image=serving.get("image"),
                 trust_pickle=bool(serving.get("trustPickle", False)),
+                compiled=bool(serving.get("compiled", False)),
+                batching_max_rows=_optional(int, (serving.get("batching") or {}).get("maxRows")),
+                batching_max_wait_ms=_optional(float, (serving.get("batching") or {}).get("maxWaitMs")),
                 env=list(serving.get("env") or []),
             )
         except (KeyError, TypeError, ValueError) as exc:

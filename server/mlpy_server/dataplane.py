@@ -19,7 +19,7 @@ from mlpy.predlog import LoggedPrediction, PredictionLogger
 from mlpy_server.batching import BatchPolicy, ModelBatcher
 from mlpy_server.cache import ModelCache
 from mlpy_server.errors import InvalidInputError
-from mlpy_server.metrics import ServerMetrics
+from mlpy_server.metrics import BatchingCount, ServerMetrics
 from mlpy_server.served import ServedModel
 
 if TYPE_CHECKING:
@@ -110,6 +110,15 @@ class DataPlane:
                 "requests": answered,
             }
         return {**served.describe(), "batching": batching}
+
+    def batching_counts(self) -> list[BatchingCount]:
+        """Each loaded model's batching calls and the requests they answered, for /metrics."""
+        live = {id(served) for _, served in self.cache.items()}
+        return [
+            BatchingCount(served.name, served.version, batcher.calls, batcher.requests)
+            for key, (served, batcher) in list(self._batchers.items())
+            if key in live
+        ]
 
     def loaded_models(self) -> list[dict[str, Any]]:
         return [{"id": model_id, **self.describe(served)} for model_id, served in self.cache.items()]

@@ -14,8 +14,9 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from mlpy.registry import NUMERIC_TYPES
 from mlpy_server.errors import InvalidInputError, MalformedRequestError, PayloadTooLargeError
-from mlpy_server.served import NUMERIC_TYPES, ServedModel
+from mlpy_server.served import ServedModel
 
 NUMERIC_KINDS = frozenset("biuf")
 

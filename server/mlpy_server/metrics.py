@@ -7,8 +7,8 @@ collector, so the request path never touches them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -22,6 +22,13 @@ LATENCY_BUCKETS = (
     0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 NO_MODEL = ("", "")
+
+
+class BatchingCount(NamedTuple):
+    model: str
+    version: str
+    calls: int
+    requests: int
 
 
 class ServerMetrics:
@@ -98,8 +105,13 @@ class ServerMetrics:
             child = self._predicted[key] = self.predictions.labels(model, version)
         child.inc(rows)
 
-    def watch(self, cache: ModelCache, predlog: Callable[[], PredictionLogger | None]) -> None:
-        self._state = _StateCollector(cache, predlog)
+    def watch(
+        self,
+        cache: ModelCache,
+        predlog: Callable[[], PredictionLogger | None],
+        batching: Callable[[], Iterable[BatchingCount]] = tuple,
+    ) -> None:
+        self._state = _StateCollector(cache, predlog, batching)
         self.registry.register(self._state)
 
     def render(self) -> bytes:
@@ -117,21 +129,41 @@ class ServerMetrics:
 
 
 class _StateCollector(Collector):
-    def __init__(self, cache: ModelCache, predlog: Callable[[], PredictionLogger | None]) -> None:
+    def __init__(
+        self,
+        cache: ModelCache,
+        predlog: Callable[[], PredictionLogger | None],
+        batching: Callable[[], Iterable[BatchingCount]],
+    ) -> None:
         self._cache = cache
         self._predlog = predlog
+        self._batching = batching
 
     def collect(self) -> Iterator[Metric]:
         loaded = GaugeMetricFamily("mlpy_models_loaded", "Models this server holds.")
         loaded.add_metric([], len(self._cache))
         yield loaded
         info = GaugeMetricFamily(
-            "mlpy_model_info", "One series per loaded model: its version and artifact hash.",
-            labels=["id", "model", "version", "sha256"],
-        )  # fmt: skip
+            "mlpy_model_info",
+            "One series per loaded model: its version, artifact hash and the code that predicts it.",
+            labels=["id", "model", "version", "sha256", "path"],
+        )
         for model_id, served in self._cache.items():
-            info.add_metric([model_id, served.name, served.version, served.sha256], 1)
+            info.add_metric([model_id, served.name, served.version, served.sha256, served.path], 1)
         yield info
+        calls = CounterMetricFamily(
+            "mlpy_batching_calls", "Adaptive batching: predict calls made.", labels=["model", "version"]
+        )
+        answered = CounterMetricFamily(
+            "mlpy_batching_requests",
+            "Adaptive batching: requests those calls answered (over calls: requests per call).",
+            labels=["model", "version"],
+        )
+        for count in self._batching():
+            calls.add_metric([count.model, count.version], count.calls)
+            answered.add_metric([count.model, count.version], count.requests)
+        yield calls
+        yield answered
         logger = self._predlog()
         if logger is None:
             return

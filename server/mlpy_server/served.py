@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from mlpy.compiled import CompiledModel, CompileRefusedError, compile_model
-from mlpy.registry import infer_signature, selects_columns_by_name
+from mlpy.registry import NUMERIC_TYPES, infer_signature, selects_columns_by_name, text_categories
 from mlpy.store import utcnow
 from mlpy_server.fastpath import compile_predictor
 
@@ -20,7 +20,6 @@ from mlpy_server.fastpath import compile_predictor
 # is noise (and a warnings.warn call per request).
 warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
 
-NUMERIC_TYPES = frozenset({"number", "integer", "boolean"})
 _configured = threading.local()
 
 
@@ -89,7 +88,9 @@ class ServedModel:
         compiled, refusal = None, None
         if fields.pop("compile", False) and shortcut is None:
             try:
-                compiled = compile_model(model, names, types, by_name=frame)
+                compiled = compile_model(
+                    model, names, types, by_name=frame, categories=text_categories(model)
+                )
             except CompileRefusedError as exc:
                 refusal = str(exc)
         return cls(

@@ -77,7 +77,7 @@ class ServerState:
 
             self.router = ABRouter(load_experiment(settings), self.metrics, settings.upstream_timeout_s)
         self._tasks: list[asyncio.Task[Any]] = []
-        self.metrics.watch(self.cache, lambda: self.predlog)
+        self.metrics.watch(self.cache, lambda: self.predlog, self.plane.batching_counts)
 
     @property
     def predlog(self) -> PredictionLogger | None:

@@ -48,7 +48,13 @@ def server_env(spec: ModelVersionSpec, stores: dict[str, str] | None = None) -> 
         "MLPY_HOME": "/tmp/mlpy",
     }
     if spec.trust_pickle:
-        values["MLPY_TRUST_PICKLE"] = "true"
+        values["MLPY_MODEL_TRUST_PICKLE"] = "true"
+    if spec.compiled:
+        values["MLPY_COMPILED"] = "true"
+    if spec.batching_max_rows is not None:
+        values["MLPY_BATCHING_MAX_ROWS"] = str(spec.batching_max_rows)
+    if spec.batching_max_wait_ms is not None:
+        values["MLPY_BATCHING_MAX_WAIT_MS"] = f"{spec.batching_max_wait_ms:g}"
     values.update(stores or {})
     return merge_env(env_list(values), spec.env)
 

@@ -15,6 +15,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 import mlpy.compiled.onnx as onnx_module
 from mlpy.compiled import TOLERANCE, CompileRefusedError, compile_model
+from mlpy.registry import text_categories
 
 NAMES = ["a", "b", "c"]
 
@@ -58,7 +59,11 @@ def test_a_pipeline_with_text_columns_takes_one_input_per_column() -> None:
         make_column_transformer(("passthrough", ["a"]), (OneHotEncoder(handle_unknown="ignore"), ["region"])),
         RandomForestClassifier(n_estimators=10, max_depth=5, random_state=0),
     ).fit(frame, y)
-    compiled = compile_model(model, ["a", "region"], ["number", "string"], by_name=True)
+    categories = text_categories(model)
+    assert categories == {"region": ["east", "north", "south"]}
+    compiled = compile_model(
+        model, ["a", "region"], ["number", "string"], by_name=True, categories=categories
+    )
     assert compiled.text_inputs == {"region"}
     assert np.array_equal(compiled.predict(frame), model.predict(frame))
     assert compiled.predict(frame).dtype == model.predict(frame).dtype  # bool labels stay bool
@@ -103,7 +108,7 @@ def test_probes_cross_the_thresholds_the_trees_split_at() -> None:
     cuts = split_thresholds(model, 3)
     assert set(cuts) <= {0, 1, 2}
     assert len(cuts[2]) > 5
-    probes = probe_frame(model, NAMES, ["number"] * 3)
+    probes = probe_frame(model, NAMES, ["number"] * 3, {})
     # Most probes of the wide feature sit just beside one of its thresholds, on both sides.
     nearest = np.min(np.abs(probes["c"][:, None] - cuts[2][None, :]), axis=1)
     assert np.mean(nearest < 0.01 * (1 + np.abs(probes["c"]))) > 0.5

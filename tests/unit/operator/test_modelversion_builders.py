@@ -12,6 +12,7 @@ from mlpy_operator.builders import modelversion as build
 from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.errors import SpecError
 from mlpy_operator.specs import ModelVersionSpec
+from mlpy_server import ServerSettings
 
 EXPECTED = Path(__file__).parent / "expected"
 
@@ -79,8 +80,22 @@ def test_pickle_needs_explicit_trust() -> None:
         ModelVersionSpec.from_spec(pickled)
     trusted = ModelVersionSpec.from_spec({**pickled, "serving": {"trustPickle": True}})
     env = {e["name"]: e["value"] for e in build.server_env(trusted)}
-    assert env["MLPY_TRUST_PICKLE"] == "true"
     assert env["MLPY_MODEL_FORMAT"] == "joblib"
+    # Read back by the model server itself: the variable names must be the ones it reads.
+    assert ServerSettings.from_env(env).trust_pickle is True
+
+
+def test_serving_settings_reach_the_server_as_it_reads_them() -> None:
+    spec = ModelVersionSpec.from_spec(
+        {**SPEC, "serving": {"compiled": True, "batching": {"maxRows": 32, "maxWaitMs": 2.5}}}
+    )
+    env = {e["name"]: e["value"] for e in build.server_env(spec)}
+    settings = ServerSettings.from_env(env)
+    assert (settings.compiled, settings.batching_max_rows, settings.batching_max_wait_s) == (True, 32, 0.0025)
+    plain = ServerSettings.from_env(
+        {e["name"]: e["value"] for e in build.server_env(ModelVersionSpec.from_spec(SPEC))}
+    )
+    assert (plain.compiled, plain.batching_max_rows, plain.trust_pickle) == (False, 0, False)
 
 
 def test_incomplete_spec_is_a_spec_error() -> None:

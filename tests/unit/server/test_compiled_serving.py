@@ -92,3 +92,24 @@ def test_compiled_is_off_by_default_and_linear_models_keep_their_shortcut(
     client = make_client(models=("forest", "lin"), compiled=True)
     lin = client.get("/models/lin").json()
     assert (lin["prediction_path"], lin["compiled"]) == ("linear shortcut", None)
+
+
+def test_metrics_name_each_models_path_and_count_batched_calls(
+    make_client: Callable[..., TestClient], forest: RandomForestClassifier
+) -> None:
+    client = make_client(models=("forest", "lin"), compiled=True, batching_max_rows=8)
+    for row in ROWS[:3].tolist():
+        body = {"model": "forest", "features": dict(zip(NAMES, row, strict=True))}
+        assert client.post("/predict", json=body).status_code == 200
+    text = client.get("/metrics").text
+    info = {
+        line.split('id="')[1].split('"')[0]: line
+        for line in text.splitlines()
+        if line.startswith("mlpy_model_info{")
+    }
+    assert 'path="compiled (ONNX Runtime)"' in info["forest"]
+    assert 'path="linear shortcut"' in info["lin"]
+    # One request at a time: each is its own call, counted once (the linear model is never batched).
+    assert 'mlpy_batching_calls_total{model="forest",version="1"} 3.0' in text
+    assert 'mlpy_batching_requests_total{model="forest",version="1"} 3.0' in text
+    assert 'mlpy_batching_calls_total{model="lin"' not in text

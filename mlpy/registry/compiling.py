@@ -1,0 +1,23 @@
+"""``register(..., compile=True)``: record in the version's tags whether the model compiles for ONNX
+Runtime and agrees with scikit-learn (mlpy.compiled), so a reader sees it before serving it.
+
+The server converts and verifies again when it loads the version: the record says what was true at
+registration, with that runtime; the server's own check decides what it serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mlpy.registry.signature import NUMERIC_TYPES, selects_columns_by_name, text_categories
+
+
+def conversion_tags(model: Any, signature: Mapping[str, Any] | None) -> dict[str, str]:
+    from mlpy.compiled import conversion_tags as convert
+
+    inputs = (signature or {}).get("inputs") or []
+    names = [str(i["name"]) for i in inputs]
+    types = [str(i.get("type", "number")) for i in inputs]
+    by_name = not all(t in NUMERIC_TYPES for t in types) or selects_columns_by_name(model)
+    return convert(model, names, types, by_name=by_name, categories=text_categories(model))

@@ -1,0 +1,76 @@
+"""register(..., compile=True) and ``mlpy registry register --compile`` record the conversion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import skops.io
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import RandomForestClassifier
+
+from mlpy.cli.main import main
+from mlpy.registry import ModelRegistry
+
+
+def forest() -> RandomForestClassifier:
+    rng = np.random.default_rng(21)
+    x = rng.normal(size=(300, 4))
+    model = RandomForestClassifier(n_estimators=8, max_depth=5, random_state=0)
+    return model.fit(x, (x[:, 0] > 0).astype(int))
+
+
+class Threshold(ClassifierMixin, BaseEstimator):
+    """A model of the user's own: no converter knows it."""
+
+    def fit(self, x: Any, y: Any) -> Threshold:
+        self.classes_ = np.unique(y)
+        self.n_features_in_ = np.asarray(x).shape[1]
+        return self
+
+    def predict(self, x: Any) -> Any:
+        return self.classes_[(np.asarray(x)[:, 0] > 0).astype(int)]
+
+
+def test_a_compiling_model_records_its_verification(sqlite_url: str, tmp_path: Path) -> None:
+    registry = ModelRegistry(sqlite_url, str(tmp_path / "artifacts"))
+    version = registry.register("forest", forest(), compile=True, tags={"team": "risk"})
+    tags = version.tags
+    assert tags["team"] == "risk"
+    assert tags["mlpy.compiled"] == "verified"
+    assert tags["mlpy.compiled.verified_rows"] == "512"
+    assert float(tags["mlpy.compiled.max_difference"]) <= float(tags["mlpy.compiled.tolerance"])
+    assert "onnxruntime" in tags["mlpy.compiled.runtime"]
+    assert "mlpy.compiled" not in registry.register("forest", forest()).tags  # only when asked
+
+
+def test_a_model_that_cannot_compile_is_registered_with_the_reason(sqlite_url: str, tmp_path: Path) -> None:
+    registry = ModelRegistry(sqlite_url, str(tmp_path / "artifacts"))
+    model = Threshold().fit(np.zeros((4, 2)), [0, 1, 0, 1])
+    version = registry.register("own", model, format="pickle", compile=True)
+    assert version.version == 1
+    assert version.tags["mlpy.compiled"] == "refused"
+    assert "skl2onnx cannot convert Threshold" in version.tags["mlpy.compiled.reason"]
+
+
+def test_the_cli_prints_what_it_recorded(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "forest.skops"
+    skops.io.dump(forest(), path)
+    assert main(["registry", "register", "forest", str(path), "--compile"]) == 0
+    out = capsys.readouterr().out
+    assert "registered forest version 1" in out
+    assert "compiled: verified on 512 rows, largest difference" in out
+
+
+def test_without_the_extra_the_record_says_what_to_install(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlpy.compiled.onnx as onnx_module
+
+    monkeypatch.setattr(onnx_module, "runtime_versions", lambda: {})
+    registry = ModelRegistry(sqlite_url, str(tmp_path / "artifacts"))
+    tags: dict[str, Any] = registry.register("forest", forest(), compile=True).tags
+    assert tags["mlpy.compiled"] == "refused"
+    assert "pip install 'mlpy[compiled]'" in tags["mlpy.compiled.reason"]
