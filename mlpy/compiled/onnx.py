@@ -41,6 +41,7 @@ class CompiledModel:
     # scikit-learn's trees do internally.
     dtype: type = np.float64
     verified_rows: int = 0
+    example_rows: int = 0  # of the verified rows, how many came from the registered input example
     max_difference: float = 0.0
     versions: Mapping[str, str] = field(default_factory=dict)
 
@@ -75,6 +76,7 @@ class CompiledModel:
         return {
             "runtime": " ".join(f"{k} {v}" for k, v in self.versions.items()),
             "verified_rows": self.verified_rows,
+            "example_rows": self.example_rows,
             "max_difference": self.max_difference,
             "tolerance": TOLERANCE,
         }
@@ -87,9 +89,10 @@ def compile_model(
     *,
     by_name: bool,
     categories: Mapping[str, Sequence[str]] | None = None,
-    examples: Mapping[str, np.ndarray] | None = None,
+    examples: Sequence[Sequence[Any]] | None = None,
 ) -> CompiledModel:
-    """Convert ``model`` and prove it on probe rows (plus ``examples``, columns by name); raises
+    """Convert ``model`` and prove it on probe rows (plus ``examples``, rows in the inputs' order,
+    such as the input example a registry keeps in the signature); raises
     :class:`CompileRefusedError` saying why when it cannot be used.
 
     ``by_name``: the model takes a DataFrame (one ONNX input per column). ``categories``: the text
@@ -157,14 +160,17 @@ def _verify(
     types: Sequence[str],
     by_name: bool,
     categories: Mapping[str, Sequence[str]],
-    examples: Mapping[str, np.ndarray] | None,
+    examples: Sequence[Sequence[Any]] | None,
 ) -> None:
     import pandas as pd
 
     columns = probe_frame(model, names, types, categories)
-    if examples:
+    # Example rows first; a row with a missing value is left out (the probes have none either).
+    usable = [row for row in examples or () if len(row) == len(names) and all(v is not None for v in row)]
+    if usable:
         columns = {
-            n: np.concatenate([np.asarray(examples[n], dtype=columns[n].dtype), columns[n]]) for n in names
+            n: np.concatenate([np.asarray([row[j] for row in usable], dtype=columns[n].dtype), columns[n]])
+            for j, n in enumerate(names)
         }
     frame = pd.DataFrame(columns)
     probes: Any = frame if by_name else frame.to_numpy(dtype=np.float64)
@@ -185,6 +191,7 @@ def _verify(
             f"the compiled model disagrees with scikit-learn on {len(frame)} probe rows: {problem}"
         )
     compiled.verified_rows = len(frame)
+    compiled.example_rows = len(usable)
     compiled.max_difference = worst
 
 
@@ -195,11 +202,14 @@ def conversion_tags(
     *,
     by_name: bool,
     categories: Mapping[str, Sequence[str]] | None = None,
+    examples: Sequence[Sequence[Any]] | None = None,
 ) -> dict[str, str]:
     """What a registry records about compiling ``model``: verified (runtime, rows, largest difference)
     or refused (why). Never raises for a model that cannot be compiled: that is an answer too."""
     try:
-        compiled = compile_model(model, feature_names, feature_types, by_name=by_name, categories=categories)
+        compiled = compile_model(
+            model, feature_names, feature_types, by_name=by_name, categories=categories, examples=examples
+        )
     except CompileRefusedError as exc:
         return {"mlpy.compiled": "refused", "mlpy.compiled.reason": str(exc)[:500]}
     described = compiled.describe()

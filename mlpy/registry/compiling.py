@@ -20,4 +20,5 @@ def conversion_tags(model: Any, signature: Mapping[str, Any] | None) -> dict[str
     names = [str(i["name"]) for i in inputs]
     types = [str(i.get("type", "number")) for i in inputs]
     by_name = not all(t in NUMERIC_TYPES for t in types) or selects_columns_by_name(model)
-    return convert(model, names, types, by_name=by_name, categories=text_categories(model))
+    examples = (signature or {}).get("example")
+    return convert(model, names, types, by_name=by_name, categories=text_categories(model), examples=examples)

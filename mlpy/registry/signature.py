@@ -44,11 +44,40 @@ def infer_signature(model: Any, example: Any = None) -> dict[str, Any] | None:
     if inputs is None:
         return None
     signature: dict[str, Any] = {"inputs": inputs}
+    if example is not None:
+        rows = example_rows(example)
+        if rows:
+            signature["example"] = rows
     if hasattr(model, "classes_"):
         signature["output"] = {"task": "classification", "classes": np.asarray(model.classes_).tolist()}
     elif hasattr(model, "predict"):
         signature["output"] = {"task": "regression"}
     return signature
+
+
+# Rows of the input example kept in the signature: what a reader sees the model take, and rows a
+# compiled model must answer as scikit-learn does (mlpy.compiled).
+EXAMPLE_ROWS = 20
+
+
+def example_rows(example: Any) -> list[list[Any]]:
+    """The first rows of an input example as JSON values (non-finite numbers as None)."""
+    import math
+
+    import numpy as np
+
+    head = example.head(EXAMPLE_ROWS).to_numpy(dtype=object) if hasattr(example, "head") else None
+    if head is None:
+        array = np.asarray(example, dtype=object)
+        head = array.reshape(-1, 1)[:EXAMPLE_ROWS] if array.ndim < 2 else array[:EXAMPLE_ROWS]
+
+    def plain(value: Any) -> Any:
+        value = value.item() if isinstance(value, np.generic) else value
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+    return [[plain(v) for v in row] for row in head]
 
 
 def _parts(model: Any) -> Iterator[Any]:

@@ -46,6 +46,14 @@ def test_a_compiling_model_records_its_verification(sqlite_url: str, tmp_path: P
     assert "mlpy.compiled" not in registry.register("forest", forest()).tags  # only when asked
 
 
+def test_the_registered_input_example_is_verified_too(sqlite_url: str, tmp_path: Path) -> None:
+    registry = ModelRegistry(sqlite_url, str(tmp_path / "artifacts"))
+    example = np.random.default_rng(23).normal(size=(7, 4))
+    version = registry.register("forest", forest(), input_example=example, compile=True)
+    assert len(version.signature["example"]) == 7
+    assert version.tags["mlpy.compiled.verified_rows"] == "519"  # 7 example rows and 512 probes
+
+
 def test_a_model_that_cannot_compile_is_registered_with_the_reason(sqlite_url: str, tmp_path: Path) -> None:
     registry = ModelRegistry(sqlite_url, str(tmp_path / "artifacts"))
     model = Threshold().fit(np.zeros((4, 2)), [0, 1, 0, 1])

@@ -59,6 +59,20 @@ def test_signature_from_an_input_example(registry: ModelRegistry, classifier: An
         {"name": "c", "type": "string"},
     ]
     assert version.signature["output"] == {"task": "classification", "classes": [0, 1]}
+    # The example's rows are kept, as JSON values: what the model takes, and rows a compiled model
+    # must answer as scikit-learn does.
+    assert version.signature["example"] == [[1.0, 2, "x"]]
+
+
+def test_an_input_example_keeps_at_most_twenty_rows_and_no_non_finite_numbers() -> None:
+    from mlpy.registry.signature import example_rows
+
+    frame = pd.DataFrame({"a": [float("nan")] + [1.5] * 30, "b": range(31)})
+    rows = example_rows(frame)
+    assert len(rows) == 20
+    assert rows[0] == [None, 0]
+    assert rows[1] == [1.5, 1]
+    assert example_rows(np.arange(3.0)) == [[0.0], [1.0], [2.0]]
 
 
 def test_load_round_trips_the_model(registry: ModelRegistry, regressor: Any) -> None:
