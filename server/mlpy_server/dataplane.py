@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -42,12 +43,15 @@ class DataPlane:
         inline_rows: int,
         max_batch_rows: int,
         batching: BatchPolicy | None = None,
+        model_batching: Mapping[str, BatchPolicy] | None = None,
     ):
         self.cache = cache
         self.metrics = metrics
         self.inline_rows = inline_rows
         self.max_batch_rows = max_batch_rows
         self.batching = batching or BatchPolicy()
+        # By model name, in place of the server's default.
+        self.model_batching = dict(model_batching or {})
         # By id of the loaded model (kept alongside, so the id stays its own); pruned when one is replaced.
         self._batchers: dict[int, tuple[ServedModel, ModelBatcher]] = {}
         self.predlog: PredictionLogger | None = None
@@ -86,7 +90,7 @@ class DataPlane:
         together when batching is on (batching.py); large ones in a worker thread."""
         try:
             batcher = self.batcher(served)
-            if batcher is not None and len(matrix) < self.batching.max_rows:
+            if batcher is not None and len(matrix) < batcher.policy.max_rows:
                 return await batcher.predict(matrix)
             if len(matrix) <= self.inline_rows:
                 return served.predict(matrix)
@@ -99,17 +103,22 @@ class DataPlane:
         """The model as ``GET /models`` shows it, with how its requests are predicted: the linear
         shortcut (``fast_path``), or batched (calls and the requests they answered), or one by one."""
         batching = None
-        if self.batching.enabled and served.shortcut is None:
+        policy = self.policy(served)
+        if policy.enabled and served.shortcut is None:
             entry = self._batchers.get(id(served))
             # Looked up, not made: showing a model must not start a queue for it.
             calls, answered = (entry[1].calls, entry[1].requests) if entry and entry[0] is served else (0, 0)
             batching = {
-                "max_rows": self.batching.max_rows,
-                "max_wait_ms": self.batching.max_wait_s * 1000,
+                "max_rows": policy.max_rows,
+                "max_wait_ms": policy.max_wait_s * 1000,
                 "calls": calls,
                 "requests": answered,
             }
         return {**served.describe(), "batching": batching}
+
+    def policy(self, served: ServedModel) -> BatchPolicy:
+        """The model's own batching (MLPY_BATCHING_MODELS), else the server's."""
+        return self.model_batching.get(served.name, self.batching)
 
     def batching_counts(self) -> list[BatchingCount]:
         """Each loaded model's batching calls and the requests they answered, for /metrics."""
@@ -126,7 +135,8 @@ class DataPlane:
     def batcher(self, served: ServedModel) -> ModelBatcher | None:
         """The model's batching queue; none when batching is off or the linear shortcut answers (it
         takes microseconds: nothing to share)."""
-        if not self.batching.enabled or served.shortcut is not None:
+        policy = self.policy(served)
+        if not policy.enabled or served.shortcut is not None:
             return None
         entry = self._batchers.get(id(served))
         if entry is not None and entry[0] is served:
@@ -137,7 +147,7 @@ class DataPlane:
         async def predict(rows: Any) -> np.ndarray:
             return await anyio.to_thread.run_sync(served.predict, rows)
 
-        batcher = ModelBatcher(predict, self.batching)
+        batcher = ModelBatcher(predict, policy)
         self._batchers[id(served)] = (served, batcher)
         return batcher
 

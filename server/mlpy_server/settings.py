@@ -53,6 +53,8 @@ class ServerSettings:
     # call of at most this many rows (0 or 1: off), waiting at most batching_max_wait_s for company.
     batching_max_rows: int = 0
     batching_max_wait_s: float = 0.005
+    # Per model name, overriding the two above: (name, max rows, max wait in seconds).
+    batching_models: tuple[tuple[str, int, float], ...] = ()
     predlog_sample_rate: float = 0.0
     predlog_store_url: str | None = None
     predlog_queue_size: int = 10_000
@@ -124,6 +126,7 @@ class ServerSettings:
             inline_rows=read.integer("MLPY_INLINE_ROWS", cls.inline_rows, minimum=0),
             batching_max_rows=read.integer("MLPY_BATCHING_MAX_ROWS", cls.batching_max_rows, minimum=0),
             batching_max_wait_s=read.number("MLPY_BATCHING_MAX_WAIT_MS", 5.0, 0.0, 1000.0) / 1000,
+            batching_models=_batching_models(read),
             predlog_sample_rate=read.number("MLPY_PREDLOG_SAMPLE_RATE", 0.0, 0.0, 1.0),
             predlog_store_url=read.text("MLPY_PREDLOG_STORE"),
             predlog_queue_size=read.integer("MLPY_PREDLOG_QUEUE_SIZE", cls.predlog_queue_size, minimum=1),
@@ -154,3 +157,23 @@ def parse_upstreams(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
             )
         upstreams[variant.strip()] = url.strip().rstrip("/")
     return upstreams
+
+
+def _batching_models(read: Environment) -> tuple[tuple[str, int, float], ...]:
+    """``MLPY_BATCHING_MODELS=forest=64,churn=0,pipeline=32:2``: NAME=ROWS[:WAIT_MS] per model."""
+    default_wait = read.number("MLPY_BATCHING_MAX_WAIT_MS", 5.0, 0.0, 1000.0)
+    parsed: list[tuple[str, int, float]] = []
+    for item in read.items("MLPY_BATCHING_MODELS"):
+        name, _, value = item.partition("=")
+        rows, _, wait = value.partition(":")
+        try:
+            max_rows, wait_ms = int(rows), float(wait) if wait else default_wait
+        except ValueError:
+            max_rows, wait_ms = -1, -1.0
+        if not name.strip() or max_rows < 0 or not 0 <= wait_ms <= 1000:
+            raise ServerConfigError(
+                f"MLPY_BATCHING_MODELS entry {item!r} is not NAME=ROWS or NAME=ROWS:WAIT_MS",
+                hint="for example MLPY_BATCHING_MODELS=forest=64,churn=0 (0 turns batching off for churn)",
+            )
+        parsed.append((name.strip(), max_rows, wait_ms / 1000))
+    return tuple(parsed)

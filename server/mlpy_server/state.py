@@ -70,6 +70,7 @@ class ServerState:
             inline_rows=settings.inline_rows,
             max_batch_rows=settings.max_batch_rows,
             batching=BatchPolicy(settings.batching_max_rows, settings.batching_max_wait_s),
+            model_batching={name: BatchPolicy(rows, wait) for name, rows, wait in settings.batching_models},
         )
         self.router: ABRouter | None = None
         if settings.router_mode:

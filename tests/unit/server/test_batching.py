@@ -233,3 +233,16 @@ def test_a_batching_server_answers_concurrent_requests_each_with_its_own(
     assert batcher.calls < 47
     shown = httpx.get(f"{server.url}/models/forest:1").json()["batching"]
     assert shown == {"max_rows": 16, "max_wait_ms": 10.0, "calls": batcher.calls, "requests": 47}
+
+
+def test_each_model_may_batch_its_own_way() -> None:
+    from mlpy_server import ServerSettings
+    from mlpy_server.errors import ServerConfigError
+
+    settings = ServerSettings.from_env(
+        {"MLPY_BATCHING_MAX_ROWS": "16", "MLPY_BATCHING_MODELS": "forest=64, churn=0,pipeline=32:2"}
+    )
+    assert settings.batching_models == (("forest", 64, 0.005), ("churn", 0, 0.005), ("pipeline", 32, 0.002))
+    for bad in ("forest", "forest=x", "=3", "forest=8:5000", "forest=-1"):
+        with pytest.raises(ServerConfigError, match="MLPY_BATCHING_MODELS entry"):
+            ServerSettings.from_env({"MLPY_BATCHING_MODELS": bad})

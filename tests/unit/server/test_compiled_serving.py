@@ -113,3 +113,16 @@ def test_metrics_name_each_models_path_and_count_batched_calls(
     assert 'mlpy_batching_calls_total{model="forest",version="1"} 3.0' in text
     assert 'mlpy_batching_requests_total{model="forest",version="1"} 3.0' in text
     assert 'mlpy_batching_calls_total{model="lin"' not in text
+
+
+def test_a_models_own_batching_overrides_the_servers(
+    make_client: Callable[..., TestClient], forest: RandomForestClassifier
+) -> None:
+    client = make_client(models=("forest", "clf"), batching_models=(("forest", 8, 0.002),))
+    assert client.get("/models/forest").json()["batching"] == {
+        "max_rows": 8,
+        "max_wait_ms": 2.0,
+        "calls": 0,
+        "requests": 0,
+    }
+    assert client.get("/models/clf").json()["batching"] is None  # not named: the server default (off)
