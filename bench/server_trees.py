@@ -76,10 +76,17 @@ def fit(folder: Path) -> dict[str, dict[str, Any]]:
         {"name": "region", "shape": [1], "datatype": "BYTES", "data": ["north"]},
         {"name": "channel", "shape": [1], "datatype": "BYTES", "data": ["web"]},
     ]
+    # The labels alone, from both servers: with no outputs named mlpy answers every output (the
+    # protocol's rule), probabilities too, where MLServer's scikit-learn runtime answers predict.
+    labels = [{"name": "predict"}]
+    forest_body = {
+        "inputs": [{"name": "x", "shape": [1, 20], "datatype": "FP64", "data": [row]}],
+        "outputs": labels,
+    }
     models = {
-        "forest": (forest, {"inputs": [{"name": "x", "shape": [1, 20], "datatype": "FP64", "data": [row]}]}),
+        "forest": (forest, forest_body),
         # MLServer decodes one tensor per column into a DataFrame when asked for the pandas codec.
-        "pipeline": (pipeline, {"inputs": columns, "parameters": {"content_type": "pd"}}),
+        "pipeline": (pipeline, {"inputs": columns, "outputs": labels, "parameters": {"content_type": "pd"}}),
     }
     out: dict[str, dict[str, Any]] = {}
     for name, (model, body) in models.items():

@@ -15,6 +15,7 @@ from mlpy_server.auth import Permission
 from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import MalformedRequestError
 from mlpy_server.inputs import parse_model
+from mlpy_server.oip_binary import HEADER, split_body
 from mlpy_server.router import ABRouter, forwarded_headers, unit_from_body
 from mlpy_server.schemas import (
     ERRORS,
@@ -56,13 +57,14 @@ async def forward(request: Request, **_path_parameters: str) -> Response:
     path = forwarded_path(request.scope)
     raw = await request.body()
     headers = forwarded_headers(request.scope["headers"])
-    unit = headers.pop("x-unit-id", None) or unit_from_body(raw)
-    status, content, media_type, variant, signed_id = await _router(state).forward(
+    unit = headers.pop("x-unit-id", None) or unit_from_body(_json_part(raw, headers))
+    status, content, answered, variant, signed_id = await _router(state).forward(
         path, raw, headers, request.scope[REQUEST_ID], unit
     )
     # The X-Request-ID header then says the same as the body: the id feedback is sent with.
     request.scope[REQUEST_ID] = signed_id
-    return Response(content, status, media_type=media_type, headers={"x-mlpy-variant": variant})
+    media_type = answered.pop("content-type")
+    return Response(content, status, media_type=media_type, headers={**answered, "x-mlpy-variant": variant})
 
 
 @endpoints.get(
@@ -121,3 +123,12 @@ def _dig(node: Any, *keys: str) -> Any:
     for key in keys:
         node = node[key]
     return node
+
+
+def _json_part(raw: bytes, headers: dict[str, str]) -> bytes:
+    """The JSON of a body that may carry binary tensors after it (oip_binary.py); the variant itself
+    refuses a malformed length, so here it only means: look at the whole body."""
+    try:
+        return split_body(raw, headers.get(HEADER))[0]
+    except MalformedRequestError:
+        return raw

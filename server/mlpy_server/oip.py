@@ -13,6 +13,7 @@ import numpy as np
 
 from mlpy_server.errors import InvalidInputError, MalformedRequestError, PayloadTooLargeError
 from mlpy_server.inputs import NUMERIC_KINDS, kind_of
+from mlpy_server.oip_binary import DTYPES
 from mlpy_server.served import ServedModel
 
 NUMERIC_DATATYPES = frozenset(
@@ -99,7 +100,8 @@ def _tensor(raw: Any, index: int) -> _Tensor:
             f"{where}.datatype {datatype!r} is not supported; use FP64, FP32, INT64, BOOL or BYTES",
             field=f"{where}.datatype",
         )
-    if not isinstance(data, list):
+    # A list from JSON, or an array the binary extension decoded (oip_binary.py).
+    if not isinstance(data, list | np.ndarray):
         raise InvalidInputError(f"{where}.data must be a list, got {kind_of(data)}", field=f"{where}.data")
     expected = math.prod(shape)
     if expected > 100_000_000:
@@ -124,6 +126,7 @@ def _tensor(raw: Any, index: int) -> _Tensor:
                 f"{where}.data must hold numbers for datatype {datatype}, found {kind_of(bad)}",
                 field=f"{where}.data",
             )
+        _check_range(array, datatype, where)
         try:
             array = array.astype(np.float64)
         except OverflowError as exc:  # pragma: no cover - numpy already refuses such ints above
@@ -135,6 +138,25 @@ def _tensor(raw: Any, index: int) -> _Tensor:
     elif array.dtype.kind != "U":
         raise InvalidInputError(f"{where}.data must hold strings for datatype BYTES", field=f"{where}.data")
     return _Tensor(name, shape, datatype, array, where)
+
+
+def _check_range(array: np.ndarray, datatype: str, where: str) -> None:
+    """Integer datatypes hold whole numbers their type can represent: UINT8 takes 0 to 255."""
+    dtype = DTYPES.get(datatype)
+    if dtype is None or dtype.kind not in "iu" or array.dtype == dtype or not array.size:
+        return
+    if array.dtype.kind == "f" and not np.all(np.mod(array, 1) == 0):
+        raise InvalidInputError(
+            f"{where}.data must hold whole numbers for datatype {datatype}", field=f"{where}.data"
+        )
+    info = np.iinfo(dtype)  # type: ignore[type-var]  # an integer dtype: checked above
+    low, high = array.min(), array.max()
+    if low < info.min or high > info.max:
+        raise InvalidInputError(
+            f"{where}.data holds {low if low < info.min else high}, out of range for {datatype} "
+            f"({info.min} to {info.max})",
+            field=f"{where}.data",
+        )
 
 
 def _flat(data: Any) -> Any:
@@ -218,9 +240,14 @@ def _model_input(served: ServedModel, matrix: np.ndarray) -> tuple[Any, np.ndarr
 _LEFT_OUT = object()
 
 
+def model_outputs(served: ServedModel) -> tuple[str, ...]:
+    """What the model returns: its predictions, and class probabilities for probabilistic classifiers."""
+    return ("predict", "predict_proba") if hasattr(served.model, "predict_proba") else ("predict",)
+
+
 def _outputs(served: ServedModel, raw: Any) -> tuple[str, ...]:
     if raw is _LEFT_OUT:
-        return ("predict",)
+        return model_outputs(served)  # the protocol: no outputs named means every output
     if not isinstance(raw, list) or not raw:
         raise InvalidInputError("field 'outputs' must be a non-empty list of {name}", field="outputs")
     names = []
@@ -262,8 +289,12 @@ def output_tensor(name: str, array: np.ndarray) -> dict[str, Any]:
 
 
 def metadata(served: ServedModel) -> dict[str, Any]:
-    """``GET /v2/models/{name}``: inputs as one [-1, n] tensor, as the numpy codec clients send."""
-    out_type = "BYTES" if served.classes and any(isinstance(c, str) for c in served.classes) else "FP64"
+    """``GET /v2/models/{name}``: inputs as one [-1, n] tensor, as the numpy codec clients send, and
+    the outputs with the datatypes the model answers in."""
+    labels = datatype_of(np.asarray(served.classes)) if served.classes else "FP64"
+    outputs = [{"name": "predict", "datatype": labels, "shape": [-1]}]
+    if "predict_proba" in model_outputs(served):
+        outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(served.classes)]})
     return {
         "name": served.name,
         "versions": [served.version],
@@ -275,6 +306,6 @@ def metadata(served: ServedModel) -> dict[str, Any]:
                 "shape": [-1, served.n_features],
             }
         ],
-        "outputs": [{"name": "predict", "datatype": out_type, "shape": [-1]}],
+        "outputs": outputs,
         "parameters": {"features": list(served.feature_names), "task": served.task, "sha256": served.sha256},
     }

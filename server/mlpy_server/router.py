@@ -46,7 +46,16 @@ from mlpy_server.upstream import UpstreamConnectionError, UpstreamPool, Upstream
 
 log = logging.getLogger("mlpy.server.router")
 
-FORWARDED_HEADERS = frozenset({b"content-type", b"authorization", b"x-api-key", b"accept", b"x-unit-id"})
+FORWARDED_HEADERS = frozenset(
+    {
+        b"content-type",
+        b"authorization",
+        b"x-api-key",
+        b"accept",
+        b"x-unit-id",
+        b"inference-header-content-length",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -170,10 +179,11 @@ class ABRouter:
 
     async def forward(
         self, path: str, body: bytes, headers: dict[str, str], request_id: str, unit_id: str | None
-    ) -> tuple[int, bytes, str, str, str]:
+    ) -> tuple[int, bytes, dict[str, str], str, str]:
         """Send the request to the assigned variant.
 
-        Returns status, body, content type, the variant, and the signed request id it was sent under.
+        Returns status, body, the response headers to pass on, the variant, and the signed request id
+        it was sent under.
         """
         variant = self.experiment.assign(unit_id)
         upstream = self.plan.upstreams[variant]
@@ -184,7 +194,7 @@ class ABRouter:
         assert self._pool is not None, "router not started"
         start = time.perf_counter()
         try:
-            status, content, content_type = await self._pool.post(upstream, path, body, sent)
+            status, content, answered = await self._pool.post(upstream, path, body, sent)
         except UpstreamTimeoutError as exc:
             self.metrics.routed.labels(variant, "timeout").inc()
             error = UpstreamError(f"variant {variant!r} did not answer within {self._timeout}s")
@@ -195,7 +205,7 @@ class ABRouter:
             raise UpstreamError(f"variant {variant!r} at {upstream} is unreachable: {exc}") from exc
         self._latency_child(variant).observe(time.perf_counter() - start)
         self._routed_child(variant, status).inc()
-        return status, content, content_type, variant, signed
+        return status, content, answered, variant, signed
 
     def _latency_child(self, variant: str) -> Any:
         child = self._latency.get(variant)

@@ -33,6 +33,7 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.status = 0
         self.content_type = b"application/json"
+        self.header_length: bytes | None = None  # the binary tensor extension's JSON length
         self.chunks: list[bytes] = []
         self.closed = False
         self.received = False
@@ -57,8 +58,11 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() == b"content-type":
+        name = name.lower()
+        if name == b"content-type":
             self.content_type = value
+        elif name == b"inference-header-content-length":
+            self.header_length = value
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
@@ -87,11 +91,11 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    async def exchange(self, request: bytes, timeout_s: float) -> tuple[int, bytes, bytes]:
+    async def exchange(self, request: bytes, timeout_s: float) -> tuple[int, bytes, dict[str, str]]:
         loop = asyncio.get_running_loop()
         waiter = self.waiter = loop.create_future()
         self.status, self.chunks, self.received = 0, [], False
-        self.content_type = b"application/json"
+        self.content_type, self.header_length = b"application/json", None
         assert self.transport is not None
         self.transport.write(request)
         # A plain timer is cheaper than asyncio.wait_for, which wraps the future for every request.
@@ -101,7 +105,10 @@ class _Connection(asyncio.Protocol):
         finally:
             timer.cancel()
             self.waiter = None
-        return self.status, b"".join(self.chunks), self.content_type
+        headers = {"content-type": self.content_type.decode("latin-1")}
+        if self.header_length is not None:
+            headers["inference-header-content-length"] = self.header_length.decode("latin-1")
+        return self.status, b"".join(self.chunks), headers
 
     @property
     def reusable(self) -> bool:
@@ -128,7 +135,9 @@ class UpstreamPool:
 
     async def post(
         self, base_url: str, path: str, body: bytes, headers: Mapping[str, str]
-    ) -> tuple[int, bytes, str]:
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Status, body, and the response headers a client needs: content type, and the binary
+        tensor extension's Inference-Header-Content-Length when the variant sent one."""
         host, port, netloc, prefix = self._target(base_url)
         request = _request_bytes(prefix + path, netloc, body, headers)
         idle = self._idle.setdefault((host, port), collections.deque())
@@ -159,13 +168,13 @@ class UpstreamPool:
 
     async def _finish(
         self, connection: _Connection, request: bytes, idle: collections.deque[_Connection]
-    ) -> tuple[int, bytes, str]:
-        status, content, content_type = await connection.exchange(request, self.timeout_s)
+    ) -> tuple[int, bytes, dict[str, str]]:
+        status, content, headers = await connection.exchange(request, self.timeout_s)
         if connection.reusable and len(idle) < MAX_IDLE_PER_UPSTREAM:
             idle.append(connection)
         else:
             connection.close()
-        return status, content, content_type.decode("latin-1")
+        return status, content, headers
 
     def close(self) -> None:
         for idle in self._idle.values():

@@ -1,4 +1,5 @@
-"""The Open Inference Protocol v2 (KServe, MLServer, Triton clients work unchanged).
+"""The Open Inference Protocol v2 (KServe, MLServer, Triton clients work unchanged, binary tensor
+data included: oip_binary.py).
 
 Inference is a hot route (declared in hot_routes.py); metadata and health are ordinary endpoints.
 """
@@ -16,6 +17,7 @@ from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import NotReadyError
 from mlpy_server.inputs import parse_json
 from mlpy_server.oip import metadata, output_tensor, parse_infer
+from mlpy_server.oip_binary import HEADER, attach_binary, binary_outputs, encode, split_body
 from mlpy_server.schemas import ERRORS, ModelName, VersionRef, errors
 from mlpy_server.scope import MODEL, REQUEST_ID, START
 from mlpy_server.state import ServerState
@@ -29,7 +31,7 @@ endpoints = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 @endpoints.get("", summary="Server metadata")
 async def server_metadata() -> dict[str, Any]:
     """The server's name, version and protocol extensions."""
-    return {"name": "mlpy", "version": __version__, "extensions": []}
+    return {"name": "mlpy", "version": __version__, "extensions": ["binary_tensor_data"]}
 
 
 @endpoints.get("/health/live", summary="Liveness")
@@ -94,7 +96,11 @@ async def infer(request: Request, name: str, version: str | None = None) -> Resp
     plane = state.plane
     served = plane.model_version(name, version)
     request.scope[MODEL] = served
-    call = parse_infer(served, parse_json(await request.body()), plane.max_batch_rows)
+    body, blob = split_body(await request.body(), request.headers.get(HEADER))
+    data = parse_json(body)
+    if blob:
+        attach_binary(data, blob)
+    call = parse_infer(served, data, plane.max_batch_rows)
     request_id = request.scope[REQUEST_ID]
     predictions, probabilities = await plane.infer(
         served,
@@ -108,12 +114,15 @@ async def infer(request: Request, name: str, version: str | None = None) -> Resp
     tensors: dict[str, np.ndarray] = {"predict": predictions}
     if probabilities is not None:
         tensors["predict_proba"] = probabilities
-    return json_response(
-        {
-            "model_name": served.name,
-            "model_version": served.version,
-            "id": call.id or request_id,
-            "parameters": {"request_id": request_id},
-            "outputs": [output_tensor(output, tensors[output]) for output in call.outputs],
-        }
-    )
+    response = {
+        "model_name": served.name,
+        "model_version": served.version,
+        "id": call.id or request_id,
+        "parameters": {"request_id": request_id},
+        "outputs": [output_tensor(output, tensors[output]) for output in call.outputs],
+    }
+    binary = binary_outputs(data, call.outputs)
+    if not binary:
+        return json_response(response)
+    content, headers = encode(response, binary)
+    return Response(content, headers=headers, media_type="application/octet-stream")
