@@ -40,6 +40,8 @@ class OperatorConfig:
     stores_secret: str | None = None
     #: Default resources of the children, by kind (a resource's spec wins).
     child_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Pull secrets every child pod gets (the chart's global.imagePullSecrets).
+    image_pull_secrets: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -62,6 +64,7 @@ class OperatorConfig:
             predlog_sample_rate=read.number("MLPY_PREDLOG_SAMPLE_RATE", 1.0, 0.0, 1.0),
             s3_endpoint_url=read.text("MLPY_S3_ENDPOINT_URL"),
             stores_secret=read.text("MLPY_STORES_SECRET"),
+            image_pull_secrets=read.items("MLPY_IMAGE_PULL_SECRETS"),
             child_resources=_resources(read.text("MLPY_CHILD_RESOURCES") or ""),
         )
 
@@ -81,7 +84,13 @@ class OperatorConfig:
         if kind != "router" and self.s3_endpoint_url:
             env["MLPY_S3_ENDPOINT_URL"] = self.s3_endpoint_url
         image = self.job_image if kind == "driftJob" else self.server_image
-        return PodDefaults(image, env, self.stores_secret, dict(self.child_resources.get(kind) or {}))
+        return PodDefaults(
+            image,
+            env,
+            self.stores_secret,
+            dict(self.child_resources.get(kind) or {}),
+            self.image_pull_secrets,
+        )
 
 
 def _resources(text: str) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from mlpy.errors import MlpyError
 from mlpy.experiments import ExperimentConfig
 from mlpy_operator.errors import SpecError
+from mlpy_operator.pod_options import PodOptions
 
 T = TypeVar("T")
 
@@ -62,6 +63,7 @@ class ModelVersionSpec:
     batching_max_rows: int | None = None
     batching_max_wait_ms: float | None = None
     env: list[dict[str, Any]] = field(default_factory=list)
+    pod: PodOptions = field(default_factory=PodOptions)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> ModelVersionSpec:
@@ -83,6 +85,7 @@ class ModelVersionSpec:
                 batching_max_rows=_optional(int, (serving.get("batching") or {}).get("maxRows")),
                 batching_max_wait_ms=_optional(float, (serving.get("batching") or {}).get("maxWaitMs")),
                 env=list(serving.get("env") or []),
+                pod=PodOptions.from_spec(serving, "modelversion.spec.serving"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError(
@@ -143,6 +146,7 @@ class ExperimentSpec:
     promotion: str = "manual"
     router_replicas: int | None = None
     router_resources: dict[str, Any] | None = None
+    router_pod: PodOptions = field(default_factory=PodOptions)
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -166,6 +170,7 @@ class ExperimentSpec:
                 promotion=str(spec.get("promotion", "manual")),
                 router_replicas=int(replicas) if replicas else None,
                 router_resources=router.get("resources"),
+                router_pod=PodOptions.from_spec(router, "experiment.spec.router"),
                 raw=dict(spec),
             )
         except (KeyError, TypeError, ValueError) as exc:

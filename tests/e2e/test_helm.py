@@ -94,6 +94,25 @@ def test_rendered_chart_is_accepted_by_the_api_server(tools: Tools, k8s_namespac
     assert "deployment.apps/" in out
 
 
+def test_a_mirror_registry_and_pull_secrets_reach_every_image(tools: Tools) -> None:
+    """global.imageRegistry and global.imagePullSecrets: the operator's pod, and (through its
+    environment) every serving, router and drift-job pod it creates."""
+    rendered = tools.run(
+        "helm", "template", "mirror", str(CHART),
+        "--set", "global.imageRegistry=mirror.example:5000",
+        "--set", "global.imagePullSecrets[0].name=pull-a",
+        "--set", "operator.imagePullSecrets[0].name=pull-b",
+    )  # fmt: skip
+    operator = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Deployment")
+    pod = operator["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert container["image"].startswith("mirror.example:5000/mlpy/mlpy-operator:")
+    assert env["MLPY_SERVER_IMAGE"].startswith("mirror.example:5000/mlpy/mlpy-server:")
+    assert env["MLPY_IMAGE_PULL_SECRETS"] == "pull-a"
+    assert pod["imagePullSecrets"] == [{"name": "pull-a"}, {"name": "pull-b"}]
+
+
 def _token_kubeconfig(tools: Tools, namespace: str, account: str, target: Path) -> Path:
     """A kubeconfig that authenticates as the ServiceAccount (a TokenRequest token), nothing else."""
     token = tools.run("kubectl", "create", "token", account, "-n", namespace, "--duration=1h").strip()

@@ -52,12 +52,29 @@ app.kubernetes.io/component: operator
 {{- end }}
 {{- end }}
 
+{{/* An image reference with global.imageRegistry in place of its own registry (a first path part
+with a dot, a colon or "localhost"), or in front of it when it names none. */}}
+{{- define "mlpy.registry" -}}
+{{- $image := .image }}
+{{- with .global.imageRegistry }}
+{{- $parts := splitList "/" $image }}
+{{- $first := first $parts }}
+{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) }}
+{{- $image = join "/" (rest $parts) }}
+{{- end }}
+{{- $image = printf "%s/%s" (trimSuffix "/" .) $image }}
+{{- end }}
+{{- $image }}
+{{- end }}
+
 {{- define "mlpy.operatorImage" -}}
-{{- printf "%s:%s" .Values.operator.image.repository (default .Chart.AppVersion .Values.operator.image.tag) }}
+{{- $image := printf "%s:%s" .Values.operator.image.repository (default .Chart.AppVersion .Values.operator.image.tag) }}
+{{- include "mlpy.registry" (dict "image" $image "global" (.Values.global | default dict)) }}
 {{- end }}
 
 {{- define "mlpy.serverImage" -}}
-{{- default (printf "ghcr.io/mlpy/mlpy-server:%s" .Chart.AppVersion) .Values.operator.serverImage }}
+{{- $image := default (printf "ghcr.io/mlpy/mlpy-server:%s" .Chart.AppVersion) .Values.operator.serverImage }}
+{{- include "mlpy.registry" (dict "image" $image "global" (.Values.global | default dict)) }}
 {{- end }}
 
 {{/* true when the operator watches the whole cluster. */}}

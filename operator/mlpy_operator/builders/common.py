@@ -21,6 +21,8 @@ class PodDefaults:
     env: dict[str, str] = field(default_factory=dict)
     secret: str | None = None
     resources: dict[str, Any] = field(default_factory=dict)
+    # The chart's global.imagePullSecrets: every pod the operator makes may pull from there.
+    image_pull_secrets: tuple[str, ...] = ()
 
     def env_from(self) -> list[dict[str, Any]]:
         return [{"secretRef": {"name": self.secret, "optional": True}}] if self.secret else []

@@ -17,6 +17,7 @@ from mlpy_operator.builders.common import (
     pod_security_context,
 )
 from mlpy_operator.constants import LABEL_EXPERIMENT, LABEL_MODEL, SERVER_PORT
+from mlpy_operator.pod_options import PodOptions, place
 from mlpy_operator.specs import ExperimentSpec
 
 CONFIG_KEY = "experiment.yaml"
@@ -79,10 +80,12 @@ def deployment(
     defaults: PodDefaults,
     replicas: int = 1,
     resources: dict[str, Any] | None = None,
+    pod: PodOptions | None = None,
 ) -> dict[str, Any]:
     """The router: ``replicas`` pods (the production version's count, or the spec's), each with the
     spec's resources or the operator's defaults, and the stores from ``defaults``."""
     labels = router_labels(name, model)
+    pod = pod or PodOptions()
     config_hash = hashlib.sha256(yaml.safe_dump(document, sort_keys=True).encode()).hexdigest()[:16]
     env = {"MLPY_EXPERIMENT": f"{CONFIG_PATH}/{CONFIG_KEY}", "MLPY_HOME": "/tmp/mlpy", **defaults.env}
     probe = {"port": "http"}
@@ -111,19 +114,23 @@ def deployment(
             "replicas": replicas,
             "selector": {"matchLabels": router_selector(name)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-            "template": {
-                # A new configuration (e.g. all traffic to the winner) rolls the router pods.
-                "metadata": {"labels": dict(labels), "annotations": {"mlpy.io/config-hash": config_hash}},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "securityContext": pod_security_context(),
-                    "containers": [defaults.container(container, resources)],
-                    "volumes": [
-                        {"name": "config", "configMap": {"name": router_name(name)}},
-                        {"name": "tmp", "emptyDir": {}},
-                    ],
+            "template": place(
+                {
+                    # A new configuration (e.g. all traffic to the winner) rolls the router pods.
+                    "metadata": {"labels": dict(labels), "annotations": {"mlpy.io/config-hash": config_hash}},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(),
+                        "containers": [defaults.container(container, resources)],
+                        "volumes": [
+                            {"name": "config", "configMap": {"name": router_name(name)}},
+                            {"name": "tmp", "emptyDir": {}},
+                        ],
+                    },
                 },
-            },
+                pod,
+                defaults.image_pull_secrets,
+            ),
         },
     }
 

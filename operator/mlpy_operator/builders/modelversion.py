@@ -22,6 +22,7 @@ from mlpy_operator.constants import (
     LABEL_VERSION,
     SERVER_PORT,
 )
+from mlpy_operator.pod_options import place
 from mlpy_operator.specs import ModelVersionSpec
 
 
@@ -101,16 +102,20 @@ def deployment(
             "replicas": spec.replicas,
             "selector": {"matchLabels": selector(name)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-            "template": {
-                # The hash in the template rolls the pods whenever the artifact changes.
-                "metadata": {"labels": dict(labels), "annotations": {ARTIFACT_ANNOTATION: spec.sha256}},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "securityContext": pod_security_context(),
-                    "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+            "template": place(
+                {
+                    # The hash in the template rolls the pods whenever the artifact changes.
+                    "metadata": {"labels": dict(labels), "annotations": {ARTIFACT_ANNOTATION: spec.sha256}},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(),
+                        "containers": [container],
+                        "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    },
                 },
-            },
+                spec.pod,
+                defaults.image_pull_secrets,
+            ),
         },
     }
 

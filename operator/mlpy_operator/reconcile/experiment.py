@@ -130,6 +130,7 @@ def reconcile_experiment(
                 defaults=defaults,
                 replicas=replicas,
                 resources=spec.router_resources,
+                pod=spec.router_pod,
             ),
             body,
         )

@@ -57,6 +57,20 @@ def test_router_children_match_the_reviewed_yaml() -> None:
     assert built == list(yaml.safe_load_all((EXPECTED / "experiment.yaml").read_text()))
 
 
+def test_router_pods_take_the_same_pod_fields_as_serving_pods() -> None:
+    router = {"serviceAccountName": "edge", "nodeSelector": {"pool": "edge"}, "podLabels": {"team": "risk"}}
+    typed = ExperimentSpec.from_spec({**SPEC, "router": router})
+    assert typed.router_pod.service_account == "edge"
+    document = exp.router_document("models", "credit-ab", typed, UPSTREAMS)
+    template = exp.deployment(
+        "credit-ab", "models", "credit", document, defaults=ROUTER, pod=typed.router_pod
+    )["spec"]["template"]
+    assert template["spec"]["serviceAccountName"] == "edge"
+    assert template["spec"]["nodeSelector"] == {"pool": "edge"}
+    assert template["metadata"]["labels"]["team"] == "risk"
+    assert "imagePullSecrets" not in template["spec"]  # none given, none from the chart
+
+
 def test_concluded_router_sends_everything_to_the_winner() -> None:
     running = exp.router_document("models", "credit-ab", TYPED, UPSTREAMS)
     to_candidate = final_weights(TYPED, "candidate")

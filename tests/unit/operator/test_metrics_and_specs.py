@@ -79,3 +79,12 @@ def test_a_malformed_operator_setting_is_named_and_stops_the_start() -> None:
     assert done.stderr.strip().splitlines() == [
         "error: MLPY_EXPERIMENT_INTERVAL='soon' is not a number (set MLPY_EXPERIMENT_INTERVAL to a number)"
     ]
+
+
+def test_the_charts_pull_secrets_reach_every_kind_of_child_pod() -> None:
+    from mlpy_operator.runtime import OperatorConfig
+
+    config = OperatorConfig.from_env({"MLPY_IMAGE_PULL_SECRETS": "pull-a, pull-b"})
+    for kind in ("server", "router", "driftJob"):
+        assert config.pods(kind).image_pull_secrets == ("pull-a", "pull-b")
+    assert OperatorConfig.from_env({}).pods("server").image_pull_secrets == ()

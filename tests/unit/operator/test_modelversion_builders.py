@@ -10,6 +10,7 @@ import yaml
 
 from mlpy_operator.builders import modelversion as build
 from mlpy_operator.builders.common import PodDefaults
+from mlpy_operator.constants import LABEL_MODEL_VERSION
 from mlpy_operator.errors import SpecError
 from mlpy_operator.specs import ModelVersionSpec
 from mlpy_server import ServerSettings
@@ -101,3 +102,35 @@ def test_serving_settings_reach_the_server_as_it_reads_them() -> None:
 def test_incomplete_spec_is_a_spec_error() -> None:
     with pytest.raises(SpecError, match="incomplete"):
         ModelVersionSpec.from_spec({"model": "m"})
+
+
+def test_pod_fields_platform_teams_set_reach_the_serving_pods() -> None:
+    serving = {
+        "serviceAccountName": "s3-reader",
+        "imagePullSecrets": [{"name": "team-registry"}],
+        "nodeSelector": {"pool": "inference"},
+        "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}},
+        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone"}],
+        "podLabels": {"team": "risk", LABEL_MODEL_VERSION: "hijack"},
+        "podAnnotations": {"sidecar.istio.io/inject": "false"},
+    }
+    spec = ModelVersionSpec.from_spec({**SPEC, "serving": serving})
+    defaults = PodDefaults(image_pull_secrets=("chart-wide", "team-registry"))
+    template = build.deployment("m-v3", "ns", spec, defaults)["spec"]["template"]
+    pod = template["spec"]
+    assert pod["serviceAccountName"] == "s3-reader"
+    assert pod["imagePullSecrets"] == [{"name": "chart-wide"}, {"name": "team-registry"}]
+    assert pod["nodeSelector"] == {"pool": "inference"}
+    assert pod["tolerations"] == serving["tolerations"]
+    assert pod["affinity"] == serving["affinity"]
+    assert pod["topologySpreadConstraints"] == serving["topologySpreadConstraints"]
+    assert template["metadata"]["labels"]["team"] == "risk"
+    assert template["metadata"]["labels"][LABEL_MODEL_VERSION] == "m-v3"  # the selector's label wins
+    assert template["metadata"]["annotations"]["sidecar.istio.io/inject"] == "false"
+    assert pod["automountServiceAccountToken"] is False
+
+
+def test_a_malformed_pod_field_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match=r"modelversion\.spec\.serving: a pod field is malformed"):
+        ModelVersionSpec.from_spec({**SPEC, "serving": {"imagePullSecrets": ["just-a-name"]}})
