@@ -78,11 +78,13 @@ def desired_status(
     ready_replicas: int,
     holder: str | None,
     verification: Verification | None = None,
+    replicas: int | None = None,
 ) -> dict[str, Any]:
     """Phase and conditions from what the cluster reports; pure, so it is tested without a cluster.
 
     ``verification`` comes from the version's pods (``artifact_verification``); without it, a ready
-    replica counts as verified.
+    replica counts as verified. ``replicas``: the pods the Deployment has now (its status), for the
+    scale subresource; the ready ones when not known.
     """
     ref = object_ref(body)
     generation = ref.generation
@@ -154,6 +156,9 @@ def desired_status(
         "phase": phase,
         "observedGeneration": generation,
         "readyReplicas": ready_replicas,
+        # The scale subresource's: `kubectl scale` and a HorizontalPodAutoscaler read these.
+        "replicas": ready_replicas if replicas is None else replicas,
+        "selector": f"{LABEL_MODEL_VERSION}={ref.name}",
         "endpoint": url,
         "url": url,
         "conditions": merge_conditions(status.get("conditions"), conditions, remove=stale),
@@ -308,4 +313,5 @@ def reconcile_model_version(
     else:
         pods = kube.list("v1", "Pod", ref.namespace, label_selector=f"{LABEL_MODEL_VERSION}={ref.name}")
         verification = artifact_verification(pods, spec, probe)
-    return desired_status(body, spec, _ready_replicas(deployment), holder, verification)
+    current = int((deployment.get("status") or {}).get("replicas") or 0)
+    return desired_status(body, spec, _ready_replicas(deployment), holder, verification, current)

@@ -78,6 +78,62 @@ def test_modelversion_creates_children_and_reports_ready(
     assert mv["spec"] == {**created["spec"]}
 
 
+def test_kubectl_scale_and_an_autoscaler_drive_the_replicas(
+    operator: None, wait: Any, custom: Any, k8s_api: Any, k8s_namespace: str
+) -> None:
+    """The scale subresource, as `kubectl scale mv/NAME --replicas 3` uses it, and a
+    HorizontalPodAutoscaler reading it (AbleToScale: it found the resource and its selector)."""
+    from kubernetes import client
+
+    apps = client.AppsV1Api(k8s_api)
+    create(custom, k8s_namespace, model_version("scaled-v1"))
+    wait("the Deployment", lambda: apps.read_namespaced_deployment("scaled-v1", k8s_namespace))
+    custom.patch_namespaced_custom_object_scale(
+        GROUP, VERSION, k8s_namespace, "modelversions", "scaled-v1", {"spec": {"replicas": 3}}
+    )
+    wait(
+        "3 replicas in the Deployment",
+        lambda: apps.read_namespaced_deployment("scaled-v1", k8s_namespace).spec.replicas == 3,
+    )
+
+    def scaled() -> dict[str, Any] | None:
+        scale = custom.get_namespaced_custom_object_scale(
+            GROUP, VERSION, k8s_namespace, "modelversions", "scaled-v1"
+        )
+        return scale if (scale.get("status") or {}).get("replicas") == 3 else None
+
+    scale = wait("the scale subresource to report 3 pods (kwok runs them)", scaled, timeout=90)
+    assert scale["status"]["selector"] == "mlpy.io/modelversion=scaled-v1"
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "scaled-v1"},
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "ModelVersion",
+                "name": "scaled-v1",
+            },
+            "minReplicas": 2,
+            "maxReplicas": 5,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                }
+            ],
+        },
+    }
+    autoscaling = client.AutoscalingV2Api(k8s_api)
+    autoscaling.create_namespaced_horizontal_pod_autoscaler(k8s_namespace, hpa)
+
+    def able_to_scale() -> bool:
+        status = autoscaling.read_namespaced_horizontal_pod_autoscaler("scaled-v1", k8s_namespace).status
+        return any(c.type == "AbleToScale" and c.status == "True" for c in (status.conditions or []))
+
+    wait("the autoscaler to read the ModelVersion's scale", able_to_scale, timeout=90)
+
+
 def test_spec_change_rolls_the_deployment_and_deleted_children_come_back(
     operator: None, wait: Any, custom: Any, k8s_api: Any, k8s_namespace: str
 ) -> None:
