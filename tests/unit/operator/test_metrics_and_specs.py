@@ -88,3 +88,19 @@ def test_the_charts_pull_secrets_reach_every_kind_of_child_pod() -> None:
     for kind in ("server", "router", "driftJob"):
         assert config.pods(kind).image_pull_secrets == ("pull-a", "pull-b")
     assert OperatorConfig.from_env({}).pods("server").image_pull_secrets == ()
+
+
+def test_every_drift_method_the_crd_admits_is_one_the_library_knows() -> None:
+    """One vocabulary: the CRD takes the CLI's names and the other spellings, all the same methods."""
+    from pathlib import Path
+
+    import yaml
+
+    from mlpy.drift import Method
+    from mlpy.drift.methods import parse_method
+
+    crd = yaml.safe_load((Path(__file__).parents[3] / "crds" / "driftmonitors.mlpy.io.yaml").read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    admitted = spec["methods"]["additionalProperties"]["enum"]
+    assert {m.value for m in Method} <= set(admitted)
+    assert {parse_method(name) for name in admitted} == set(Method)
