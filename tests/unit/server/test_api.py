@@ -213,3 +213,14 @@ def test_openapi_documents_the_hot_path_bodies(client: TestClient) -> None:
     assert schema["required"] == ["features"]
     assert "/v2/models/{name}/infer" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_metrics_carry_the_standard_process_and_python_series(make_client: Callable[..., TestClient]) -> None:
+    text = make_client().get("/metrics").text
+    for name in (
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "python_info",
+        "python_gc_objects_collected_total",
+    ):
+        assert f"\n{name}" in text, name

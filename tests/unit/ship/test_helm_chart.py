@@ -16,6 +16,7 @@ import yaml
 
 ALL_FEATURES = [
     "--set", "metrics.serviceMonitor.enabled=true",
+    "--set", "metrics.podMonitor.enabled=true",
     "--set", "metrics.prometheusRule.enabled=true",
     "--set", "grafanaDashboard.enabled=true",
 ]  # fmt: skip
@@ -187,7 +188,19 @@ def test_prometheus_rules_pass_promtool_and_match_the_compose_alerts(
 ) -> None:
     rule = next(o for o in render(helm, repo, *ALL_FEATURES) if o["kind"] == "PrometheusRule")
     alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
-    assert {"MlpyDataDriftDetected", "MlpyModelHighErrorRate", "MlpyModelHighLatency"} <= alerts
+    assert {
+        "MlpyDataDriftDetected",
+        "MlpyDriftCheckStale",
+        "MlpyModelHighErrorRate",
+        "MlpyModelHighLatency",
+    } <= alerts
+    # Every alert links its runbook, and the runbook page has a section for it.
+    runbooks = (repo / "docs" / "runbooks.md").read_text()
+    for group in rule["spec"]["groups"]:
+        for entry in group["rules"]:
+            url = entry["annotations"]["runbook_url"]
+            assert url.endswith(f"docs/runbooks.md#{entry['alert'].lower()}")
+            assert f"## {entry['alert']}\n" in runbooks
     rules_file = tmp_path / "rules.yml"
     rules_file.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
     done = subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True, text=True)
@@ -204,6 +217,38 @@ def test_service_monitor_scrapes_the_metrics_port(helm: str, repo: Path) -> None
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"] == "metrics"
 
 
+def test_pod_monitor_scrapes_the_serving_and_router_pods_the_operator_makes(helm: str, repo: Path) -> None:
+    from mlpy_operator.builders import experiment, modelversion
+    from mlpy_operator.builders.common import PodDefaults
+    from mlpy_operator.specs import ModelVersionSpec
+
+    monitor = next(o for o in render(helm, repo, *ALL_FEATURES) if o["kind"] == "PodMonitor")
+    selector = monitor["spec"]["selector"]
+    assert monitor["spec"]["namespaceSelector"] == {"any": True}
+    spec = ModelVersionSpec.from_spec(
+        {"model": "m", "version": 1, "artifact": {"uri": "s3://b/m", "sha256": "a" * 64}}
+    )
+    serving = modelversion.deployment("m-v1", "ns", spec)["spec"]["template"]
+    router = experiment.deployment("ab", "ns", "m", {}, defaults=PodDefaults())["spec"]["template"]
+    for template in (serving, router):
+        labels = template["metadata"]["labels"]
+        assert selector["matchLabels"].items() <= labels.items()
+        for expression in selector["matchExpressions"]:
+            assert labels[expression["key"]] in expression["values"]
+        ports = {p["name"] for p in template["spec"]["containers"][0]["ports"]}
+        assert monitor["spec"]["podMetricsEndpoints"][0]["port"] in ports
+    namespaced = render(helm, repo, *ALL_FEATURES, *NAMESPACED)
+    watched = next(o for o in namespaced if o["kind"] == "PodMonitor")["spec"]["namespaceSelector"]
+    assert watched == {"matchNames": ["team-a", "team-b"]}
+
+
+def test_the_pushgateway_is_a_chart_value(helm: str, repo: Path) -> None:
+    objects = render(helm, repo, "--set", "stores.pushgateway=http://pushgateway.monitoring:9091")
+    operator = next(o for o in objects if o["kind"] == "Deployment")
+    env = {e["name"]: e.get("value") for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MLPY_PUSHGATEWAY"] == "http://pushgateway.monitoring:9091"
+
+
 def test_optional_objects_are_off_by_default(helm: str, repo: Path) -> None:
     kinds = {o["kind"] for o in render(helm, repo)}
-    assert not {"ServiceMonitor", "PrometheusRule", "ConfigMap"} & kinds
+    assert not {"ServiceMonitor", "PodMonitor", "PrometheusRule", "ConfigMap"} & kinds
