@@ -178,6 +178,11 @@ def test_dashboard_is_shared_with_compose_and_queries_real_metrics(helm: str, re
     known = ("mlpy_requests_total", "mlpy_request_duration_seconds_bucket", "mlpy_predictions_total",
              "mlpy_drift_", "mlpy_model_window_", "mlpy_operator_reconcile")  # fmt: skip
     assert all(any(metric in expr for metric in known) for expr in expressions)
+    # One namespace at a time, or all: every model and drift series is filtered by the variable (the
+    # operator's own series live in the operator's namespace, so they are not).
+    assert "namespace" in {v["name"] for v in dashboard["templating"]["list"]}
+    models = [e for e in expressions if "mlpy_operator_" not in e]
+    assert all('namespace=~"$namespace"' in e for e in models)
     config_map = next(o for o in render(helm, repo, *ALL_FEATURES) if o["kind"] == "ConfigMap")
     assert json.loads(config_map["data"]["mlpy.json"]) == dashboard
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
