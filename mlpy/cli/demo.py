@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_data
 
 
 def demo(
@@ -20,9 +20,9 @@ def demo(
 
     from mlpy.demo import run_demo
 
-    console = Console(stderr=output is OutputFormat.json)
+    console = Console(stderr=output.structured)
     results = run_demo(rows=rows, seed=seed, serve=serve, port=port, console=console)
-    if output is OutputFormat.json:
-        print_json(
+    if output.structured:
+        print_data(
             [{"step": title, "result": outcome, "seconds": round(sec, 3)} for title, outcome, sec in results]
         )

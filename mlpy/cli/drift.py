@@ -12,13 +12,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_json, print_table
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_data, print_table
 from mlpy.drift import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLDS, DriftError, Method
 
 if TYPE_CHECKING:
     from mlpy.drift import DriftReport
 
 app = typer.Typer(
+    add_completion=False,
     help="Detect data drift between a reference dataset and current windows (CSV or Parquet).",
     no_args_is_help=True,
 )
@@ -121,8 +122,8 @@ def profile(
         "columns": {name: column.kind.value for name, column in built.columns.items()},
         "size_bytes": _local_size(written) or None,
     }
-    if output is OutputFormat.json:
-        print_json(summary)
+    if output.structured:
+        print_data(summary)
     else:
         typer.echo(f"profiled {len(built.columns)} columns of {built.rows:,} rows into {written}")
 
@@ -234,7 +235,7 @@ def _emit(report: DriftReport, output: CheckOutput, out: Path | None) -> None:
         text = report.to_html()
     elif output is CheckOutput.json:
         if out is None:
-            print_json(report.to_dict())
+            print_data(report.to_dict())
             return
         import orjson
 
@@ -318,8 +319,8 @@ def history(
     from mlpy.drift import history as read_history
 
     checks = read_history(store=store, dataset=name, limit=limit)
-    if output is OutputFormat.json:
-        print_json(checks)
+    if output.structured:
+        print_data(checks)
         return
     rows = [
         [
@@ -350,8 +351,8 @@ def methods(output: OutputFormat = OUTPUT_OPTION) -> None:
         }
         for m in Method
     }
-    if output is OutputFormat.json:
-        print_json(table)
+    if output.structured:
+        print_data(table)
         return
     rows = [
         [key, ", ".join(data["kinds"]), data["decides_on"], data["threshold"], data["min_effect"]]

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_json, print_mapping, print_table
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_data, print_mapping, print_table
 from mlpy.config import Locations
 from mlpy.experiments import (
     DEFAULT_EPSILON,
@@ -31,6 +31,7 @@ from mlpy.experiments import (
 from mlpy.store import open_store
 
 app = typer.Typer(
+    add_completion=False,
     help="Online experiments: simulate allocation strategies, compute sample sizes, create and analyse.",
     no_args_is_help=True,
 )
@@ -106,8 +107,8 @@ def simulate_command(
         **result.to_dict(),
         "aa": aa_false_positive_rate(config, aa_repeats).to_dict() if aa_repeats else None,
     }
-    if output is OutputFormat.json:
-        print_json(report)
+    if output.structured:
+        print_data(report)
         return
     _print_variants(result.analysis, report["traffic"], report["weights"], truths)
     summary = {k: report[k] for k in ("strategy", "decision", "winner", "decided_at_step", "reasons")}
@@ -170,8 +171,8 @@ def power_command(
         "variants": variants,
         **result.to_dict(),
     }
-    if output is OutputFormat.json:
-        print_json(data)
+    if output.structured:
+        print_data(data)
     else:
         print_mapping("sample size", data)
 
@@ -229,8 +230,8 @@ def create_command(
         epsilon=epsilon,
     )
     record = _repository().create(name, config)
-    if output is OutputFormat.json:
-        print_json(record.to_dict())
+    if output.structured:
+        print_data(record.to_dict())
     else:
         print_mapping(f"experiment {name}", record.to_dict())
 
@@ -239,8 +240,8 @@ def create_command(
 def list_command(output: OutputFormat = OUTPUT_OPTION) -> None:
     """Every experiment with its status and decision."""
     records = _repository().list()
-    if output is OutputFormat.json:
-        print_json([r.to_dict() for r in records])
+    if output.structured:
+        print_data([r.to_dict() for r in records])
         return
     print_table(
         "experiments",
@@ -270,8 +271,8 @@ def analyse_command(
     record = repository.get(name)
     analysis = repository.analyse(name)
     weights = repository.current_weights(name)
-    if output is OutputFormat.json:
-        print_json({"experiment": record.to_dict(), "weights": weights, "analysis": analysis.to_dict()})
+    if output.structured:
+        print_data({"experiment": record.to_dict(), "weights": weights, "analysis": analysis.to_dict()})
         return
     _print_variants(analysis, {}, weights)
     print_mapping(
@@ -293,7 +294,7 @@ def stop_command(
     """Stop an experiment, recording the decision the analysis gives now."""
     repository = _repository()
     record = repository.stop(name, repository.analyse(name))
-    if output is OutputFormat.json:
-        print_json(record.to_dict())
+    if output.structured:
+        print_data(record.to_dict())
     else:
         print_mapping(f"experiment {name}", record.to_dict())

@@ -17,7 +17,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    add_completion=False,
+    # `mlpy --install-completion` / `--show-completion`: on the root only (sub-groups have none).
+    add_completion=True,
 )
 
 

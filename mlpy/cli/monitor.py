@@ -9,7 +9,7 @@ from typing import Any
 import typer
 import yaml
 
-from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json, print_table
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_data, print_table
 from mlpy.config import Locations
 from mlpy.monitoring import (
     DEFAULT_RULES,
@@ -27,6 +27,7 @@ from mlpy.monitoring import (
 from mlpy.store import Store, open_store
 
 app = typer.Typer(
+    add_completion=False,
     help="Watch live model performance: latency, errors, predictions, quality, anomalies, trends, alerts.",
     no_args_is_help=True,
 )
@@ -97,8 +98,8 @@ def report_command(
         threshold=threshold,
         record_alerts=record_alerts,
     )
-    if output is OutputFormat.json:
-        print_json(report.to_dict())
+    if output.structured:
+        print_data(report.to_dict())
         return
     data = report.to_dict()
     print_table(
@@ -179,8 +180,8 @@ def alerts_command(
     if state not in {"firing", "resolved", "all"}:
         raise MonitoringError(f"unknown state {state!r}", hint="use firing, resolved or all")
     alerts = AlertLog(_store()).list(None if state == "all" else state, model)
-    if output is OutputFormat.json:
-        print_json([a.to_dict() for a in alerts])
+    if output.structured:
+        print_data([a.to_dict() for a in alerts])
         return
     print_table(
         "alerts",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -14,15 +15,33 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-console = Console(highlight=False)
+# On a terminal tables fit its width; in a pipe or a CI log they are printed whole, never cut at 80.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
 
 
 class OutputFormat(enum.StrEnum):
     text = "text"
     json = "json"
+    yaml = "yaml"
+
+    @property
+    def structured(self) -> bool:
+        """JSON or YAML: data for a program, printed by ``print_data``."""
+        return self is not OutputFormat.text
 
 
-OUTPUT_OPTION = typer.Option(OutputFormat.text, "--output", "-o", help="Output format: text or json.")
+_chosen = {"format": OutputFormat.text}
+
+
+def _remember(value: OutputFormat) -> OutputFormat:
+    """Keep the command's choice, so print_data prints what was asked for."""
+    _chosen["format"] = value
+    return value
+
+
+OUTPUT_OPTION = typer.Option(
+    OutputFormat.text, "--output", "-o", help="Output format: text, json or yaml.", callback=_remember
+)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -38,8 +57,12 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"cannot print {type(value).__name__} as JSON")
 
 
-def print_json(value: Any) -> None:
-    """JSON on stdout, nothing else, so ``| jq`` always works."""
+def print_data(value: Any) -> None:
+    """JSON (or YAML, with ``-o yaml``) on stdout, nothing else, so ``| jq`` or ``| yq`` always work.
+
+    Lists come as ``{"items": [...]}`` from every command, as Kubernetes and the registry print them."""
+    if isinstance(value, list | tuple):
+        value = {"items": list(value)}
     data = orjson.dumps(
         value,
         default=to_jsonable,
@@ -49,6 +72,11 @@ def print_json(value: Any) -> None:
         | orjson.OPT_NON_STR_KEYS
         | orjson.OPT_PASSTHROUGH_DATACLASS,
     )
+    if _chosen["format"] is OutputFormat.yaml:
+        import yaml
+
+        typer.echo(yaml.safe_dump(orjson.loads(data), sort_keys=False, allow_unicode=True), nl=False)
+        return
     typer.echo(data.decode())
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 import yaml
 
-from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_json, print_mapping, print_table
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_data, print_mapping, print_table
 from mlpy.registry import ModelRegistry, ModelVersion, model_version_manifest
 
-app = typer.Typer(help="Register, promote and inspect model versions.", no_args_is_help=True)
+app = typer.Typer(
+    help="Register, promote and inspect model versions.", no_args_is_help=True, add_completion=False
+)
 
 _state: dict[str, str | None] = {}
 
@@ -85,8 +87,8 @@ def register(
         if_new=if_new,
         compile=compile_,
     )
-    if output is OutputFormat.json:
-        print_json(version)
+    if output.structured:
+        print_data(version)
         return
     typer.echo(f"registered {version.name} version {version.version} (sha256 {version.sha256})")
     if compile_:
@@ -115,8 +117,8 @@ def list_(
     registry = _registry()
     if name is None and not tag and alias is None:
         models = registry.list_models(page_size=page_size, page_token=page_token)
-        if output is OutputFormat.json:
-            print_json(models)
+        if output.structured:
+            print_data(models)
             return
         rows = [
             (m.name, m.latest_version, m.versions, ", ".join(f"{k}={v}" for k, v in m.aliases.items()))
@@ -134,8 +136,8 @@ def list_(
         page_size=page_size,
         page_token=page_token,
     )
-    if output is OutputFormat.json:
-        print_json(page)
+    if output.structured:
+        print_data(page)
         return
     version_rows = [
         (
@@ -168,8 +170,8 @@ def show(
 ) -> None:
     """Show one version: artifact, hash, metrics, params, tags, signature, lineage."""
     found = _registry().get_version(name, version)
-    if output is OutputFormat.json:
-        print_json(found)
+    if output.structured:
+        print_data(found)
     else:
         _show_version(found)
 
@@ -182,8 +184,8 @@ def lineage(
 ) -> None:
     """Show a version and its ancestors (by --parent), newest first."""
     chain = _registry().lineage(name, version)
-    if output is OutputFormat.json:
-        print_json(chain)
+    if output.structured:
+        print_data(chain)
         return
     rows = [(v.ref, v.estimator, " ".join(f"{k}={m:g}" for k, m in v.metrics.items())) for v in chain]
     print_table("lineage", ["version", "estimator", "metrics"], rows)
@@ -199,8 +201,8 @@ def promote(
 ) -> None:
     """Point an alias at a version."""
     change = _registry().promote(name, version, alias=alias, reason=reason)
-    if output is OutputFormat.json:
-        print_json(change)
+    if output.structured:
+        print_data(change)
     else:
         typer.echo(f"{name}@{alias}: {change.from_version or '-'} -> {change.to_version}")
 
@@ -214,8 +216,8 @@ def rollback(
 ) -> None:
     """Point an alias back at the version it held before its latest promotion."""
     change = _registry().rollback(name, alias=alias, reason=reason)
-    if output is OutputFormat.json:
-        print_json(change)
+    if output.structured:
+        print_data(change)
     else:
         typer.echo(f"{name}@{alias}: {change.from_version} -> {change.to_version} (rolled back)")
 
@@ -228,8 +230,8 @@ def history(
 ) -> None:
     """The audit log of alias changes: who, when, from, to, why."""
     events = _registry().history(name, alias=alias)
-    if output is OutputFormat.json:
-        print_json(events)
+    if output.structured:
+        print_data(events)
         return
     rows = [
         (
@@ -255,8 +257,8 @@ def compare(
 ) -> None:
     """Metric and parameter differences between two versions (b minus a)."""
     result = _registry().compare(name, a, b)
-    if output is OutputFormat.json:
-        print_json(result)
+    if output.structured:
+        print_data(result)
         return
     rows = [
         ("metric", k, d.a, d.b, "" if d.delta is None else f"{d.delta:+g}") for k, d in result.metrics.items()
@@ -276,8 +278,8 @@ def gc(
 ) -> None:
     """Delete old versions and their artifacts; versions an alias points at are always kept."""
     plan = _registry().gc(name, keep=keep, dry_run=dry_run)
-    if output is OutputFormat.json:
-        print_json(plan)
+    if output.structured:
+        print_data(plan)
         return
     verb = "would delete" if dry_run else "deleted"
     typer.echo(f"{verb}: {', '.join(map(str, plan.deleted)) or 'nothing'}")
@@ -293,8 +295,8 @@ def verify(
 ) -> None:
     """Check the artifact against its recorded SHA-256; exits 3 on a mismatch or a missing artifact."""
     result = _registry().verify(name, version)
-    if output is OutputFormat.json:
-        print_json(result)
+    if output.structured:
+        print_data(result)
     elif result.ok:
         typer.echo(f"ok: {name} version {result.version} sha256 {result.actual_sha256}")
     else:
@@ -322,6 +324,6 @@ def manifest(
     found = _registry().get_version(name, version)
     document = model_version_manifest(found, namespace=namespace, stage=stage, replicas=replicas)
     if output == "json":
-        print_json(document)
+        print_data(document)
     else:
         typer.echo(yaml.safe_dump(document, sort_keys=False).rstrip())

@@ -74,6 +74,8 @@ def serve(
         )
     import uvicorn
 
+    from mlpy_server import uvicorn_log_config
+
     # Worker processes rebuild the settings from the environment they inherit.
     os.environ.update(given)
     if workers > 1:
@@ -89,6 +91,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level.lower(),
+        log_config=uvicorn_log_config(log_level.lower()),
         access_log=False,
         server_header=False,
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_json, print_mapping, print_table
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_data, print_mapping, print_table
 from mlpy.config import Locations
 from mlpy.monitoring import Window
 from mlpy.registry import check_model_name
@@ -23,12 +23,15 @@ if TYPE_CHECKING:
     from rq import Queue
 
 app = typer.Typer(
+    add_completion=False,
     help="Background work: a Redis job queue that trains and registers models, and a scheduled monitor "
     "(drift checks and performance reports) exposing Prometheus metrics.",
     no_args_is_help=True,
 )
 submit_app = typer.Typer(
-    help="Put a job on the queue; a running 'mlpy worker run' picks it up.", no_args_is_help=True
+    add_completion=False,
+    help="Put a job on the queue; a running 'mlpy worker run' picks it up.",
+    no_args_is_help=True,
 )
 app.add_typer(submit_app, name="submit")
 
@@ -131,8 +134,8 @@ def status_command(
 
 
 def _print_job(info: dict[str, object], output: OutputFormat) -> None:
-    if output is OutputFormat.json:
-        print_json(info)
+    if output.structured:
+        print_data(info)
         return
     shown = {k: v for k, v in info.items() if v is not None}
     if isinstance(shown.get("result"), dict):
@@ -214,8 +217,8 @@ def monitor_command(
     )
     if once:
         summary = monitor.run_once().to_dict()
-        if output is OutputFormat.json:
-            print_json(summary)
+        if output.structured:
+            print_data(summary)
         else:
             print_table(
                 "drift checks",

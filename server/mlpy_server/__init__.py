@@ -12,16 +12,18 @@ from mlpy import faces
 if TYPE_CHECKING:
     from mlpy_server.app import create_app
     from mlpy_server.auth import Authenticator
+    from mlpy_server.logs import uvicorn_log_config
     from mlpy_server.router import load_experiment
     from mlpy_server.settings import ServerSettings
 
-__all__ = ["Authenticator", "ServerSettings", "create_app", "load_experiment"]
+__all__ = ["Authenticator", "ServerSettings", "create_app", "load_experiment", "uvicorn_log_config"]
 
 _HOMES = {
     "Authenticator": "mlpy_server.auth",
     "ServerSettings": "mlpy_server.settings",
     "create_app": "mlpy_server.app",
     "load_experiment": "mlpy_server.router",
+    "uvicorn_log_config": "mlpy_server.logs",
 }
 
 

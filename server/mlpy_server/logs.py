@@ -9,10 +9,13 @@ from typing import Any
 
 import orjson
 
-_STANDARD = frozenset(vars(logging.makeLogRecord({})))
+# uvicorn's color_message repeats the message with terminal colours: not for a log collector.
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"color_message"}
 
 
 class JsonFormatter(logging.Formatter):
+    converter = staticmethod(time.gmtime)  # the "Z" in every timestamp is true
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
@@ -28,10 +31,25 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+def uvicorn_log_config(level: str = "info") -> dict[str, Any]:
+    """uvicorn's own loggers (start-up, shutdown, errors, access) in the same JSON lines as mlpy's: one
+    log format for whatever collects the pod's output."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"json": handler},
+        "loggers": {
+            name: {"handlers": ["json"], "level": level.upper(), "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }
+
+
 def configure(level: str = "info") -> None:
-    """JSON lines on stderr for mlpy's loggers (uvicorn keeps its own format)."""
+    """JSON lines on stderr for mlpy's loggers."""
     formatter = JsonFormatter()
-    formatter.converter = time.gmtime
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger("mlpy")

@@ -21,7 +21,7 @@ def test_demo_runs_every_step_on_embedded_defaults_and_exits_with_no_serve() -> 
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    steps = json.loads(done.stdout)
+    steps = json.loads(done.stdout)["items"]
     assert [step["step"] for step in steps] == [
         "Load data",
         "Train four models",

@@ -121,12 +121,12 @@ def test_history_lists_stored_checks(capsys: pytest.CaptureFixture[str], data_fi
     main(["drift", "check", "-r", str(data_files["reference"]), "-c", str(data_files["same"]), "--no-store"])
     capsys.readouterr()
     code, out, _ = _run(capsys, "drift", "history", "--name", "m", "-o", "json")
-    rows = json.loads(out)
+    rows = json.loads(out)["items"]  # every list command: {"items": [...]}
     assert code == 0
     assert [row["dataset_drift"] for row in rows] == [False, True]
     code, out, _ = _run(capsys, "drift", "history", "--limit", "1", "-o", "json")
     assert code == 0
-    assert [row["current"] for row in json.loads(out)] == [str(data_files["same"])]
+    assert [row["current"] for row in json.loads(out)["items"]] == [str(data_files["same"])]
     code, out, _ = _run(capsys, "drift", "history")
     assert code == 0
     assert out.count("DRIFT") == 1

@@ -138,7 +138,7 @@ def test_create_analyse_stop_through_the_store(capsys: pytest.CaptureFixture[str
     assert analysis["decision"] == "ship", analysis
     assert analysis["winner"] == "v2"
     listed = _json(capsys, [*store, "list", "-o", "json"])
-    assert [e["name"] for e in listed] == ["ranker"]
+    assert [e["name"] for e in listed["items"]] == ["ranker"]
     stopped = _json(capsys, [*store, "stop", "ranker", "-o", "json"])
     assert (stopped["status"], stopped["decision"], stopped["winner"]) == ("stopped", "ship", "v2")
     assert main([*store, "analyse", "nope"]) == 1

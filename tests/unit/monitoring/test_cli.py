@@ -44,7 +44,7 @@ def test_report_text_with_rules_file(
     assert "alert (critical)" in out
     assert "slow" in out
     assert main(_args(traffic_store, "alerts", "-o", "json")) == 0
-    [alert] = json.loads(capsys.readouterr().out)
+    [alert] = json.loads(capsys.readouterr().out)["items"]
     assert alert["rule"] == "slow"
 
 

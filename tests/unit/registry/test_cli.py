@@ -71,14 +71,14 @@ def test_full_lifecycle(capsys: pytest.CaptureFixture[str], model_file: Path) ->
     assert run_json(capsys, "registry", "show", "house", "@production")["version"] == 2
     back = run_json(capsys, "registry", "rollback", "house", "--reason", "latency")
     assert back["to_version"] == 1
-    history = run_json(capsys, "registry", "history", "house")
+    history = run_json(capsys, "registry", "history", "house")["items"]
     assert [h["action"] for h in history] == ["promote", "promote", "rollback"]
     assert history[0]["reason"] == "ship it"
 
     diff = run_json(capsys, "registry", "compare", "house", "1", "2")
     assert diff["metrics"]["rmse"]["delta"] == pytest.approx(-0.3)
     assert run_json(capsys, "registry", "verify", "house", "@production")["ok"] is True
-    assert [v["version"] for v in run_json(capsys, "registry", "lineage", "house", "2")] == [2, 1]
+    assert [v["version"] for v in run_json(capsys, "registry", "lineage", "house", "2")["items"]] == [2, 1]
 
     code, out, _ = run(capsys, "registry", "manifest", "house", "@production", "-n", "models")
     assert code == 0
@@ -227,3 +227,25 @@ def test_register_if_new_is_a_safe_retry(capsys: pytest.CaptureFixture[str], mod
     assert code != 0
     assert err.strip().count("\n") == 0
     assert "invalid version" in err
+
+
+def test_yaml_output_and_one_list_shape(capsys: pytest.CaptureFixture[str], model_file: Path) -> None:
+    assert main(["registry", "register", "house", str(model_file), "-o", "yaml"]) == 0
+    registered = yaml.safe_load(capsys.readouterr().out)
+    assert registered["version"] == 1
+    assert main(["registry", "history", "house", "-o", "yaml"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == {"items": []}
+    assert main(["registry", "history", "house", "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"items": []}
+
+
+def test_tables_are_not_cut_in_a_pipe(tmp_path: Path, model_file: Path) -> None:
+    """Off a terminal (a pipe, a CI log) a table is printed whole, however wide."""
+    long_tag = "x" * 150
+    env = {**os.environ, "MLPY_HOME": str(tmp_path / "home"), "COLUMNS": "80"}
+    mlpy = [sys.executable, "-m", "mlpy.cli.main", "registry"]
+    subprocess.run(
+        [*mlpy, "register", "house", str(model_file), "--tag", f"note={long_tag}"], env=env, check=True
+    )
+    done = subprocess.run([*mlpy, "show", "house", "1"], env=env, capture_output=True, text=True, check=True)
+    assert long_tag in done.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -84,6 +85,11 @@ def test_a_real_server_process_serves_a_registered_model(
     finally:
         process.terminate()
         process.wait(20)
+    # One log format: uvicorn's own lines are JSON objects too, like mlpy's.
+    assert process.stdout is not None
+    lines = [line for line in process.stdout.read().decode().splitlines() if line.strip()]
+    loggers = {json.loads(line)["logger"] for line in lines}  # every line parses
+    assert {"uvicorn.error"} <= loggers
 
 
 def test_two_workers_report_every_request_in_metrics(
