@@ -125,6 +125,23 @@ def request_body(rows: int) -> bytes:
     return json.dumps({"inputs": [tensor]}).encode()
 
 
+def binary_body(rows: int) -> tuple[bytes, dict[str, str]]:
+    """The same rows with the binary tensor extension, as tritonclient sends them by default."""
+    import numpy as np
+
+    data = np.asarray([[round(0.1 * (r + c), 3) for c in range(FEATURES)] for r in range(rows)], dtype="<f8")
+    tensor = {
+        "name": "input-0",
+        "shape": [rows, FEATURES],
+        "datatype": "FP64",
+        "parameters": {"binary_data_size": data.nbytes},
+    }
+    header = json.dumps(
+        {"inputs": [tensor], "outputs": [{"name": "predict", "parameters": {"binary_data": True}}]}
+    )
+    return header.encode() + data.tobytes(), {"Inference-Header-Content-Length": str(len(header))}
+
+
 @dataclass
 class Server:
     name: str
@@ -472,6 +489,12 @@ def main() -> None:
                 results.append(run_wrk(name, server, infer, one, 1, seconds, folder, headers))
                 if name == "mlpy +metrics":  # what `mlpy serve` does out of the box
                     results.append(run_wrk(name, server, infer, hundred, 100, seconds, folder, headers))
+                    for rows in (1, 100):  # the binary tensor extension, in and out
+                        body, binary_headers = binary_body(rows)
+                        label = "mlpy +metrics, binary"
+                        results.append(
+                            run_wrk(label, server, infer, body, rows, seconds, folder, binary_headers)
+                        )
                 server.stop()
             full = start_mlpy("mlpy_full", skops_path, sha, folder, **auth_env, **predlog_env)
             servers.append(full)
@@ -571,6 +594,12 @@ def report(results: list[Result], load: tuple[float, float, float], in_process: 
         ),
         "CPU/request mlpy full / minimal route, 100 rows": ratio(
             ("mlpy full", 100), ("minimal orjson+predict", 100), "cpu_us_per_request"
+        ),
+        "throughput mlpy binary tensors / JSON, 1 row": ratio(
+            ("mlpy +metrics, binary", 1), ("mlpy +metrics", 1), "requests_per_s"
+        ),
+        "throughput mlpy binary tensors / JSON, 100 rows": ratio(
+            ("mlpy +metrics, binary", 100), ("mlpy +metrics", 100), "requests_per_s"
         ),
         "throughput via router / direct (goal >= 0.5)": ratio(
             ("via router", 1), ("direct (router target)", 1), "requests_per_s"
