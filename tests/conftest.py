@@ -26,6 +26,21 @@ with contextlib.suppress(ImportError):
     import schemathesis.reporting.junitxml  # noqa: F401
 
 
+# scripts/run-tests.sh runs the suite on two xdist workers (--dist loadgroup). These share what one
+# machine has once, so they run one after another on a single worker: the real node (one bridge, one
+# set of node addresses), the ports the docs name (8000, 8080..., 9091), the compose stack, and the
+# Pushgateway's metric groups. Everything else picks free ports and its own directories, databases,
+# buckets and keys, and runs beside them.
+SERIAL = ("tests/e2e/", "tests/integration/docs/", "tests/integration/compose/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.relative_to(config.rootpath).as_posix()
+        if where.startswith(SERIAL) or "pushgateway" in where:
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
 def need_service(env: str, what: str) -> str:
     """The service URL from ``env``; skip (locally) or fail (in CI) when it is not there."""
     value = os.environ.get(env)

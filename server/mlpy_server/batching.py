@@ -7,7 +7,9 @@ for more to join. So under light load nothing is added, and under heavy load a t
 many rows for little more than the price of one (its per-call input checks dominate a single row).
 
 Each request keeps its own answer. A merged call that fails is retried request by request, so only
-the request whose rows cannot be predicted gets the error.
+the request whose rows cannot be predicted gets the error. When any request of a batch asks for class
+probabilities, the merged call computes them for all its rows (one more call at most, or none for a
+compiled classifier, whose labels come from its probabilities).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from mlpy_server.served import Answer
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,12 @@ class BatchPolicy:
 @dataclass
 class _Waiting:
     rows: Any
-    answer: asyncio.Future[np.ndarray]
+    probabilities: bool
+    answer: asyncio.Future[Answer]
 
 
-Predict = Callable[[Any], Awaitable[np.ndarray]]
+# Predicts rows, with their class probabilities when the flag is set.
+Predict = Callable[[Any, bool], Awaitable[Answer]]
 
 
 class ModelBatcher:
@@ -53,17 +59,17 @@ class ModelBatcher:
         self.calls = 0  # predict calls made, and the requests they answered (for /models and metrics)
         self.requests = 0
 
-    async def predict(self, rows: Any) -> np.ndarray:
+    async def predict(self, rows: Any, probabilities: bool = False) -> Answer:
         if not self._busy:
             # Nothing running for this model: no one to wait for, predict now.
             self._busy = True
             try:
-                return await self._call([rows])
+                return await self._call([rows], probabilities)
             finally:
                 self._busy = False
                 if self._queue:
                     self._start_draining()
-        waiting = _Waiting(rows, asyncio.get_running_loop().create_future())
+        waiting = _Waiting(rows, probabilities, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
         self._arrived.set()
         return await waiting.answer
@@ -109,26 +115,26 @@ class ModelBatcher:
             except TimeoutError:
                 return
 
-    async def _split_call(self, batch: list[_Waiting]) -> list[np.ndarray | BaseException]:
+    async def _split_call(self, batch: list[_Waiting]) -> list[Answer | BaseException]:
         """One call for the batch; if it fails, one per request, each with its own outcome."""
         try:
-            merged = await self._call([w.rows for w in batch])
+            merged = await self._call([w.rows for w in batch], any(w.probabilities for w in batch))
         except Exception:
             if len(batch) == 1:
                 raise
-            results: list[np.ndarray | BaseException] = []
+            results: list[Answer | BaseException] = []
             for waiting in batch:
                 try:
-                    results.append(await self._call([waiting.rows]))
+                    results.append(await self._call([waiting.rows], waiting.probabilities))
                 except Exception as exc:
                     results.append(exc)
             return results
-        return list(_split(merged, [len(w.rows) for w in batch]))
+        return list(merged.split([len(w.rows) for w in batch]))
 
-    async def _call(self, parts: Sequence[Any]) -> np.ndarray:
+    async def _call(self, parts: Sequence[Any], probabilities: bool) -> Answer:
         self.calls += 1
         self.requests += len(parts)
-        return await self._predict(parts[0] if len(parts) == 1 else concatenate(parts))
+        return await self._predict(parts[0] if len(parts) == 1 else concatenate(parts), probabilities)
 
 
 def concatenate(parts: Sequence[Any]) -> Any:
@@ -138,11 +144,6 @@ def concatenate(parts: Sequence[Any]) -> Any:
     import pandas as pd
 
     return pd.concat(parts, ignore_index=True)
-
-
-def _split(merged: np.ndarray, counts: list[int]) -> list[np.ndarray]:
-    edges = np.cumsum(counts)[:-1]
-    return list(np.split(np.asarray(merged), edges))
 
 
 def _rows(queue: list[_Waiting]) -> int:

@@ -21,7 +21,7 @@ from mlpy_server.batching import BatchPolicy, ModelBatcher
 from mlpy_server.cache import ModelCache
 from mlpy_server.errors import InvalidInputError
 from mlpy_server.metrics import BatchingCount, ServerMetrics
-from mlpy_server.served import ServedModel
+from mlpy_server.served import Answer, ServedModel
 
 if TYPE_CHECKING:
     from mlpy.monitoring import MonitoringRecorder
@@ -80,21 +80,21 @@ class DataPlane:
         ``rows`` are what the prediction log stores; ``started`` is the request's perf_counter arrival,
         for the latency monitoring records.
         """
-        predictions = await self.predict(served, matrix)
-        proba = await self.probabilities(served, matrix) if probabilities else None
-        self.record(request_id, served, rows, predictions, time.perf_counter() - started, variant)
-        return predictions, proba
+        answer = await self.answer(served, matrix, probabilities)
+        self.record(request_id, served, rows, answer.predictions, time.perf_counter() - started, variant)
+        return answer.predictions, answer.probabilities if probabilities else None
 
-    async def predict(self, served: ServedModel, matrix: Any) -> np.ndarray:
+    async def answer(self, served: ServedModel, matrix: Any, probabilities: bool = False) -> Answer:
         """Small requests predict right here (a thread hop costs more), or merged with others arriving
-        together when batching is on (batching.py); large ones in a worker thread."""
+        together when batching is on (batching.py); large ones in a worker thread. The probabilities,
+        when asked, come from the same call."""
         try:
             batcher = self.batcher(served)
             if batcher is not None and len(matrix) < batcher.policy.max_rows:
-                return await batcher.predict(matrix)
+                return await batcher.predict(matrix, probabilities)
             if len(matrix) <= self.inline_rows:
-                return served.predict(matrix)
-            return await anyio.to_thread.run_sync(served.predict, matrix)
+                return served.answer(matrix, probabilities)
+            return await anyio.to_thread.run_sync(served.answer, matrix, probabilities)
         except ValueError as exc:
             # sklearn refuses the input (a category it never saw, a shape it cannot take): the caller's fault.
             raise InvalidInputError(f"{served.ref} cannot predict on this input: {exc}") from exc
@@ -105,9 +105,9 @@ class DataPlane:
         batching = None
         policy = self.policy(served)
         if policy.enabled and served.shortcut is None:
-            entry = self._batchers.get(id(served))
             # Looked up, not made: showing a model must not start a queue for it.
-            calls, answered = (entry[1].calls, entry[1].requests) if entry and entry[0] is served else (0, 0)
+            queue = self._existing_batcher(served)
+            calls, answered = (queue.calls, queue.requests) if queue is not None else (0, 0)
             batching = {
                 "max_rows": policy.max_rows,
                 "max_wait_ms": policy.max_wait_s * 1000,
@@ -138,24 +138,23 @@ class DataPlane:
         policy = self.policy(served)
         if not policy.enabled or served.shortcut is not None:
             return None
-        entry = self._batchers.get(id(served))
-        if entry is not None and entry[0] is served:
-            return entry[1]
+        existing = self._existing_batcher(served)
+        if existing is not None:
+            return existing
         live = {id(s) for _, s in self.cache.items()}
         self._batchers = {key: value for key, value in self._batchers.items() if key in live}
 
-        async def predict(rows: Any) -> np.ndarray:
-            return await anyio.to_thread.run_sync(served.predict, rows)
+        async def predict(rows: Any, probabilities: bool) -> Answer:
+            return await anyio.to_thread.run_sync(served.answer, rows, probabilities)
 
         batcher = ModelBatcher(predict, policy)
         self._batchers[id(served)] = (served, batcher)
         return batcher
 
-    async def probabilities(self, served: ServedModel, matrix: Any) -> np.ndarray:
-        try:
-            return np.asarray(await anyio.to_thread.run_sync(served.predict_proba, matrix))
-        except ValueError as exc:
-            raise InvalidInputError(f"{served.ref} cannot predict on this input: {exc}") from exc
+    def _existing_batcher(self, served: ServedModel) -> ModelBatcher | None:
+        """The queue made for this very loaded model (an id can be reused after a reload)."""
+        entry = self._batchers.get(id(served))
+        return entry[1] if entry is not None and entry[0] is served else None
 
     def record(
         self,

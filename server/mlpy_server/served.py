@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,22 @@ def _assume_finite() -> None:
 
         sklearn.set_config(assume_finite=True)
         _configured.done = True
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one call gives: the predictions, and the class probabilities when they were asked for."""
+
+    predictions: np.ndarray
+    probabilities: np.ndarray | None = None
+
+    def split(self, counts: Sequence[int]) -> list[Answer]:
+        """The answers of the requests whose rows (``counts`` each, in order) were predicted together."""
+        edges = np.cumsum(counts)[:-1]
+        predictions = np.split(np.asarray(self.predictions), edges)
+        if self.probabilities is None:
+            return [Answer(p) for p in predictions]
+        return [Answer(p, q) for p, q in zip(predictions, np.split(self.probabilities, edges), strict=True)]
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,15 @@ class ServedModel:
             return self.compiled.predict(features)
         _assume_finite()
         return np.asarray(self.model.predict(self.model_input(features)))
+
+    def answer(self, features: Any, probabilities: bool = False) -> Answer:
+        """The predictions, with the probabilities when asked: a compiled classifier gives both from one
+        run (its labels are the probabilities' argmax), scikit-learn from two calls."""
+        if probabilities and self.compiled is not None and self.compiled.classes is not None:
+            labels, proba = self.compiled.labels_and_probabilities(features)
+            return Answer(labels, proba)
+        predictions = self.predict(features)
+        return Answer(predictions, self.predict_proba(features) if probabilities else None)
 
     def predict_proba(self, features: Any) -> np.ndarray:
         if self.compiled is not None:

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import make_column_transformer
-from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
+from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import mlpy.compiled.onnx as onnx_module
 from mlpy.compiled import TOLERANCE, CompileRefusedError, compile_model
@@ -67,6 +67,23 @@ def test_a_pipeline_with_text_columns_takes_one_input_per_column() -> None:
     assert compiled.text_inputs == {"region"}
     assert np.array_equal(compiled.predict(frame), model.predict(frame))
     assert compiled.predict(frame).dtype == model.predict(frame).dtype  # bool labels stay bool
+
+
+def test_a_histogram_boosting_pipeline_is_refused_rather_than_run_in_float32() -> None:
+    """Its float64 graph does not load in ONNX Runtime, and a float32 one would not be exact."""
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame(rng.normal(size=(400, 3)) * [1.0, 30.0, 500.0], columns=NAMES)
+    frame["channel"] = rng.choice(["web", "shop", "phone"], 400)
+    y = (frame["a"] + frame["c"] / 500 > 0) & (frame["channel"] != "phone")
+    model = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), NAMES), (OneHotEncoder(handle_unknown="ignore"), ["channel"])
+        ),
+        HistGradientBoostingClassifier(max_iter=10, random_state=0),
+    ).fit(frame, y)
+    names, types = [*NAMES, "channel"], ["number"] * 3 + ["string"]
+    with pytest.raises(CompileRefusedError, match="ONNX Runtime cannot load the converted model"):
+        compile_model(model, names, types, by_name=True, categories=text_categories(model))
 
 
 def test_a_compiled_model_that_disagrees_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from mlpy_server.cache import ModelCache
 from mlpy_server.dataplane import DataPlane
 from mlpy_server.errors import InvalidInputError
 from mlpy_server.metrics import ServerMetrics
-from mlpy_server.served import ServedModel
+from mlpy_server.served import Answer, ServedModel
 
 
 class SlowModel:
@@ -31,12 +31,12 @@ class SlowModel:
         self.pause_s = pause_s
         self.calls: list[int] = []
 
-    async def predict(self, rows: np.ndarray) -> np.ndarray:
+    async def predict(self, rows: np.ndarray, probabilities: bool = False) -> Answer:
         self.calls.append(len(rows))
         await asyncio.sleep(self.pause_s)
         if np.isnan(rows).any():
             raise ValueError("Input contains NaN")
-        return rows[:, 0] * 2
+        return Answer(rows[:, 0] * 2, np.column_stack([rows[:, 0], -rows[:, 0]]) if probabilities else None)
 
 
 def one_row(i: int) -> np.ndarray:
@@ -47,11 +47,12 @@ def test_concurrent_requests_share_calls_and_each_gets_its_own_answer() -> None:
     model = SlowModel()
     batcher = ModelBatcher(model.predict, BatchPolicy(max_rows=8, max_wait_s=0.005))
 
-    async def run() -> list[np.ndarray]:
+    async def run() -> list[Answer]:
         return await asyncio.gather(*(batcher.predict(one_row(i)) for i in range(40)))
 
     answers = asyncio.run(run())
-    assert [a.tolist() for a in answers] == [[2.0 * i] for i in range(40)]
+    assert [a.predictions.tolist() for a in answers] == [[2.0 * i] for i in range(40)]
+    assert all(a.probabilities is None for a in answers)
     assert len(model.calls) < 40 / 4  # merged: far fewer calls than requests
     assert max(model.calls) <= 8
     assert batcher.requests == 40
@@ -62,13 +63,31 @@ def test_requests_of_several_rows_keep_their_rows_together() -> None:
     batcher = ModelBatcher(model.predict, BatchPolicy(max_rows=10, max_wait_s=0.005))
     sizes = [1, 3, 2, 4, 1, 5, 2]
 
-    async def run() -> list[np.ndarray]:
+    async def run() -> list[Answer]:
         parts = [np.column_stack([np.arange(n) + 100 * k, np.ones(n)]) for k, n in enumerate(sizes)]
         return await asyncio.gather(*(batcher.predict(p) for p in parts))
 
     answers = asyncio.run(run())
     for k, (n, answer) in enumerate(zip(sizes, answers, strict=True)):
-        assert answer.tolist() == [2.0 * (100 * k + i) for i in range(n)]
+        assert answer.predictions.tolist() == [2.0 * (100 * k + i) for i in range(n)]
+
+
+def test_probabilities_asked_by_some_requests_come_from_the_merged_call() -> None:
+    model = SlowModel()
+    batcher = ModelBatcher(model.predict, BatchPolicy(max_rows=8, max_wait_s=0.005))
+
+    async def run() -> list[Answer]:
+        return await asyncio.gather(
+            *(batcher.predict(one_row(i), probabilities=i % 3 == 0) for i in range(24))
+        )
+
+    answers = asyncio.run(run())
+    assert len(model.calls) < 24 / 2  # one call answers both outputs, for several requests
+    for i, answer in enumerate(answers):
+        assert answer.predictions.tolist() == [2.0 * i]
+        if i % 3 == 0:
+            assert answer.probabilities is not None
+            assert answer.probabilities.tolist() == [[float(i), -float(i)]]
 
 
 def test_a_bad_request_in_a_batch_fails_alone() -> None:
@@ -84,7 +103,7 @@ def test_a_bad_request_in_a_batch_fails_alone() -> None:
     assert isinstance(answers[5], ValueError)
     for i, answer in enumerate(answers):
         if i != 5:
-            assert answer.tolist() == [2.0 * i], i
+            assert answer.predictions.tolist() == [2.0 * i], i
 
 
 def test_a_request_alone_is_not_held_for_the_window() -> None:
@@ -147,12 +166,18 @@ def test_the_data_plane_batches_a_tree_model_and_answers_as_unbatched() -> None:
     )
     rows = np.random.default_rng(1).normal(size=(64, 4))
 
-    async def run() -> list[np.ndarray]:
-        return await asyncio.gather(*(plane.predict(served, rows[i : i + 1]) for i in range(64)))
+    async def run() -> list[Answer]:
+        return await asyncio.gather(
+            *(plane.answer(served, rows[i : i + 1], probabilities=i % 2 == 0) for i in range(64))
+        )
 
     answers = asyncio.run(run())
     unbatched = [served.model.predict(rows[i : i + 1]).tolist() for i in range(64)]
-    assert [a.tolist() for a in answers] == unbatched
+    assert [a.predictions.tolist() for a in answers] == unbatched
+    for i in range(0, 64, 2):
+        probabilities = answers[i].probabilities
+        assert probabilities is not None
+        assert probabilities.tolist() == served.model.predict_proba(rows[i : i + 1]).tolist()
     batcher = plane.batcher(served)
     assert batcher is not None
     assert batcher.requests == 64
@@ -171,12 +196,12 @@ def test_bad_input_in_a_batch_is_the_callers_422() -> None:
     plane = DataPlane(cache, ServerMetrics(), inline_rows=0, max_batch_rows=100, batching=BatchPolicy(8))
 
     async def run() -> list[Any]:
-        good = [plane.predict(served, np.zeros((1, 4))) for _ in range(5)]
-        return await asyncio.gather(*good, plane.predict(served, np.zeros((1, 3))), return_exceptions=True)
+        good = [plane.answer(served, np.zeros((1, 4))) for _ in range(5)]
+        return await asyncio.gather(*good, plane.answer(served, np.zeros((1, 3))), return_exceptions=True)
 
     answers = asyncio.run(run())
     assert isinstance(answers[-1], InvalidInputError)
-    assert all(isinstance(a, np.ndarray) for a in answers[:-1])
+    assert all(isinstance(a, Answer) for a in answers[:-1])
     with pytest.raises(InvalidInputError, match="cannot predict on this input"):
         raise answers[-1]
 

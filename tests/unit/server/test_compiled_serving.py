@@ -68,6 +68,36 @@ def test_a_forest_is_served_compiled_with_scikit_learns_answers(
     assert np.allclose(proba, forest.predict_proba(ROWS), atol=1e-5)
 
 
+class CountingSession:
+    """An ONNX Runtime session that counts its runs."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.runs = 0
+
+    def run(self, names: Any, feed: dict[str, Any]) -> Any:
+        self.runs += 1
+        return self.session.run(names, feed)
+
+
+@pytest.mark.parametrize("max_rows", [0, 8], ids=["one by one", "batching queue"])
+def test_labels_and_probabilities_asked_together_take_one_run_of_the_model(
+    make_client: Callable[..., TestClient], forest: RandomForestClassifier, max_rows: int
+) -> None:
+    """With no outputs named, the protocol answers every output: a compiled classifier runs once."""
+    client = make_client(models=("forest",), compiled=True, batching_max_rows=max_rows)
+    compiled = client.app.state.mlpy.plane.model("forest").compiled  # type: ignore[attr-defined]
+    counting = compiled.session = CountingSession(compiled.session)
+    rows = ROWS[:2]
+    body = {"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64", "data": rows.ravel().tolist()}]}
+    answer = client.post("/v2/models/forest/infer", json=body)
+    assert answer.status_code == 200, answer.text
+    outputs = {o["name"]: o["data"] for o in answer.json()["outputs"]}
+    assert outputs["predict"] == forest.predict(rows).tolist()
+    assert np.allclose(outputs["predict_proba"], forest.predict_proba(rows).ravel(), atol=1e-5)
+    assert counting.runs == 1
+
+
 def test_a_disagreeing_compiled_model_is_refused_and_scikit_learn_serves(
     make_client: Callable[..., TestClient], forest: RandomForestClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
