@@ -25,6 +25,13 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 in a container)."),
     port: int = typer.Option(8080, "--port", "-p", min=1, max=65535, help="TCP port."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, help="Server processes."),
+    grpc_port: int | None = typer.Option(
+        None,
+        "--grpc-port",
+        min=1,
+        max=65535,
+        help="Also serve the Open Inference Protocol over gRPC on this port, on --host (MLPY_GRPC_PORT).",
+    ),
     experiment: str | None = typer.Option(
         None, "--experiment", help="Router mode: an experiment file (YAML/JSON) or its name in the store."
     ),
@@ -45,7 +52,8 @@ def serve(
         help="Print the SHA-256 of an API key for MLPY_API_KEYS and exit ('-' reads stdin).",
     ),
 ) -> None:
-    """Serve models over HTTP: native API, Open Inference Protocol v2, probes and Prometheus metrics.
+    """Serve models over HTTP: native API, Open Inference Protocol v2, probes and Prometheus metrics;
+    with --grpc-port, the Open Inference Protocol over gRPC too.
 
     Settings not given here come from the environment (MLPY_API_KEYS, MLPY_MODEL_URI, MLPY_CORS_ORIGINS,
     MLPY_PREDLOG_SAMPLE_RATE...; see docs/server.md).
@@ -64,6 +72,9 @@ def serve(
         "MLPY_EXPERIMENT": experiment,
         "MLPY_ROUTER_UPSTREAMS": ",".join(upstream) if upstream else None,
         "MLPY_ACCESS_LOG": "true" if access_log else None,
+        "MLPY_GRPC_PORT": str(grpc_port) if grpc_port is not None else None,
+        # gRPC listens where HTTP does, unless MLPY_GRPC_HOST says otherwise.
+        "MLPY_GRPC_HOST": None if "MLPY_GRPC_HOST" in os.environ else host,
     }
     given = {key: value for key, value in env.items() if value is not None}
     settings = _check_settings({**os.environ, **given})

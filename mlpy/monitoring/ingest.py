@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -153,13 +154,18 @@ class MonitoringRecorder:
             bins.extend({**key, "bin": index, "count": n} for index, n in sorted(p.bins.items()))
         with self.store.session() as session:
             connection = session.connection()
-            for statement, rows in (
-                (self._minute_upsert(), minutes),
-                (self._count_upsert(PredictionLabel, "label"), labels),
-                (self._count_upsert(LatencyBin, "bin"), bins),
-            ):
+            for statement, rows in zip(self._upserts, (minutes, labels, bins), strict=True):
                 if rows:
                     connection.execute(statement, rows)
+
+    @functools.cached_property
+    def _upserts(self) -> tuple[Any, Any, Any]:
+        """The three statements, built once per recorder (the store's dialect never changes)."""
+        return (
+            self._minute_upsert(),
+            self._count_upsert(PredictionLabel, "label"),
+            self._count_upsert(LatencyBin, "bin"),
+        )
 
     def _insert(self, mapped: type[Any]) -> Any:
         return (pg_insert if self.store.dialect == "postgresql" else sqlite_insert)(mapped)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         NUMERIC_TYPES,
         infer_signature,
         selects_columns_by_name,
+        takes_named_columns,
         text_categories,
     )
 
@@ -70,6 +71,7 @@ __all__ = [
     "read_artifact",
     "selects_columns_by_name",
     "storage_options",
+    "takes_named_columns",
     "text_categories",
 ]
 
@@ -102,6 +104,7 @@ _HOMES = {
     "read_artifact": "mlpy.registry.artifacts",
     "selects_columns_by_name": "mlpy.registry.signature",
     "storage_options": "mlpy.registry.artifacts",
+    "takes_named_columns": "mlpy.registry.signature",
     "text_categories": "mlpy.registry.signature",
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlpy.registry.signature import NUMERIC_TYPES, selects_columns_by_name, text_categories
+from mlpy.registry.signature import takes_named_columns, text_categories
 
 
 def conversion_tags(model: Any, signature: Mapping[str, Any] | None) -> dict[str, str]:
@@ -19,6 +19,6 @@ def conversion_tags(model: Any, signature: Mapping[str, Any] | None) -> dict[str
     inputs = (signature or {}).get("inputs") or []
     names = [str(i["name"]) for i in inputs]
     types = [str(i.get("type", "number")) for i in inputs]
-    by_name = not all(t in NUMERIC_TYPES for t in types) or selects_columns_by_name(model)
+    by_name = takes_named_columns(model, types)
     examples = (signature or {}).get("example")
     return convert(model, names, types, by_name=by_name, categories=text_categories(model), examples=examples)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 # numpy is imported where it is used: the functions here are handed models and arrays, so it is
@@ -114,6 +114,12 @@ def selects_columns_by_name(model: Any) -> bool:
         for part in _parts(model)
         for _, _, columns in getattr(part, "transformers_", None) or []
     )
+
+
+def takes_named_columns(model: Any, types: Sequence[str]) -> bool:
+    """True when the model must be given a DataFrame, not a matrix: one of its inputs is text, or a
+    column transformer inside selects columns by name (the server and the compiled path both ask)."""
+    return not all(t in NUMERIC_TYPES for t in types) or selects_columns_by_name(model)
 
 
 def text_features(model: Any) -> set[str]:

@@ -288,6 +288,26 @@ def output_tensor(name: str, array: np.ndarray) -> dict[str, Any]:
     }
 
 
+def infer_response(
+    served: ServedModel,
+    call: InferRequest,
+    request_id: str,
+    predictions: np.ndarray,
+    probabilities: np.ndarray | None,
+) -> dict[str, Any]:
+    """The response to an inference, as both transports send it (JSON over HTTP, messages over gRPC)."""
+    tensors = {"predict": predictions}
+    if probabilities is not None:
+        tensors["predict_proba"] = probabilities
+    return {
+        "model_name": served.name,
+        "model_version": served.version,
+        "id": call.id or request_id,
+        "parameters": {"request_id": request_id},
+        "outputs": [output_tensor(output, tensors[output]) for output in call.outputs],
+    }
+
+
 def metadata(served: ServedModel) -> dict[str, Any]:
     """``GET /v2/models/{name}``: inputs as one [-1, n] tensor, as the numpy codec clients send, and
     the outputs with the datatypes the model answers in."""

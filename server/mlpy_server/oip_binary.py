@@ -76,7 +76,7 @@ def attach_binary(data: Any, blob: bytes) -> None:
             )
         if "data" in raw:
             raise InvalidInputError(f"{where} has both data and binary_data_size", field=f"{where}.data")
-        raw["data"] = _decode(raw.get("datatype"), blob[offset : offset + size], where)
+        raw["data"] = decode_tensor(raw.get("datatype"), blob[offset : offset + size], where)
         offset += size
     if offset != len(blob):
         raise InvalidInputError(
@@ -86,7 +86,7 @@ def attach_binary(data: Any, blob: bytes) -> None:
         )
 
 
-def _decode(datatype: Any, chunk: bytes, where: str) -> np.ndarray:
+def decode_tensor(datatype: Any, chunk: bytes, where: str) -> np.ndarray:
     if datatype == "BYTES":
         values, offset = [], 0
         while offset < len(chunk):
@@ -133,14 +133,14 @@ def encode(response: dict[str, Any], binary: frozenset[str]) -> tuple[bytes, dic
         if output["name"] not in binary:
             continue
         data = output.pop("data")
-        blob = _encode(output["datatype"], data)
+        blob = encode_tensor(output["datatype"], data)
         output["parameters"] = {**output.get("parameters", {}), "binary_data_size": len(blob)}
         blobs.append(blob)
     header = orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)
     return header + b"".join(blobs), {HEADER: str(len(header))}
 
 
-def _encode(datatype: str, data: Any) -> bytes:
+def encode_tensor(datatype: str, data: Any) -> bytes:
     if datatype == "BYTES":
         parts = []
         for value in data:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from mlpy.compiled import CompiledModel, CompileRefusedError, compile_model
-from mlpy.registry import NUMERIC_TYPES, infer_signature, selects_columns_by_name, text_categories
+from mlpy.registry import NUMERIC_TYPES, infer_signature, takes_named_columns, text_categories
 from mlpy.store import utcnow
 from mlpy_server.fastpath import compile_predictor
 
@@ -100,7 +100,7 @@ class ServedModel:
         shortcut = None
         if fields.pop("fast", True) and names and all(t in NUMERIC_TYPES for t in types):
             shortcut = compile_predictor(model, len(names))
-        frame = not all(t in NUMERIC_TYPES for t in types) or selects_columns_by_name(model)
+        frame = takes_named_columns(model, types)
         compiled, refusal = None, None
         if fields.pop("compile", False) and shortcut is None:
             try:

@@ -77,6 +77,9 @@ class ServerSettings:
     upstreams: Mapping[str, str] = field(default_factory=dict)
     experiment_stats_url: str | None = None
     upstream_timeout_s: float = 10.0
+    # The Open Inference Protocol over gRPC (v2_grpc.py), on its own port; off when None.
+    grpc_port: int | None = None
+    grpc_host: str = "127.0.0.1"
 
     @cached_property
     def locations(self) -> Locations:
@@ -141,7 +144,18 @@ class ServerSettings:
             upstreams=parse_upstreams(read.items("MLPY_ROUTER_UPSTREAMS")),
             experiment_stats_url=read.text("MLPY_EXPERIMENT_STATS"),
             upstream_timeout_s=read.number("MLPY_UPSTREAM_TIMEOUT_S", 10.0, 0.001, 3600.0),
+            grpc_port=_grpc_port(read),
+            grpc_host=read.text("MLPY_GRPC_HOST", cls.grpc_host) or cls.grpc_host,
         )
+
+
+def _grpc_port(read: Environment) -> int | None:
+    if not read.text("MLPY_GRPC_PORT"):
+        return None
+    port = read.integer("MLPY_GRPC_PORT", 0, minimum=0)
+    if port > 65535:
+        raise ServerConfigError(f"MLPY_GRPC_PORT={port} is not a port", hint="set a port from 1 to 65535")
+    return port
 
 
 def parse_upstreams(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:

@@ -29,6 +29,7 @@ from mlpy_server.settings import ServerSettings
 if TYPE_CHECKING:
     from mlpy.monitoring import MonitoringRecorder
     from mlpy_server.router import ABRouter
+    from mlpy_server.v2_grpc import GrpcEndpoint
 
 log = logging.getLogger("mlpy.server")
 
@@ -78,6 +79,8 @@ class ServerState:
 
             self.router = ABRouter(load_experiment(settings), self.metrics, settings.upstream_timeout_s)
         self._tasks: list[asyncio.Task[Any]] = []
+        self.grpc: GrpcEndpoint | None = None
+        self.grpc_port: int | None = None  # the port bound, once the gRPC endpoint serves
         self.metrics.watch(self.cache, lambda: self.predlog, self.plane.batching_counts)
 
     @property
@@ -117,13 +120,33 @@ class ServerState:
             recorder = MonitoringRecorder(self.settings.locations.store, flush_interval_s=1e12)
             self.plane.monitoring = recorder
             self._tasks.append(asyncio.create_task(self._flush_monitoring(recorder)))
+        if self.settings.grpc_port is not None:
+            await self._start_grpc(self.settings.grpc_port)
         loading = [asyncio.create_task(self._load_until_ready(model_id)) for model_id in self.configured_ids]
         self._tasks += loading
         if loading and self.settings.startup_load_wait_s > 0:
             # Still starting: the listening socket's connections go to workers that finished loading.
             await asyncio.wait(loading, timeout=self.settings.startup_load_wait_s)
 
+    async def _start_grpc(self, port: int) -> None:
+        if self.router is not None:
+            raise ServerError(
+                "the A/B router forwards HTTP only, not gRPC",
+                hint="unset MLPY_GRPC_PORT for the router; clients reach the variants' gRPC ports directly",
+            )
+        from mlpy_server.v2_grpc import GrpcEndpoint, InferenceService
+
+        service = InferenceService(self.plane, self.auth, self.metrics, self.ready)
+        host = self.settings.grpc_host
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        endpoint = GrpcEndpoint(service, address, self.settings.max_body_bytes)
+        self.grpc_port = await endpoint.start()
+        self.grpc = endpoint
+
     async def stop(self) -> None:
+        if self.grpc is not None:
+            await self.grpc.stop()
+            self.grpc = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -6,7 +6,7 @@ Inference is a hot route (declared in hot_routes.py); metadata and health are or
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -16,14 +16,11 @@ from mlpy_server.auth import Permission
 from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import NotReadyError
 from mlpy_server.inputs import parse_json
-from mlpy_server.oip import metadata, output_tensor, parse_infer
+from mlpy_server.oip import infer_response, metadata, parse_infer
 from mlpy_server.oip_binary import HEADER, attach_binary, binary_outputs, encode, split_body
 from mlpy_server.schemas import ERRORS, ModelName, VersionRef, errors
 from mlpy_server.scope import MODEL, REQUEST_ID, START
 from mlpy_server.state import ServerState
-
-if TYPE_CHECKING:
-    import numpy as np
 
 endpoints = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 
@@ -111,16 +108,7 @@ async def infer(request: Request, name: str, version: str | None = None) -> Resp
         variant=variant_of(request, plane),
         probabilities="predict_proba" in call.outputs,
     )
-    tensors: dict[str, np.ndarray] = {"predict": predictions}
-    if probabilities is not None:
-        tensors["predict_proba"] = probabilities
-    response = {
-        "model_name": served.name,
-        "model_version": served.version,
-        "id": call.id or request_id,
-        "parameters": {"request_id": request_id},
-        "outputs": [output_tensor(output, tensors[output]) for output in call.outputs],
-    }
+    response = infer_response(served, call, request_id, predictions, probabilities)
     binary = binary_outputs(data, call.outputs)
     if not binary:
         return json_response(response)

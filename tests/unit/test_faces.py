@@ -10,6 +10,7 @@ import sys
 import pytest
 
 FACES = [
+    "mlpy.compiled",
     "mlpy.demo",
     "mlpy.drift",
     "mlpy.experiments",

@@ -135,3 +135,21 @@ def make_settings(registry: ModelRegistry) -> Callable[..., ServerSettings]:
         return settings_for(registry, **overrides)
 
     return make
+
+
+def register_cities(registry: ModelRegistry) -> tuple[Any, Any]:
+    """A pipeline taking a number and a text column by name (``cities``, in production), and the rows
+    it was fitted on: the model the BYTES tensor tests send one tensor per column to."""
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = pd.DataFrame({"amount": [1.0, 5.0, 2.0, 8.0], "city": ["paris", "lyon", "paris", "lyon"]})
+    model = make_pipeline(
+        make_column_transformer(("passthrough", ["amount"]), (OneHotEncoder(), ["city"])),
+        LogisticRegression(),
+    ).fit(frame, [0, 1, 0, 1])
+    registry.register("cities", model, input_example=frame)
+    registry.promote("cities", 1)
+    return model, frame

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from localk8s import free_port
 from mlpy.cli.main import main
 from mlpy.registry import ModelRegistry
 
@@ -95,11 +96,27 @@ def test_a_real_server_process_serves_a_registered_model(
 def test_two_workers_report_every_request_in_metrics(
     registry: ModelRegistry, tmp_path: Path, unused_port: int
 ) -> None:
-    """Whichever worker answers the scrape, /metrics counts the requests both workers served."""
+    """Whichever worker answers the scrape, /metrics counts the requests both workers served; the
+    workers share the gRPC port as they share the HTTP one."""
+    import numpy as np
+    import tritonclient.grpc as triton
+
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update({"MLPY_STORE": registry.store.url, "MLPY_ARTIFACTS": registry.artifacts.root})
+    grpc_port = free_port()
     process = subprocess.Popen(
-        [MLPY, "serve", "--model", "lin", "--port", str(unused_port), "--workers", "2"],
+        [
+            MLPY,
+            "serve",
+            "--model",
+            "lin",
+            "--port",
+            str(unused_port),
+            "--workers",
+            "2",
+            "--grpc-port",
+            str(grpc_port),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -124,6 +141,11 @@ def test_two_workers_report_every_request_in_metrics(
                 )
             )
         assert totals == {120.0}
+        for _ in range(10):  # new channels: the kernel spreads them over both workers
+            tensor = triton.InferInput("input-0", [1, 3], "FP64")
+            tensor.set_data_from_numpy(np.ones((1, 3)))
+            result = triton.InferenceServerClient(f"127.0.0.1:{grpc_port}").infer("lin", [tensor])
+            assert result.as_numpy("predict").shape == (1,)
     finally:
         os.killpg(process.pid, 15)
         process.wait(30)
@@ -145,8 +167,6 @@ def wait_ready(process: subprocess.Popen[bytes], url: str, timeout_s: float) -> 
 
 @pytest.fixture
 def unused_port() -> int:
-    from localk8s import free_port
-
     return free_port()
 
 

@@ -21,7 +21,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlpy.registry import ModelRegistry
-from mlpy.registry.signature import infer_signature, selects_columns_by_name, text_features
+from mlpy.registry.signature import (
+    infer_signature,
+    selects_columns_by_name,
+    takes_named_columns,
+    text_features,
+)
 from mlpy_server import ServerSettings, create_app
 from tests.unit.server.conftest import wait_ready
 
@@ -58,7 +63,12 @@ def test_the_signature_of_a_bare_model_knows_its_text_columns() -> None:
         {"name": "income", "type": "number"},
         {"name": "region", "type": "string"},
     ]
-    assert not selects_columns_by_name(LogisticRegression().fit([[0.0], [1.0]], [0, 1]))
+    plain = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    assert not selects_columns_by_name(plain)
+    # A DataFrame, not a matrix: for a transformer that selects by name, or any text input.
+    assert takes_named_columns(named_pipeline(numeric_only=True), ["number", "number"])
+    assert takes_named_columns(plain, ["string"])
+    assert not takes_named_columns(plain, ["number", "integer"])
 
 
 @pytest.mark.parametrize("numeric_only", [False, True], ids=["with-text", "numeric-by-name"])

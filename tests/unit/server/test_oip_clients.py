@@ -17,7 +17,7 @@ from tritonclient.utils import InferenceServerException
 
 from mlpy.registry import ModelRegistry
 from mlpy_server import ServerSettings, create_app
-from tests.unit.server.conftest import COEF, ThreadedServer
+from tests.unit.server.conftest import COEF, ThreadedServer, register_cities
 
 ROWS = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 4.0]])
 
@@ -88,19 +88,7 @@ def test_bytes_inputs_go_as_binary_too(
     serve_app: Callable[[Any], ThreadedServer],
     registry: ModelRegistry,
 ) -> None:
-    import pandas as pd
-    from sklearn.compose import make_column_transformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
-    frame = pd.DataFrame({"amount": [1.0, 5.0, 2.0, 8.0], "city": ["paris", "lyon", "paris", "lyon"]})
-    model = make_pipeline(
-        make_column_transformer(("passthrough", ["amount"]), (OneHotEncoder(), ["city"])),
-        LogisticRegression(),
-    ).fit(frame, [0, 1, 0, 1])
-    registry.register("cities", model, input_example=frame)
-    registry.promote("cities", 1)
+    model, frame = register_cities(registry)
     url = ready(serve_app(create_app(make_settings(models=("cities",)))).url)
     amount = triton.InferInput("amount", [2], "FP64")
     amount.set_data_from_numpy(np.array([1.0, 8.0]))
