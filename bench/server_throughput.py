@@ -180,7 +180,7 @@ def start(
     raise SystemExit(f"{name} did not become ready; see bench/results/{name}.log")
 
 
-def start_mlserver(folder: Path, joblib_path: Path) -> Server:
+def start_mlserver(folder: Path, joblib_path: Path, grpc_port: int | None = None) -> Server:
     binary = ensure_mlserver()
     port = free_port()
     models = folder / "mlserver"
@@ -190,7 +190,7 @@ def start_mlserver(folder: Path, joblib_path: Path) -> Server:
         json.dumps(
             {
                 "http_port": port,
-                "grpc_port": free_port(),
+                "grpc_port": grpc_port or free_port(),
                 "metrics_port": free_port(),
                 "parallel_workers": 0,
                 "debug": False,

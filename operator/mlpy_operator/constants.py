@@ -22,5 +22,7 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_PART_OF = "app.kubernetes.io/part-of"
 
 SERVER_PORT = 8000
+# The Open Inference Protocol over gRPC, when spec.serving.grpc is on (Triton's port).
+GRPC_PORT = 8001
 DEFAULT_SERVER_IMAGE = "ghcr.io/mlpy/mlpy-server:0.1.0"
 RUN_AS_USER = 10001

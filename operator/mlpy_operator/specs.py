@@ -60,6 +60,7 @@ class ModelVersionSpec:
     image: str | None = None
     trust_pickle: bool = False
     compiled: bool = False
+    grpc: bool = False
     batching_max_rows: int | None = None
     batching_max_wait_ms: float | None = None
     env: list[dict[str, Any]] = field(default_factory=list)
@@ -82,6 +83,7 @@ class ModelVersionSpec:
                 image=serving.get("image"),
                 trust_pickle=bool(serving.get("trustPickle", False)),
                 compiled=bool(serving.get("compiled", False)),
+                grpc=bool(serving.get("grpc", False)),
                 batching_max_rows=_optional(int, (serving.get("batching") or {}).get("maxRows")),
                 batching_max_wait_ms=_optional(float, (serving.get("batching") or {}).get("maxWaitMs")),
                 env=list(serving.get("env") or []),

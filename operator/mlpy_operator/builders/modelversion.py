@@ -16,6 +16,7 @@ from mlpy_operator.builders.common import (
 )
 from mlpy_operator.constants import (
     ARTIFACT_ANNOTATION,
+    GRPC_PORT,
     LABEL_EXPERIMENT,
     LABEL_MODEL,
     LABEL_MODEL_VERSION,
@@ -66,12 +67,17 @@ def deployment(
     defaults = defaults or PodDefaults()
     labels = version_labels(name, spec)
     probe = {"port": "http"}
+    args = ["serve", "--host", "0.0.0.0", "--port", str(SERVER_PORT)]
+    ports = [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}]
+    if spec.grpc:
+        args += ["--grpc-port", str(GRPC_PORT)]
+        ports.append({"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"})
     container: dict[str, Any] = {
         "name": "server",
         "image": spec.image or defaults.image,
-        "args": ["serve", "--host", "0.0.0.0", "--port", str(SERVER_PORT)],
+        "args": args,
         "env": server_env(spec, defaults.env),
-        "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
+        "ports": ports,
         "readinessProbe": {
             "httpGet": {"path": "/readyz", **probe},
             "periodSeconds": 5,
@@ -120,6 +126,10 @@ def deployment(
     }
 
 
+HTTP_SERVICE_PORT = {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}
+GRPC_SERVICE_PORT = {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"}
+
+
 def service(name: str, namespace: str, spec: ModelVersionSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -128,7 +138,7 @@ def service(name: str, namespace: str, spec: ModelVersionSpec) -> dict[str, Any]
         "spec": {
             "type": "ClusterIP",
             "selector": selector(name),
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [dict(HTTP_SERVICE_PORT), *([dict(GRPC_SERVICE_PORT)] if spec.grpc else [])],
         },
     }
 
@@ -138,7 +148,8 @@ def stable_service(
 ) -> dict[str, Any]:
     """One Service per model: it follows the production version, or an experiment's router while one runs.
 
-    Promotion moves a selector, never pods.
+    Promotion moves a selector, never pods. Its gRPC port answers when the pods it selects serve gRPC
+    (a production version with spec.serving.grpc); the router forwards HTTP only.
     """
     labels = base_labels("model-endpoint", {LABEL_MODEL: model})
     annotations = {"mlpy.io/production": production_version or ""}
@@ -152,7 +163,7 @@ def stable_service(
         "spec": {
             "type": "ClusterIP",
             "selector": target,
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [dict(HTTP_SERVICE_PORT), dict(GRPC_SERVICE_PORT)],
         },
     }
 

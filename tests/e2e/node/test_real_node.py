@@ -224,12 +224,19 @@ def test_server_image_serves_a_registered_model_through_its_cluster_ip(
                 {"name": "MLPY_MODEL_SHA256", "value": version.sha256},
                 {"name": "MLPY_S3_ENDPOINT_URL", "value": node_s3},
                 {"name": "AWS_DEFAULT_REGION", "value": "us-east-1"},
+                # The image's own command (serve --host 0.0.0.0) then serves gRPC on that host too.
+                {"name": "MLPY_GRPC_PORT", "value": "8001"},
             ],
             "envFrom": [{"secretRef": {"name": "s3"}}],
             "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8000}, "periodSeconds": 1},
         },
     )
-    node_cluster.apply(node_namespace, server, service("credit", 80, 8000))
+    endpoint = service("credit", 80, 8000)
+    endpoint["spec"]["ports"] = [
+        {"name": "http", "port": 80, "targetPort": 8000},
+        {"name": "grpc", "port": 8001, "targetPort": 8001},
+    ]
+    node_cluster.apply(node_namespace, server, endpoint)
     wait_for(
         "the model server to be Ready (artifact fetched from S3 and verified)",
         lambda: ready(node_cluster, node_namespace, "credit"),
@@ -249,6 +256,17 @@ def test_server_image_serves_a_registered_model_through_its_cluster_ip(
     with urllib.request.urlopen(request, timeout=10) as resp:
         answer = json.loads(resp.read())
     assert answer["prediction"] == model.predict(data[NUMERIC].head(1))[0]
+    # The Open Inference Protocol over gRPC, through the same ClusterIP, with NVIDIA's client.
+    import numpy as np
+    import tritonclient.grpc as triton
+
+    client = triton.InferenceServerClient(f"{cluster_ip}:8001")
+    assert client.is_model_ready("credit")
+    rows = data[NUMERIC].head(3).to_numpy(dtype=np.float64)
+    tensor = triton.InferInput("input-0", list(rows.shape), "FP64")
+    tensor.set_data_from_numpy(rows)
+    labels = client.infer("credit", [tensor]).as_numpy("predict")
+    assert labels.tolist() == model.predict(data[NUMERIC].head(3)).tolist()
 
 
 def test_operator_image_starts_and_reports_ready(node_cluster: NodeCluster, node_namespace: str) -> None:

@@ -24,7 +24,7 @@ SPEC: dict[str, Any] = {
     "stage": "production",
     "replicas": 2,
     "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
-    "serving": {"env": [{"name": "MLPY_LOG_LEVEL", "value": "debug"}]},
+    "serving": {"env": [{"name": "MLPY_LOG_LEVEL", "value": "debug"}], "grpc": True},
 }
 
 
@@ -49,6 +49,16 @@ def test_children_match_the_reviewed_yaml() -> None:
     ]
     expected = list(yaml.safe_load_all((EXPECTED / "modelversion.yaml").read_text()))
     assert built == expected
+
+
+def test_without_grpc_the_version_offers_http_alone() -> None:
+    spec = ModelVersionSpec.from_spec({**SPEC, "serving": {}})
+    container = build.deployment("credit-risk-v3", "models", spec)["spec"]["template"]["spec"]["containers"][
+        0
+    ]
+    assert "--grpc-port" not in container["args"]
+    assert [p["name"] for p in container["ports"]] == ["http"]
+    assert [p["name"] for p in build.service("credit-risk-v3", "models", spec)["spec"]["ports"]] == ["http"]
 
 
 def test_user_env_overrides_operator_env_and_image() -> None:
