@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on this machine, each part once (a second run takes
-# seconds): the virtualenv, the Debian packages (when root and apt-get are there), the Kubernetes
+# seconds): the virtualenv (and .venv-kserve, the kserve SDK's clients), the Debian packages (when root and apt-get are there), the Kubernetes
 # binaries (built with Go from the module proxy) and the images the real node runs (built from the
 # Dockerfiles). A part this machine cannot have is skipped with one line saying why; the tests that
 # need it then skip with that reason, except under CI=true, where they fail.
@@ -18,6 +18,8 @@ say() { printf '== setup %4ds: %s\n' "$((SECONDS - t0))" "$*"; }
 
 bash scripts/setup-venv.sh dev
 say "virtualenv ready"
+bash scripts/setup-venv-kserve.sh
+say "kserve client ready (.venv-kserve)"
 
 if [ "$(id -u)" != 0 ]; then
   say "skipped: Debian packages (not root: services and the real node need them installed)"
