@@ -168,7 +168,10 @@ def _judge_numeric(profile: NumericProfile, column: pa.ChunkedArray, criterion: 
     else:
         chart_current = bucket_counts(current.values, profile.chart_edges)
         chart = Chart(
-            _edge_labels(profile.chart_edges), profile.chart_counts.tolist(), chart_current.tolist()
+            _edge_labels(profile.chart_edges),
+            profile.chart_counts.tolist(),
+            chart_current.tolist(),
+            edges=profile.chart_edges.tolist(),
         )
     base = _undecided(
         profile.name,
@@ -336,7 +339,12 @@ def _category_chart(labels: list[str], reference: IntArray, current: IntArray) -
 
 
 def _label(value: float) -> str:
-    return str(int(value)) if math.isfinite(value) and float(value).is_integer() else f"{value:.6g}"
+    """A discrete value as written, to 6 significant digits: 0.00001 rather than 1e-05, down to 10^-9."""
+    if math.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    if math.isfinite(value) and 1e-9 <= abs(value) < 1e16:
+        return str(np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-"))
+    return f"{value:.6g}"
 
 
 def _edge_labels(edges: Any) -> list[str]:

@@ -12,11 +12,16 @@ from mlpy.store import utcnow
 
 @dataclass(frozen=True)
 class Chart:
-    """Reference and current counts over the same buckets, for the HTML report."""
+    """Reference and current counts over the same buckets, for the HTML report.
+
+    ``edges`` are a numeric histogram's inner bucket edges, ascending (buckets below the first, between
+    each two, from the last): the report draws a value axis from them rather than a label per bucket.
+    """
 
     labels: list[str]
     reference: list[int]
     current: list[int]
+    edges: list[float] | None = None
 
 
 @dataclass(frozen=True)
