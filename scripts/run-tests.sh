@@ -18,6 +18,4 @@ echo "== mypy"
 export MYPY_CACHE_DIR="${MYPY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mlpy/mypy}"
 .venv/bin/mypy
 echo "== pytest"
-# Two workers: the tests that share the node, the documented ports or the compose stack run in order
-# on one (tests/conftest.py schedules them as one unit), the rest beside them. `-n 0`: one process.
-exec .venv/bin/pytest -n "${MLPY_TEST_WORKERS:-2}" "$@"
+exec .venv/bin/pytest "$@"

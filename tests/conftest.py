@@ -12,7 +12,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,31 +24,6 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 with contextlib.suppress(ImportError):
     import schemathesis.reporting.html.writer
     import schemathesis.reporting.junitxml  # noqa: F401
-
-
-# scripts/run-tests.sh runs the suite on two xdist workers. These tests share what one machine has
-# once, so they run one after another on a single worker: the real node (one bridge, one set of node
-# addresses), the ports the docs name (8000, 8080..., 9091), the compose stack, and the Pushgateway's
-# metric groups. Everything else picks free ports and its own directories, databases, buckets and
-# keys, and runs beside them, one test at a time to whichever worker is free.
-SERIAL = ("tests/e2e/", "tests/integration/docs/", "tests/integration/compose/")
-
-
-def shares_the_machine(nodeid: str) -> bool:
-    return nodeid.startswith(SERIAL) or "pushgateway" in nodeid.split("::")[0]
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """One work unit for the tests that share the machine, one per test for the rest (xdist's
-    ``loadgroup`` would do it with marks, but it cannot rename node ids under pytest 9)."""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class SharedInOrder(LoadScopeScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            return "the tests sharing the machine" if shares_the_machine(nodeid) else nodeid
-
-    return SharedInOrder(config, log)
 
 
 def need_service(env: str, what: str) -> str:

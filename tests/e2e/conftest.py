@@ -50,20 +50,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(line)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """On an xdist worker, hand the start-up line to the controller, which prints the summary."""
-    line = session.config.stash.get(_STARTUP_KEY, None)
-    if line and hasattr(session.config, "workeroutput"):
-        session.config.workeroutput["mlpy_startup"] = line
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    line = getattr(node, "workeroutput", {}).get("mlpy_startup")
-    if line:
-        node.config.stash[_STARTUP_KEY] = line
-
-
 def unavailable(reason: str) -> NoReturn:
     """Skip locally; fail under CI, where the control plane is part of the contract."""
     if IN_CI:

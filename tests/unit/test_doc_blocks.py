@@ -86,6 +86,7 @@ NOT_RUN = {
     ("docs/benchmarks.md", "bash bench/drift_setup.sh"): "installs Evidently from PyPI",
     ("docs/benchmarks.md", "python bench/server_throughput.py"): "installs MLServer",
     ("docs/benchmarks.md", "python bench/server_trees.py"): "needs wrk and bench/.venv-mlserver",
+    ("docs/benchmarks.md", "python bench/server_grpc.py"): "needs wrk, Go to build ghz once",
     ("docs/benchmarks.md", "python bench/operator_reconcile.py"): "applies 200 ModelVersions",
     ("docs/benchmarks.md", "python bench/k8s_first_prediction.py"): "about 4 minutes",
     ("docs/compose.md", "cp .env.example .env"): "needs a container engine",
