@@ -103,11 +103,7 @@ def run_ghz(
         scenario, rows, float(report["rps"]), latency.get(50, 0.0), latency.get(99, 0.0),
         1e6 * cpu / max(total, 1), failed,
     )  # fmt: skip
-    print(
-        f"  {scenario:<28} rows={rows:<4} {result.requests_per_s:>9.0f} req/s  p50 {result.p50_ms:>7.2f} ms  "
-        f"p99 {result.p99_ms:>7.2f} ms  {result.cpu_us_per_request:>6.0f} us CPU/req  errors {failed}",
-        flush=True,
-    )
+    print(result.line(), flush=True)
     if failed:
         print(f"      {failed} of {total} calls failed: {codes}", flush=True)
     return result

@@ -276,6 +276,14 @@ class Result:
     cpu_us_per_request: float
     errors: int
 
+    def line(self) -> str:
+        """One row of the run's printout, whichever load generator measured it."""
+        return (
+            f"  {self.scenario:<28} rows={self.rows:<4} {self.requests_per_s:>9.0f} req/s  "
+            f"p50 {self.p50_ms:>7.2f} ms  p99 {self.p99_ms:>7.2f} ms  "
+            f"{self.cpu_us_per_request:>6.0f} us CPU/req  errors {self.errors}"
+        )
+
 
 LUA = """
 wrk.method = "POST"
@@ -324,11 +332,7 @@ def run_wrk(
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     failed = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in errors.groups()) if errors else 0)
     result = Result(scenario, rows, rate, p50, p99, 1e6 * cpu / max(total, 1), failed)
-    print(
-        f"  {scenario:<28} rows={rows:<4} {rate:>9.0f} req/s  p50 {p50:>7.2f} ms  p99 {p99:>7.2f} ms  "
-        f"{result.cpu_us_per_request:>6.0f} us CPU/req  errors {failed}",
-        flush=True,
-    )
+    print(result.line(), flush=True)
     return result
 
 

@@ -7,7 +7,7 @@ numpy codec), or one 1-D tensor per named feature (MLServer's pandas codec).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +15,9 @@ from mlpy_server.errors import InvalidInputError, MalformedRequestError, Payload
 from mlpy_server.inputs import NUMERIC_KINDS, kind_of
 from mlpy_server.oip_binary import DTYPES
 from mlpy_server.served import ServedModel
+
+if TYPE_CHECKING:
+    from mlpy_server.dataplane import DataPlane
 
 NUMERIC_DATATYPES = frozenset(
     {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64"}
@@ -286,6 +289,30 @@ def output_tensor(name: str, array: np.ndarray) -> dict[str, Any]:
         # orjson writes numeric arrays directly (OPT_SERIALIZE_NUMPY); text labels need Python strings.
         "data": flat if flat.dtype.kind in "biuf" else flat.tolist(),
     }
+
+
+async def run_infer(
+    plane: DataPlane,
+    served: ServedModel,
+    data: Any,
+    *,
+    request_id: str,
+    started: float,
+    variant: str | None,
+) -> tuple[InferRequest, dict[str, Any]]:
+    """One inference as both transports run it: the body checked, predicted (probabilities when an
+    output asks), and the protocol's response; the transport encodes it its own way."""
+    call = parse_infer(served, data, plane.max_batch_rows)
+    predictions, probabilities = await plane.infer(
+        served,
+        call.matrix,
+        call.rows,
+        request_id=request_id,
+        started=started,
+        variant=variant,
+        probabilities="predict_proba" in call.outputs,
+    )
+    return call, infer_response(served, call, request_id, predictions, probabilities)
 
 
 def infer_response(

@@ -16,7 +16,7 @@ from mlpy_server.auth import Permission
 from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import NotReadyError
 from mlpy_server.inputs import parse_json
-from mlpy_server.oip import infer_response, metadata, parse_infer
+from mlpy_server.oip import metadata, run_infer
 from mlpy_server.oip_binary import HEADER, attach_binary, binary_outputs, encode, split_body
 from mlpy_server.schemas import ERRORS, ModelName, VersionRef, errors
 from mlpy_server.scope import MODEL, REQUEST_ID, START
@@ -97,18 +97,14 @@ async def infer(request: Request, name: str, version: str | None = None) -> Resp
     data = parse_json(body)
     if blob:
         attach_binary(data, blob)
-    call = parse_infer(served, data, plane.max_batch_rows)
-    request_id = request.scope[REQUEST_ID]
-    predictions, probabilities = await plane.infer(
+    call, response = await run_infer(
+        plane,
         served,
-        call.matrix,
-        call.rows,
-        request_id=request_id,
+        data,
+        request_id=request.scope[REQUEST_ID],
         started=request.scope[START],
         variant=variant_of(request, plane),
-        probabilities="predict_proba" in call.outputs,
     )
-    response = infer_response(served, call, request_id, predictions, probabilities)
     binary = binary_outputs(data, call.outputs)
     if not binary:
         return json_response(response)

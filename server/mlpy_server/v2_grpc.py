@@ -25,7 +25,7 @@ from mlpy import __version__
 from mlpy_server.auth import Authenticator, Permission
 from mlpy_server.errors import InvalidInputError, ServerError
 from mlpy_server.ids import accept_request_id
-from mlpy_server.oip import infer_response, metadata, parse_infer
+from mlpy_server.oip import metadata, run_infer
 from mlpy_server.oip_binary import decode_tensor, encode_tensor
 
 if TYPE_CHECKING:
@@ -225,10 +225,11 @@ class InferenceService:
 
         return run
 
-    def _check(self, context: grpc.aio.ServicerContext, permission: Permission) -> None:
-        sent = {key.lower(): value for key, value in context.invocation_metadata() or ()}
-        authorization, api_key = sent.get("authorization"), sent.get("x-api-key")
-        self.auth.require(permission, _text(authorization), _text(api_key))
+    def _check(self, context: grpc.aio.ServicerContext, permission: Permission) -> dict[str, str | None]:
+        """The caller allowed, or a 401/403 as a gRPC status; the call's metadata, keys lowercased."""
+        sent = {key.lower(): _text(value) for key, value in context.invocation_metadata() or ()}
+        self.auth.require(permission, sent.get("authorization"), sent.get("x-api-key"))
+        return sent
 
     async def server_live(self, request: Any, context: grpc.aio.ServicerContext, model: list[str]) -> Any:
         return messages()["ServerLiveResponse"](live=True)
@@ -258,22 +259,18 @@ class InferenceService:
 
     async def model_infer(self, request: Any, context: grpc.aio.ServicerContext, model: list[str]) -> Any:
         started = time.perf_counter()
-        self._check(context, Permission.predict)
+        sent = self._check(context, Permission.predict)
         served = self.plane.model_version(request.model_name, request.model_version or None)
         model[:] = [served.name, served.version]
-        call = parse_infer(served, request_body(request), self.plane.max_batch_rows)
-        sent = dict(context.invocation_metadata() or ())
-        request_id = accept_request_id(_text(sent.get("x-request-id")))
-        predictions, probabilities = await self.plane.infer(
+        _, response = await run_infer(
+            self.plane,
             served,
-            call.matrix,
-            call.rows,
-            request_id=request_id,
+            request_body(request),
+            request_id=accept_request_id(sent.get("x-request-id")),
             started=started,
             variant=None,
-            probabilities="predict_proba" in call.outputs,
         )
-        return infer_message(infer_response(served, call, request_id, predictions, probabilities))
+        return infer_message(response)
 
 
 def _text(value: str | bytes | None) -> str | None:

@@ -153,3 +153,28 @@ def register_cities(registry: ModelRegistry) -> tuple[Any, Any]:
     registry.register("cities", model, input_example=frame)
     registry.promote("cities", 1)
     return model, frame
+
+
+def wait_until_ready(url: str, timeout_s: float = 20.0) -> str:
+    """The server's URL, once its /readyz answers 200."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while httpx.get(f"{url}/readyz").status_code != 200:
+        assert time.monotonic() < deadline, "server not ready"
+        time.sleep(0.05)
+    return url
+
+
+def experiment_file(folder: Path, upstreams: dict[str, str], name: str = "lin-ab") -> Path:
+    """An experiment splitting traffic evenly over ``upstreams`` (variant name to URL), for a router."""
+    import yaml
+
+    spec = {
+        "strategy": "weighted",
+        "metric": {"name": "error", "goal": "minimize", "type": "mean"},
+        "variants": [{"name": n, "weight": 50, "upstream": u} for n, u in upstreams.items()],
+    }
+    path = folder / "exp.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "spec": spec}))
+    return path

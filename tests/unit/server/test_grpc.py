@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import httpx
 import numpy as np
 import pytest
 import tritonclient.grpc as triton
-import yaml
 from tritonclient.utils import InferenceServerException
 
 from localk8s import free_port
@@ -26,7 +24,13 @@ from mlpy_server.auth import hash_key
 from mlpy_server.errors import ServerError
 from mlpy_server.state import ServerState
 from mlpy_server.v2_grpc import SERVICE, messages
-from tests.unit.server.conftest import COEF, ThreadedServer, register_cities
+from tests.unit.server.conftest import (
+    COEF,
+    ThreadedServer,
+    experiment_file,
+    register_cities,
+    wait_until_ready,
+)
 
 ROWS = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 4.0]])
 REPO = Path(__file__).resolve().parents[3]
@@ -53,10 +57,7 @@ def start(
     def run(**overrides: Any) -> Served:
         port = free_port()
         http = serve_app(create_app(make_settings(grpc_port=port, **overrides)))
-        deadline = time.monotonic() + 20
-        while httpx.get(f"{http.url}/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "server not ready"
-            time.sleep(0.05)
+        wait_until_ready(http.url)
         return Served(http, port)
 
     return run
@@ -189,13 +190,7 @@ def test_credentials_travel_as_metadata(start: Callable[..., Served]) -> None:
 
 
 def test_the_router_refuses_a_grpc_port_it_would_not_serve(tmp_path: Path) -> None:
-    spec = {
-        "strategy": "weighted",
-        "metric": {"name": "error", "goal": "minimize", "type": "mean"},
-        "variants": [{"name": n, "weight": 50, "upstream": "http://127.0.0.1:1"} for n in "AB"],
-    }
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump({"name": "ab", "spec": spec}))
+    path = experiment_file(tmp_path, {n: "http://127.0.0.1:1" for n in "AB"}, name="ab")
     state = ServerState(ServerSettings(experiment=str(path), grpc_port=free_port()))
     with pytest.raises(ServerError, match="the A/B router forwards HTTP only"):
         asyncio.run(state.start())

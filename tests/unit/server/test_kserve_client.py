@@ -10,33 +10,28 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
-import yaml
 
 from localk8s import free_port
 from mlpy.registry import ModelRegistry
 from mlpy_server import ServerSettings, create_app
 from tests.conftest import IN_CI
-from tests.unit.server.conftest import COEF, ThreadedServer, register_cities
+from tests.unit.server.conftest import (
+    COEF,
+    ThreadedServer,
+    experiment_file,
+    register_cities,
+    wait_until_ready,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 KSERVE_PYTHON = REPO / ".venv-kserve" / "bin" / "python"
 ROWS = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 4.0]])
-
-
-def ready(url: str) -> str:
-    deadline = time.monotonic() + 20
-    while httpx.get(f"{url}/readyz").status_code != 200:
-        assert time.monotonic() < deadline, "server not ready"
-        time.sleep(0.05)
-    return url
 
 
 def test_kserve_clients_work_unchanged(
@@ -52,15 +47,11 @@ def test_kserve_clients_work_unchanged(
         pytest.skip(reason)
     model, frame = register_cities(registry)
     grpc_port = free_port()
-    server = ready(serve_app(create_app(make_settings(models=("lin", "cities"), grpc_port=grpc_port))).url)
-    spec = {
-        "strategy": "weighted",
-        "metric": {"name": "error", "goal": "minimize", "type": "mean"},
-        "variants": [{"name": n, "weight": 50, "upstream": server} for n in ("A", "B")],
-    }
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump({"name": "lin-ab", "spec": spec}))
-    router = ready(serve_app(create_app(ServerSettings(experiment=str(path)))).url)
+    server = wait_until_ready(
+        serve_app(create_app(make_settings(models=("lin", "cities"), grpc_port=grpc_port))).url
+    )
+    path = experiment_file(tmp_path, {"A": server, "B": server})
+    router = wait_until_ready(serve_app(create_app(ServerSettings(experiment=str(path)))).url)
     done = subprocess.run(
         [
             str(KSERVE_PYTHON),

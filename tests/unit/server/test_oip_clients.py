@@ -3,7 +3,6 @@ in JSON, against a real server and through the router: health, metadata and infe
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,27 +11,24 @@ import httpx
 import numpy as np
 import pytest
 import tritonclient.http as triton
-import yaml
 from tritonclient.utils import InferenceServerException
 
 from mlpy.registry import ModelRegistry
 from mlpy_server import ServerSettings, create_app
-from tests.unit.server.conftest import COEF, ThreadedServer, register_cities
+from tests.unit.server.conftest import (
+    COEF,
+    ThreadedServer,
+    experiment_file,
+    register_cities,
+    wait_until_ready,
+)
 
 ROWS = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 4.0]])
 
 
-def ready(url: str) -> str:
-    deadline = time.monotonic() + 20
-    while httpx.get(f"{url}/readyz").status_code != 200:
-        assert time.monotonic() < deadline, "server not ready"
-        time.sleep(0.05)
-    return url
-
-
 @pytest.fixture
 def server(make_settings: Callable[..., ServerSettings], serve_app: Callable[[Any], ThreadedServer]) -> str:
-    return ready(serve_app(create_app(make_settings(models=("lin", "clf")))).url)
+    return wait_until_ready(serve_app(create_app(make_settings(models=("lin", "clf")))).url)
 
 
 def client(url: str) -> triton.InferenceServerClient:
@@ -89,7 +85,7 @@ def test_bytes_inputs_go_as_binary_too(
     registry: ModelRegistry,
 ) -> None:
     model, frame = register_cities(registry)
-    url = ready(serve_app(create_app(make_settings(models=("cities",)))).url)
+    url = wait_until_ready(serve_app(create_app(make_settings(models=("cities",)))).url)
     amount = triton.InferInput("amount", [2], "FP64")
     amount.set_data_from_numpy(np.array([1.0, 8.0]))
     city = triton.InferInput("city", [2], "BYTES")
@@ -133,17 +129,11 @@ def test_the_router_passes_binary_requests_and_answers_through(
     make_settings: Callable[..., ServerSettings], serve_app: Callable[[Any], ThreadedServer], tmp_path: Path
 ) -> None:
     variants = {
-        name: ready(serve_app(create_app(make_settings(models=(model,)))).url)
+        name: wait_until_ready(serve_app(create_app(make_settings(models=(model,)))).url)
         for name, model in (("A", "lin:1"), ("B", "lin:1"))
     }
-    spec = {
-        "strategy": "weighted",
-        "metric": {"name": "error", "goal": "minimize", "type": "mean"},
-        "variants": [{"name": n, "weight": 50, "upstream": u} for n, u in variants.items()],
-    }
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump({"name": "lin-ab", "spec": spec}))
-    router = ready(serve_app(create_app(ServerSettings(experiment=str(path)))).url)
+    path = experiment_file(tmp_path, variants)
+    router = wait_until_ready(serve_app(create_app(ServerSettings(experiment=str(path)))).url)
     np.testing.assert_allclose(infer_lin(router, binary=True), ROWS @ COEF + 0.5)
     np.testing.assert_allclose(infer_lin(router, binary=False), ROWS @ COEF + 0.5)
 
