@@ -67,8 +67,8 @@ def register(
     compile_: bool = typer.Option(
         False,
         "--compile",
-        help="Record in mlpy.compiled tags whether the model compiles for ONNX Runtime and agrees "
-        "with scikit-learn (needs mlpy[compiled]).",
+        help="Record in mlpy.compiled tags whether the model compiles (ONNX Runtime, else treelite) "
+        "and agrees with scikit-learn (needs mlpy[compiled]).",
     ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:

@@ -71,8 +71,8 @@ class ServedModel:
     shortcut: Callable[[np.ndarray], np.ndarray] | None = None
     # Takes a DataFrame with named columns: text features, or a column transformer selecting by name.
     frame: bool = False
-    # The model compiled for ONNX Runtime and proven equal to scikit-learn (mlpy.compiled), when asked
-    # for and it agrees; otherwise why not.
+    # The model compiled (ONNX Runtime or treelite) and proven equal to scikit-learn (mlpy.compiled),
+    # when asked for and it agrees; otherwise why not.
     compiled: CompiledModel | None = None
     compiled_refusal: str | None = None
 
@@ -175,7 +175,7 @@ class ServedModel:
         if self.shortcut is not None:
             return "linear shortcut"
         if self.compiled is not None:
-            return "compiled (ONNX Runtime)"
+            return f"compiled ({self.compiled.runtime})"
         return "scikit-learn predict"
 
     def describe(self) -> dict[str, Any]:

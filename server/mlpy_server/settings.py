@@ -64,8 +64,8 @@ class ServerSettings:
     request_metrics: bool = True
     # Verified numpy shortcuts for linear models (fastpath.py); off to compare with plain predict().
     fast_predict: bool = True
-    # Models the linear shortcut does not answer are converted to ONNX at load and served by ONNX
-    # Runtime once they agree with scikit-learn (mlpy.compiled; needs the compiled extra).
+    # Models the linear shortcut does not answer are compiled at load (ONNX Runtime, else treelite) and
+    # served so once they agree with scikit-learn (mlpy.compiled; needs the compiled extra).
     compiled: bool = False
     access_log: bool = False
     load_retry_max_s: float = 30.0

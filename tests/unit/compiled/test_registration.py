@@ -75,9 +75,9 @@ def test_the_cli_prints_what_it_recorded(capsys: pytest.CaptureFixture[str], tmp
 def test_without_the_extra_the_record_says_what_to_install(
     sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mlpy.compiled.onnx as onnx_module
+    import mlpy.compiled.compiling as compiling_module
 
-    monkeypatch.setattr(onnx_module, "runtime_versions", lambda: {})
+    monkeypatch.setattr(compiling_module, "runtime_versions", lambda: {})
     registry = ModelRegistry(sqlite_url, str(tmp_path / "artifacts"))
     tags: dict[str, Any] = registry.register("forest", forest(), compile=True).tags
     assert tags["mlpy.compiled"] == "refused"

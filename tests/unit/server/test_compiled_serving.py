@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,9 @@ from fastapi.testclient import TestClient
 from sklearn.ensemble import RandomForestClassifier
 
 import mlpy.compiled.onnx as onnx_module
+import mlpy.compiled.trees as trees_module
 from mlpy.registry import ModelRegistry
+from tests.unit.server.conftest import wait_until_ready
 
 NAMES = ["age", "income", "score"]
 SIGNATURE = {"inputs": [{"name": n, "type": "number"} for n in NAMES]}
@@ -68,16 +71,16 @@ def test_a_forest_is_served_compiled_with_scikit_learns_answers(
     assert np.allclose(proba, forest.predict_proba(ROWS), atol=1e-5)
 
 
-class CountingSession:
-    """An ONNX Runtime session that counts its runs."""
+class CountingEngine:
+    """A compiled model's engine that counts its runs."""
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
         self.runs = 0
 
-    def run(self, names: Any, feed: dict[str, Any]) -> Any:
+    def __call__(self, features: Any) -> Any:
         self.runs += 1
-        return self.session.run(names, feed)
+        return self.engine(features)
 
 
 @pytest.mark.parametrize("max_rows", [0, 8], ids=["one by one", "batching queue"])
@@ -87,7 +90,7 @@ def test_labels_and_probabilities_asked_together_take_one_run_of_the_model(
     """With no outputs named, the protocol answers every output: a compiled classifier runs once."""
     client = make_client(models=("forest",), compiled=True, batching_max_rows=max_rows)
     compiled = client.app.state.mlpy.plane.model("forest").compiled  # type: ignore[attr-defined]
-    counting = compiled.session = CountingSession(compiled.session)
+    counting = compiled.engine = CountingEngine(compiled.engine)
     rows = ROWS[:2]
     body = {"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64", "data": rows.ravel().tolist()}]}
     answer = client.post("/v2/models/forest/infer", json=body)
@@ -101,9 +104,10 @@ def test_labels_and_probabilities_asked_together_take_one_run_of_the_model(
 def test_a_disagreeing_compiled_model_is_refused_and_scikit_learn_serves(
     make_client: Callable[..., TestClient], forest: RandomForestClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_convert = onnx_module._convert
+    real_convert, real_treelite = onnx_module._convert, trees_module.treelite_engine
     flipped = fitted(flip=True)
     monkeypatch.setattr(onnx_module, "_convert", lambda _model, *args: real_convert(flipped, *args))
+    monkeypatch.setattr(trees_module, "treelite_engine", lambda _model, names: real_treelite(flipped, names))
     client = make_client(models=("forest",), compiled=True)
     shown = client.get("/models/forest").json()
     assert shown["prediction_path"] == "scikit-learn predict"
@@ -156,3 +160,77 @@ def test_a_models_own_batching_overrides_the_servers(
         "requests": 0,
     }
     assert client.get("/models/clf").json()["batching"] is None  # not named: the server default (off)
+
+
+def boosting_pipeline() -> Any:
+    """HistGradientBoosting behind a scaler and a one-hot encoder that refuses unknown categories."""
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(13)
+    frame = pd.DataFrame(rng.normal(size=(400, 2)) * [1.0, 100.0], columns=["age", "income"])
+    frame["plan"] = rng.choice(["free", "pro", "team"], 400)
+    y = (frame["age"] + frame["income"] / 100 > 0) & (frame["plan"] != "free")
+    return make_pipeline(
+        make_column_transformer((StandardScaler(), ["age", "income"]), (OneHotEncoder(), ["plan"])),
+        HistGradientBoostingClassifier(max_iter=15, random_state=0),
+    ).fit(frame, y), frame
+
+
+def test_a_boosting_pipeline_is_served_by_treelite_and_a_bad_row_in_a_batch_fails_alone(
+    registry: ModelRegistry, make_settings: Callable[..., Any], serve_app: Callable[..., Any]
+) -> None:
+    """Over HTTP, 24 concurrent one-row OIP v2 requests (text as BYTES) merged into shared calls of
+    the treelite engine: each gets scikit-learn's answer, the one with an unknown category its 422."""
+    import httpx
+
+    from mlpy_server.app import create_app
+
+    model, frame = boosting_pipeline()
+    signature = {
+        "inputs": [
+            {"name": "age", "type": "number"},
+            {"name": "income", "type": "number"},
+            {"name": "plan", "type": "string"},
+        ]
+    }
+    registry.register("boost", model, signature=signature)
+    settings = make_settings(
+        models=("boost:1",), compiled=True, batching_max_rows=8, batching_max_wait_s=0.02
+    )
+    server = serve_app(create_app(settings))
+    wait_until_ready(server.url)
+    shown = httpx.get(f"{server.url}/models/boost:1").json()
+    assert shown["prediction_path"] == "compiled (treelite)"
+    assert shown["compiled"]["engine"] == "treelite"
+    assert "ONNX Runtime" in shown["compiled"]["passed_over"]
+
+    rows = frame.iloc[:24].to_dict("records")
+    rows[5] = {**rows[5], "plan": "enterprise"}  # a category the encoder never saw, and refuses
+
+    def infer(row: dict[str, Any]) -> httpx.Response:
+        body = {
+            "inputs": [
+                {"name": "age", "shape": [1], "datatype": "FP64", "data": [row["age"]]},
+                {"name": "income", "shape": [1], "datatype": "FP64", "data": [row["income"]]},
+                {"name": "plan", "shape": [1], "datatype": "BYTES", "data": [row["plan"]]},
+            ]
+        }
+        return httpx.post(f"{server.url}/v2/models/boost/infer", json=body, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(infer, rows))
+    expected = model.predict(frame.iloc[:24]).tolist()
+    for i, answer in enumerate(answers):
+        if i == 5:
+            assert answer.status_code == 422, answer.text
+            assert "unknown categor" in answer.json()["error"]
+            continue
+        assert answer.status_code == 200, answer.text
+        outputs = {o["name"]: o["data"] for o in answer.json()["outputs"]}
+        assert outputs["predict"] == [expected[i]]
+    batching = httpx.get(f"{server.url}/models/boost:1").json()["batching"]
+    assert batching["calls"] < batching["requests"]  # the requests were merged
