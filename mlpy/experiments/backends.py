@@ -2,7 +2,9 @@
 
 Every backend only ever *adds* deltas atomically (never read-modify-write from the client), so two
 router replicas flushing at the same moment lose no update. Replicas also share, through it, the key
-they sign request ids with and the request ids whose feedback was already counted.
+they sign request ids with, the request ids whose feedback was already counted, and the weights an
+admin set by hand (each publication gets a revision that only grows, so every replica adopts the
+newest one at its next refresh).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from mlpy.experiments.signing import new_signing_key
-from mlpy.experiments.stats import VariantStats, merge
+from mlpy.experiments.stats import PublishedWeights, VariantStats, merge
 
 
 class StatsBackend(Protocol):
@@ -32,6 +34,12 @@ class StatsBackend(Protocol):
     def claim_feedback(self, experiment: str, request_id: str) -> bool:
         """True the first time feedback for ``request_id`` is counted, False on every repeat."""
 
+    def publish_weights(self, experiment: str, weights: Mapping[str, float], basis: str) -> int:
+        """Store weights for every replica; returns their revision, higher than any before."""
+
+    def published_weights(self, experiment: str) -> PublishedWeights | None:
+        """The newest weights set by hand, if any."""
+
 
 #: How many counted request ids an in-memory backend remembers (about 100 bytes each).
 REMEMBERED_CLAIMS = 1_000_000
@@ -45,6 +53,7 @@ class MemoryStats:
         self._data: dict[str, dict[str, VariantStats]] = {}
         self._keys: dict[str, str] = {}
         self._claims: dict[str, OrderedDict[str, None]] = {}
+        self._weights: dict[str, PublishedWeights] = {}
 
     def add(self, experiment: str, deltas: Mapping[str, VariantStats]) -> None:
         with self._lock:
@@ -58,6 +67,7 @@ class MemoryStats:
         with self._lock:
             self._data.pop(experiment, None)
             self._claims.pop(experiment, None)
+            self._weights.pop(experiment, None)
 
     def signing_key(self, experiment: str) -> str:
         with self._lock:
@@ -72,6 +82,17 @@ class MemoryStats:
             if len(claims) > REMEMBERED_CLAIMS:
                 claims.popitem(last=False)
             return True
+
+    def publish_weights(self, experiment: str, weights: Mapping[str, float], basis: str) -> int:
+        with self._lock:
+            before = self._weights.get(experiment)
+            revision = (before.revision if before else 0) + 1
+            self._weights[experiment] = PublishedWeights(revision, basis, dict(weights))
+            return revision
+
+    def published_weights(self, experiment: str) -> PublishedWeights | None:
+        with self._lock:
+            return self._weights.get(experiment)
 
 
 def open_backend(url: str | None) -> StatsBackend:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from mlpy.experiments.errors import StatsBackendError
 from mlpy.experiments.signing import new_signing_key
-from mlpy.experiments.stats import VariantStats
+from mlpy.experiments.stats import PublishedWeights, VariantStats
 
 KEY_PREFIX = "mlpy:experiment:"
 _FIELDS = ("assigned", "expected", "n", "total", "total_sq")
@@ -23,6 +24,19 @@ def stats_key(experiment: str) -> str:
 
 def claims_prefix(experiment: str) -> str:
     return f"{KEY_PREFIX}{experiment}:feedback:"
+
+
+def weights_key(experiment: str) -> str:
+    return f"{KEY_PREFIX}{experiment}:weights"
+
+
+# The revision and the weights change together: two admins publishing at once cannot leave the
+# older weights under the newer revision.
+_PUBLISH = """
+local revision = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], revision .. ' ' .. ARGV[1])
+return revision
+"""
 
 
 class RedisStats:
@@ -83,7 +97,8 @@ class RedisStats:
 
     def clear(self, experiment: str) -> None:
         try:
-            self.client.delete(stats_key(experiment))
+            # The revision counter stays: revisions only grow, whatever a replica last adopted.
+            self.client.delete(stats_key(experiment), weights_key(experiment))
             claims = list(self.client.scan_iter(match=claims_prefix(experiment) + "*", count=1000))
             for start in range(0, len(claims), 1000):
                 self.client.delete(*claims[start : start + 1000])
@@ -102,6 +117,33 @@ class RedisStats:
             ) from exc
         assert value is not None
         return value.decode()
+
+    def publish_weights(self, experiment: str, weights: Mapping[str, float], basis: str) -> int:
+        document = json.dumps({"basis": basis, "weights": dict(weights)}, sort_keys=True)
+        key = weights_key(experiment)
+        try:
+            return int(self.client.eval(_PUBLISH, 2, f"{key}:revision", key, document))
+        except self._errors as exc:
+            raise StatsBackendError(
+                f"cannot publish the weights of experiment {experiment!r} to Redis: {exc}",
+                hint="check the Redis URL and that the server is running",
+            ) from exc
+
+    def published_weights(self, experiment: str) -> PublishedWeights | None:
+        try:
+            raw: bytes | None = self.client.get(weights_key(experiment))
+        except self._errors as exc:
+            raise StatsBackendError(
+                f"cannot read the weights of experiment {experiment!r} from Redis: {exc}",
+                hint="check the Redis URL and that the server is running",
+            ) from exc
+        if raw is None:
+            return None
+        revision, _, document = raw.decode().partition(" ")
+        data = json.loads(document)
+        return PublishedWeights(
+            int(revision), str(data["basis"]), {k: float(v) for k, v in data["weights"].items()}
+        )
 
     def claim_feedback(self, experiment: str, request_id: str) -> bool:
         try:

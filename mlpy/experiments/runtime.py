@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -97,6 +99,11 @@ class Experiment:
         self._units = 0
         self._assigner = Assigner(name, next_weights(self.strategy, {}, self.metric, base_weights=self._base))
         self._next_refresh = clock() + refresh_interval_s
+        # Weights set by hand (set_weights, on any replica) hold until the definition changes: they
+        # are published under this digest of it, and the revision adopted last is kept.
+        definition = {"strategy": str(self.strategy), "weights": self._base}
+        self.basis = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
+        self.pinned_revision: int | None = None
 
     @classmethod
     def from_config(
@@ -216,10 +223,12 @@ class Experiment:
         return merge(dict.fromkeys(self._base, VariantStats()), self.backend.load(self.name), local)
 
     def refresh(self) -> dict[str, float]:
-        """Flush, re-read the shared totals and swap in the weights they imply."""
+        """Flush, re-read the shared totals and swap in the weights they imply, or the weights set by
+        hand on any replica (they hold, adaptive strategies included, until the definition changes)."""
         self._next_refresh = self._clock() + self.refresh_interval_s
         self.flush()
-        if self.strategy.adaptive:
+        self._follow_published()
+        if self.strategy.adaptive and self.pinned_revision is None:
             self._generation += 1
             seed = None if self.seed is None else self.seed + self._generation
             weights = next_weights(
@@ -236,13 +245,28 @@ class Experiment:
         return self.current_weights()
 
     def set_weights(self, weights: Mapping[str, float]) -> None:
-        """Adopt weights computed elsewhere (e.g. by the operator) for every later ``assign``."""
+        """Adopt weights set by hand for every later ``assign``, here at once and on every replica
+        sharing the backend at its next refresh."""
         unknown = set(weights) - set(self._base)
         if unknown:
             raise UnknownVariantError(
                 f"unknown variants {sorted(unknown)}", hint="use the experiment's variants"
             )
-        self._swap(Assigner(self.name, weights))
+        assigner = Assigner(self.name, weights)  # refuses a split that sends traffic nowhere
+        revision = self.backend.publish_weights(self.name, dict(weights), self.basis)
+        self._swap(assigner)
+        self.pinned_revision = max(revision, self.pinned_revision or 0)
+
+    def _follow_published(self) -> None:
+        published = self.backend.published_weights(self.name)
+        if published is None or published.basis != self.basis:
+            return
+        if self.pinned_revision is not None and published.revision <= self.pinned_revision:
+            return
+        if not set(published.weights) <= set(self._base):
+            return  # written for variants this definition does not have: not ours to follow
+        self._swap(Assigner(self.name, published.weights))
+        self.pinned_revision = published.revision
 
     def _swap(self, assigner: Assigner) -> None:
         with self._lock:

@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mlpy.experiments.errors import StatsBackendError
 from mlpy.experiments.signing import new_signing_key
-from mlpy.experiments.stats import VariantStats
-from mlpy.experiments.tables import ExperimentKeyRow, FeedbackClaimRow, VariantStatsRow
+from mlpy.experiments.stats import PublishedWeights, VariantStats
+from mlpy.experiments.tables import ExperimentKeyRow, FeedbackClaimRow, PublishedWeightsRow, VariantStatsRow
 from mlpy.store import Store, open_store, utcnow
 
 
@@ -88,6 +88,12 @@ class SqlStats:
         with self.store.session() as session:
             session.execute(delete(VariantStatsRow).where(VariantStatsRow.experiment == experiment))
             session.execute(delete(FeedbackClaimRow).where(FeedbackClaimRow.experiment == experiment))
+            # The row stays with no weights: revisions only grow, whatever a replica last adopted.
+            session.execute(
+                update(PublishedWeightsRow)
+                .where(PublishedWeightsRow.experiment == experiment)
+                .values(basis="", weights={}, updated_at=utcnow())
+            )
 
     def _insert(self) -> Any:
         return pg_insert if self.store.dialect == "postgresql" else sqlite_insert
@@ -128,3 +134,43 @@ class SqlStats:
                 hint="check that the metadata store is reachable",
             ) from exc
         return claimed is not None
+
+    def publish_weights(self, experiment: str, weights: Mapping[str, float], basis: str) -> int:
+        row = PublishedWeightsRow
+        try:
+            with self.store.session() as session:
+                session.execute(
+                    self._insert()(row)
+                    .values(experiment=experiment, revision=0, basis="", weights={}, updated_at=utcnow())
+                    .on_conflict_do_nothing()
+                )
+                # One statement: the revision and the weights change together, under the row's lock.
+                revision = session.execute(
+                    update(row)
+                    .where(row.experiment == experiment)
+                    .values(
+                        revision=row.revision + 1, basis=basis, weights=dict(weights), updated_at=utcnow()
+                    )
+                    .returning(row.revision)
+                ).scalar_one()
+        except SQLAlchemyError as exc:
+            raise StatsBackendError(
+                f"cannot publish the weights of experiment {experiment!r}: {exc}",
+                hint="check that the metadata store is reachable",
+            ) from exc
+        return int(revision)
+
+    def published_weights(self, experiment: str) -> PublishedWeights | None:
+        try:
+            with self.store.read_session() as session:
+                found = session.get(PublishedWeightsRow, experiment)
+                if found is None or not found.weights:
+                    return None
+                return PublishedWeights(
+                    int(found.revision), found.basis, {k: float(v) for k, v in found.weights.items()}
+                )
+        except SQLAlchemyError as exc:
+            raise StatsBackendError(
+                f"cannot read the weights of experiment {experiment!r}: {exc}",
+                hint="check that the metadata store is reachable",
+            ) from exc

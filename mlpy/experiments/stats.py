@@ -1,10 +1,11 @@
-"""Per-variant sufficient statistics: small, additive, so any number of processes can merge them."""
+"""Per-variant sufficient statistics: small, additive, so any number of processes can merge them; and
+the weights replicas share when an admin sets them by hand."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -86,3 +87,13 @@ def merge(*parts: Mapping[str, VariantStats]) -> dict[str, VariantStats]:
         for name, stats in part.items():
             merged[name] = merged.get(name, VariantStats()) + stats
     return merged
+
+
+@dataclass(frozen=True)
+class PublishedWeights:
+    """Weights set by hand on one replica, for all: ``basis`` names the experiment definition they
+    were set under (a changed definition, such as a concluded one, ignores them)."""
+
+    revision: int
+    basis: str
+    weights: dict[str, float] = field(default_factory=dict)

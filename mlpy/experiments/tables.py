@@ -50,6 +50,18 @@ class ExperimentKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PublishedWeightsRow(Base):
+    """Weights set by hand on one router replica, for all of them; ``revision`` only grows."""
+
+    __tablename__ = "experiment_weights"
+
+    experiment: Mapped[str] = mapped_column(String(128), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    basis: Mapped[str] = mapped_column(String(64), default="")
+    weights: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class FeedbackClaimRow(Base):
     """One row per request id whose feedback was counted: the primary key makes a repeat a no-op."""
 

@@ -14,9 +14,9 @@ HEADS = frozenset(
     {
         "0004_monitoring",
         "0005_predlog",
-        "0006_experiment_feedback",
         "0007_drift_correction_names",
         "0008_registry_string_tags",
+        "0009_experiment_weights",
     }
 )
 VERSION_TABLE = "alembic_version"

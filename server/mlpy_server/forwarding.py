@@ -93,10 +93,12 @@ async def set_weights(
     state: ServerState = Depends(get_state),
     _: Any = Depends(require(Permission.admin)),
 ) -> dict[str, Any]:
-    """Takes effect for the next request on this replica; adaptive strategies may move them again."""
+    """Takes effect for the next request on this replica and within a refresh (a second) on every
+    replica sharing the statistics backend; they hold, adaptive strategies included, until the
+    experiment's definition changes."""
     payload = parse_model(await request.body(), WeightsRequest)
     target = _router(state)
-    target.experiment.set_weights(payload.weights)
+    await anyio.to_thread.run_sync(target.experiment.set_weights, payload.weights)
     return {"experiment": target.plan.name, "weights": target.experiment.current_weights()}
 
 

@@ -30,11 +30,10 @@ def _hammer(url: str, experiment: str, worker: int) -> None:
         runtime.flush()
 
 
-def _run_two_processes(url: str, experiment: str) -> None:
-    context = multiprocessing.get_context(
-        "fork"
-    )  # the store cache is per pid, so each child opens its own pool
-    workers = [context.Process(target=_hammer, args=(url, experiment, w)) for w in range(2)]
+def _run_two_processes(url: str, experiment: str, target: Any = _hammer) -> None:
+    # Forked: the store cache is per pid, so each child opens its own pool.
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=target, args=(url, experiment, w)) for w in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -105,3 +104,41 @@ def test_reading_statistics_never_waits_for_a_flush_in_progress(store_url: str) 
     assert in_time, "the read waited for the writer's transaction"
     assert {name: s.n for name, s in read[0].items()} == {"A": 1, "B": 1}  # the committed totals only
     assert {name: s.n for name, s in backend.load("held").items()} == {"A": 6, "B": 6}
+
+
+PUBLISHES = 30
+
+
+def _publish(url: str, experiment: str, worker: int) -> None:
+    backend = open_backend(url)
+    for i in range(PUBLISHES):
+        backend.publish_weights(experiment, {"A": float(worker), "B": float(i + 1)}, "basis")
+
+
+def _race_publications(url: str, experiment: str) -> None:
+    """Two processes publish weights at once: every publication gets its own revision, and the
+    weights stored are those of the newest."""
+    open_backend(url)  # migrate once, before the race
+    _run_two_processes(url, experiment, _publish)
+    published = open_backend(url).published_weights(experiment)
+    assert published is not None
+    assert published.revision == 2 * PUBLISHES
+    assert published.basis == "basis"
+    assert published.weights["B"] == PUBLISHES  # the last of one of the two writers
+
+
+def test_concurrent_publications_of_weights_each_get_a_revision_in_the_metadata_store(store_url: str) -> None:
+    _race_publications(store_url, f"weights-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.mark.integration
+def test_concurrent_publications_of_weights_each_get_a_revision_in_redis(redis_url: str) -> None:
+    experiment = f"weights-{uuid.uuid4().hex[:8]}"
+    try:
+        _race_publications(redis_url, experiment)
+        backend = open_backend(redis_url)
+        backend.clear(experiment)
+        assert backend.published_weights(experiment) is None
+        assert backend.publish_weights(experiment, {"A": 1.0}, "basis") == 2 * PUBLISHES + 1
+    finally:
+        open_backend(redis_url).clear(experiment)

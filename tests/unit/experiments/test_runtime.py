@@ -142,3 +142,35 @@ def test_repeat_requests_can_be_left_out_of_the_srm_counts() -> None:
     stats = experiment.stats()
     assert sum(s.assigned for s in stats.values()) == 1
     assert sum(s.expected for s in stats.values()) == pytest.approx(1.0)
+
+
+def test_weights_set_by_hand_reach_every_replica_and_hold_until_the_definition_changes() -> None:
+    backend = MemoryStats()
+    variants = [Variant("A"), Variant("B")]
+    here, there = (
+        Experiment("exp", variants, strategy="thompson-sampling", backend=backend, auto_refresh=False, seed=s)
+        for s in (1, 2)
+    )
+    here.set_weights({"A": 0.0, "B": 1.0})
+    assert here.current_weights() == {"A": 0.0, "B": 1.0}
+    assert there.current_weights() == {"A": 0.5, "B": 0.5}  # until its next refresh
+    for replica in (there, here):
+        replica.record("A", 1.0)  # data an adaptive strategy would act on
+        assert replica.refresh() == {"A": 0.0, "B": 1.0}  # pinned: the bandit does not move them
+    there.set_weights({"A": 3.0, "B": 1.0})  # the newest revision wins, wherever it was set
+    assert here.refresh() == {"A": 0.75, "B": 0.25}
+    assert there.pinned_revision == here.pinned_revision == 2
+    # A changed definition (as when the operator concludes the experiment) does not follow them.
+    concluded = Experiment("exp", [Variant("A", 0.0), Variant("B", 1.0)], backend=backend, auto_refresh=False)
+    assert concluded.refresh() == {"A": 0.0, "B": 1.0}
+    assert concluded.pinned_revision is None
+
+
+def test_weights_set_by_hand_are_checked_before_they_are_published() -> None:
+    backend = MemoryStats()
+    experiment = Experiment("exp", [Variant("A"), Variant("B")], backend=backend, auto_refresh=False)
+    with pytest.raises(UnknownVariantError, match="unknown variants"):
+        experiment.set_weights({"C": 1.0})
+    with pytest.raises(InvalidExperimentError):
+        experiment.set_weights({"A": 0.0, "B": 0.0})
+    assert backend.published_weights("exp") is None

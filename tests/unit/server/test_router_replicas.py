@@ -127,3 +127,24 @@ def test_clients_cannot_choose_the_variant_they_credit(replicas: tuple[TestClien
         "counted": True,
     }
     assert two.post("/feedback", json=named, headers=ADMIN).json()["counted"] is False
+
+
+def test_weights_set_on_one_replica_reach_the_other_within_a_refresh(
+    replicas: tuple[TestClient, TestClient],
+) -> None:
+    one, two = replicas
+    for setter, follower, weights in ((one, two, {"A": 0.0, "B": 1.0}), (two, one, {"A": 1.0, "B": 0.0})):
+        answer = setter.put("/experiment/weights", json={"weights": weights}, headers=ADMIN)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["weights"] == weights
+        started = time.monotonic()
+        while follower.get("/experiment", headers=ADMIN).json()["weights"] != weights:
+            assert time.monotonic() - started < 5, "the other replica did not follow within 5 s"
+            time.sleep(0.1)
+        assert time.monotonic() - started < 2.5  # one refresh (a second), with room for a busy machine
+        only = max(weights, key=lambda v: weights[v])
+        for unit in range(10):
+            routed = follower.post(
+                "/predict", json={"features": [1, 2, 3], "unit_id": f"u{unit}"}, headers=APP
+            )
+            assert routed.headers["x-mlpy-variant"] == only
