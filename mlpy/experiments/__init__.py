@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mlpy.experiments.backends import StatsBackend, open_backend
     from mlpy.experiments.definition import ExperimentConfig, parse_duration
     from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
+    from mlpy.experiments.guardrails import Breach, Guardrails, GuardrailWatch, without
     from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
     from mlpy.experiments.power import sample_size
     from mlpy.experiments.repository import ExperimentRepository
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_EPSILON",
     "DEFAULT_FLOOR",
     "Analysis",
+    "Breach",
     "Correction",
     "Decision",
     "Evaluation",
@@ -40,6 +42,8 @@ __all__ = [
     "ExperimentError",
     "ExperimentRepository",
     "Goal",
+    "GuardrailWatch",
+    "Guardrails",
     "InvalidExperimentError",
     "MetricSpec",
     "MetricType",
@@ -58,11 +62,13 @@ __all__ = [
     "parse_duration",
     "sample_size",
     "simulate",
+    "without",
 ]
 
 _HOMES = {
     "Correction": "mlpy.corrections",
     "Analysis": "mlpy.experiments.analysis",
+    "Breach": "mlpy.experiments.guardrails",
     "DEFAULT_EPSILON": "mlpy.experiments.allocation",
     "DEFAULT_FLOOR": "mlpy.experiments.allocation",
     "Decision": "mlpy.experiments.analysis",
@@ -72,6 +78,8 @@ _HOMES = {
     "ExperimentError": "mlpy.experiments.errors",
     "ExperimentRepository": "mlpy.experiments.repository",
     "Goal": "mlpy.experiments.metrics",
+    "GuardrailWatch": "mlpy.experiments.guardrails",
+    "Guardrails": "mlpy.experiments.guardrails",
     "InvalidExperimentError": "mlpy.experiments.errors",
     "MetricSpec": "mlpy.experiments.metrics",
     "MetricType": "mlpy.experiments.metrics",
@@ -90,6 +98,7 @@ _HOMES = {
     "parse_duration": "mlpy.experiments.definition",
     "sample_size": "mlpy.experiments.power",
     "simulate": "mlpy.experiments.simulation",
+    "without": "mlpy.experiments.guardrails",
 }
 
 

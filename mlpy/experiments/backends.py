@@ -34,7 +34,9 @@ class StatsBackend(Protocol):
     def claim_feedback(self, experiment: str, request_id: str) -> bool:
         """True the first time feedback for ``request_id`` is counted, False on every repeat."""
 
-    def publish_weights(self, experiment: str, weights: Mapping[str, float], basis: str) -> int:
+    def publish_weights(
+        self, experiment: str, weights: Mapping[str, float], basis: str, reason: str = ""
+    ) -> int:
         """Store weights for every replica; returns their revision, higher than any before."""
 
     def published_weights(self, experiment: str) -> PublishedWeights | None:
@@ -83,11 +85,13 @@ class MemoryStats:
                 claims.popitem(last=False)
             return True
 
-    def publish_weights(self, experiment: str, weights: Mapping[str, float], basis: str) -> int:
+    def publish_weights(
+        self, experiment: str, weights: Mapping[str, float], basis: str, reason: str = ""
+    ) -> int:
         with self._lock:
             before = self._weights.get(experiment)
             revision = (before.revision if before else 0) + 1
-            self._weights[experiment] = PublishedWeights(revision, basis, dict(weights))
+            self._weights[experiment] = PublishedWeights(revision, basis, dict(weights), reason)
             return revision
 
     def published_weights(self, experiment: str) -> PublishedWeights | None:

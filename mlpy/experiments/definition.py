@@ -11,6 +11,7 @@ from typing import Any
 from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy, normalise
 from mlpy.experiments.analysis import StoppingRule
 from mlpy.experiments.errors import InvalidExperimentError
+from mlpy.experiments.guardrails import Guardrails
 from mlpy.experiments.metrics import MetricSpec
 from mlpy.experiments.runtime import Variant
 
@@ -47,6 +48,7 @@ class ExperimentConfig:
     stopping: StoppingRule = field(default_factory=StoppingRule)
     epsilon: float = DEFAULT_EPSILON
     floor: float = DEFAULT_FLOOR
+    guardrails: Guardrails = field(default_factory=Guardrails)
 
     def __post_init__(self) -> None:
         names = [check_name(v.name, "variant") for v in self.variants]
@@ -81,6 +83,7 @@ class ExperimentConfig:
                 "confidence": self.stopping.confidence,
                 "maxDuration": None if duration is None else f"{int(duration.total_seconds())}s",
             },
+            "guardrails": self.guardrails.to_dict() if self.guardrails.enabled else None,
         }
 
     @classmethod
@@ -113,6 +116,7 @@ class ExperimentConfig:
                 ),
                 epsilon=float(spec.get("epsilon", DEFAULT_EPSILON)),
                 floor=float(spec.get("floor", DEFAULT_FLOOR)),
+                guardrails=Guardrails.from_dict(spec.get("guardrails")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidExperimentError(

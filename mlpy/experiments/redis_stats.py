@@ -118,8 +118,10 @@ class RedisStats:
         assert value is not None
         return value.decode()
 
-    def publish_weights(self, experiment: str, weights: Mapping[str, float], basis: str) -> int:
-        document = json.dumps({"basis": basis, "weights": dict(weights)}, sort_keys=True)
+    def publish_weights(
+        self, experiment: str, weights: Mapping[str, float], basis: str, reason: str = ""
+    ) -> int:
+        document = json.dumps({"basis": basis, "weights": dict(weights), "reason": reason}, sort_keys=True)
         key = weights_key(experiment)
         try:
             return int(self.client.eval(_PUBLISH, 2, f"{key}:revision", key, document))
@@ -141,9 +143,8 @@ class RedisStats:
             return None
         revision, _, document = raw.decode().partition(" ")
         data = json.loads(document)
-        return PublishedWeights(
-            int(revision), str(data["basis"]), {k: float(v) for k, v in data["weights"].items()}
-        )
+        weights = {k: float(v) for k, v in data["weights"].items()}
+        return PublishedWeights(int(revision), str(data["basis"]), weights, str(data.get("reason", "")))
 
     def claim_feedback(self, experiment: str, request_id: str) -> bool:
         try:

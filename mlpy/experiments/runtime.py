@@ -104,6 +104,7 @@ class Experiment:
         definition = {"strategy": str(self.strategy), "weights": self._base}
         self.basis = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
         self.pinned_revision: int | None = None
+        self.pinned_reason = ""
 
     @classmethod
     def from_config(
@@ -244,18 +245,19 @@ class Experiment:
             self._swap(Assigner(self.name, weights))
         return self.current_weights()
 
-    def set_weights(self, weights: Mapping[str, float]) -> None:
-        """Adopt weights set by hand for every later ``assign``, here at once and on every replica
-        sharing the backend at its next refresh."""
+    def set_weights(self, weights: Mapping[str, float], reason: str = "") -> None:
+        """Adopt weights set by hand (or by a guardrail, saying why in ``reason``) for every later
+        ``assign``, here at once and on every replica sharing the backend at its next refresh."""
         unknown = set(weights) - set(self._base)
         if unknown:
             raise UnknownVariantError(
                 f"unknown variants {sorted(unknown)}", hint="use the experiment's variants"
             )
         assigner = Assigner(self.name, weights)  # refuses a split that sends traffic nowhere
-        revision = self.backend.publish_weights(self.name, dict(weights), self.basis)
+        revision = self.backend.publish_weights(self.name, dict(weights), self.basis, reason)
         self._swap(assigner)
         self.pinned_revision = max(revision, self.pinned_revision or 0)
+        self.pinned_reason = reason
 
     def _follow_published(self) -> None:
         published = self.backend.published_weights(self.name)
@@ -267,6 +269,7 @@ class Experiment:
             return  # written for variants this definition does not have: not ours to follow
         self._swap(Assigner(self.name, published.weights))
         self.pinned_revision = published.revision
+        self.pinned_reason = published.reason
 
     def _swap(self, assigner: Assigner) -> None:
         with self._lock:

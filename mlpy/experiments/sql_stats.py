@@ -92,7 +92,7 @@ class SqlStats:
             session.execute(
                 update(PublishedWeightsRow)
                 .where(PublishedWeightsRow.experiment == experiment)
-                .values(basis="", weights={}, updated_at=utcnow())
+                .values(basis="", weights={}, reason="", updated_at=utcnow())
             )
 
     def _insert(self) -> Any:
@@ -135,13 +135,22 @@ class SqlStats:
             ) from exc
         return claimed is not None
 
-    def publish_weights(self, experiment: str, weights: Mapping[str, float], basis: str) -> int:
+    def publish_weights(
+        self, experiment: str, weights: Mapping[str, float], basis: str, reason: str = ""
+    ) -> int:
         row = PublishedWeightsRow
         try:
             with self.store.session() as session:
                 session.execute(
                     self._insert()(row)
-                    .values(experiment=experiment, revision=0, basis="", weights={}, updated_at=utcnow())
+                    .values(
+                        experiment=experiment,
+                        revision=0,
+                        basis="",
+                        weights={},
+                        reason="",
+                        updated_at=utcnow(),
+                    )
                     .on_conflict_do_nothing()
                 )
                 # One statement: the revision and the weights change together, under the row's lock.
@@ -149,7 +158,11 @@ class SqlStats:
                     update(row)
                     .where(row.experiment == experiment)
                     .values(
-                        revision=row.revision + 1, basis=basis, weights=dict(weights), updated_at=utcnow()
+                        revision=row.revision + 1,
+                        basis=basis,
+                        weights=dict(weights),
+                        reason=reason,
+                        updated_at=utcnow(),
                     )
                     .returning(row.revision)
                 ).scalar_one()
@@ -166,9 +179,8 @@ class SqlStats:
                 found = session.get(PublishedWeightsRow, experiment)
                 if found is None or not found.weights:
                     return None
-                return PublishedWeights(
-                    int(found.revision), found.basis, {k: float(v) for k, v in found.weights.items()}
-                )
+                weights = {k: float(v) for k, v in found.weights.items()}
+                return PublishedWeights(int(found.revision), found.basis, weights, found.reason)
         except SQLAlchemyError as exc:
             raise StatsBackendError(
                 f"cannot read the weights of experiment {experiment!r}: {exc}",

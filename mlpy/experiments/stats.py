@@ -97,3 +97,5 @@ class PublishedWeights:
     revision: int
     basis: str
     weights: dict[str, float] = field(default_factory=dict)
+    # Why, when the router set them itself (a guardrail's rollback); empty when an admin did.
+    reason: str = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, String
+from sqlalchemy import JSON, BigInteger, Float, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mlpy.store import Base, UTCDateTime, utcnow
@@ -59,6 +59,7 @@ class PublishedWeightsRow(Base):
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     basis: Mapped[str] = mapped_column(String(64), default="")
     weights: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

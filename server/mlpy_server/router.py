@@ -23,13 +23,16 @@ import yaml
 
 from mlpy.errors import MlpyError
 from mlpy.experiments import (
+    Breach,
     Experiment,
     ExperimentConfig,
+    GuardrailWatch,
     StatsBackend,
     VariantStats,
     analyse,
     new_signing_key,
     open_backend,
+    without,
 )
 from mlpy_server.errors import (
     InvalidInputError,
@@ -133,6 +136,10 @@ class ABRouter:
         self._latency: dict[str, Any] = {}
         self._routed_counts: dict[tuple[str, int], Any] = {}
         self.last_refresh_error: str | None = None
+        guardrails = config.guardrails
+        candidates = [name for name in names if name != config.control]
+        self.guardrails = GuardrailWatch(guardrails, candidates) if guardrails.enabled else None
+        self._next_window = time.monotonic() + guardrails.interval_s
 
     async def start(self) -> None:
         self._pool = UpstreamPool(self._timeout)
@@ -170,12 +177,28 @@ class ABRouter:
             await asyncio.sleep(self.refresh_interval_s)
             try:
                 await anyio.to_thread.run_sync(self.experiment.refresh)
+                await self._watch_guardrails()
                 self.last_refresh_error = None
                 if not self._key_shared:
                     await anyio.to_thread.run_sync(self._share_key)
             except MlpyError as exc:
                 self.last_refresh_error = str(exc)
                 log.warning("experiment statistics refresh failed (kept in memory): %s", exc)
+
+    async def _watch_guardrails(self) -> None:
+        """Close the guardrails' window when it is due; roll back a variant that breached too long."""
+        if self.guardrails is None or time.monotonic() < self._next_window:
+            return
+        self._next_window = time.monotonic() + self.guardrails.guardrails.interval_s
+        breach = self.guardrails.close_window()
+        if breach is not None and self.experiment.current_weights().get(breach.variant, 0.0) > 0:
+            await anyio.to_thread.run_sync(self._roll_back, breach)
+
+    def _roll_back(self, breach: Breach) -> None:
+        weights = without(self.experiment.current_weights(), breach.variant, self.plan.config.control)
+        # Published: every replica follows within a refresh, and the operator reads the reason.
+        self.experiment.set_weights(weights, reason=breach.reason)
+        log.warning("experiment %s: rolled back: %s", self.plan.name, breach.reason)
 
     async def forward(
         self, path: str, body: bytes, headers: dict[str, str], request_id: str, unit_id: str | None
@@ -196,16 +219,23 @@ class ABRouter:
         try:
             status, content, answered = await self._pool.post(upstream, path, body, sent)
         except UpstreamTimeoutError as exc:
+            self._observe(variant, start, failed=True)
             self.metrics.routed.labels(variant, "timeout").inc()
             error = UpstreamError(f"variant {variant!r} did not answer within {self._timeout}s")
             error.status = 504
             raise error from exc
         except UpstreamConnectionError as exc:
+            self._observe(variant, start, failed=True)
             self.metrics.routed.labels(variant, "unreachable").inc()
             raise UpstreamError(f"variant {variant!r} at {upstream} is unreachable: {exc}") from exc
         self._latency_child(variant).observe(time.perf_counter() - start)
+        self._observe(variant, start, failed=status >= 500)
         self._routed_child(variant, status).inc()
         return status, content, answered, variant, signed
+
+    def _observe(self, variant: str, start: float, failed: bool) -> None:
+        if self.guardrails is not None:
+            self.guardrails.observe(variant, time.perf_counter() - start, failed)
 
     def _latency_child(self, variant: str) -> Any:
         child = self._latency.get(variant)
@@ -308,6 +338,13 @@ class ABRouter:
                 for v in config.variants
             ],
             "analysis": verdict.to_dict(),
+            "guardrails": None
+            if self.guardrails is None
+            else {**config.guardrails.to_dict(), "variants": dict(self.guardrails.last)},
+            # Weights set by hand or by a guardrail hold on every replica: which revision, and why.
+            "pinned": None
+            if self.experiment.pinned_revision is None
+            else {"revision": self.experiment.pinned_revision, "reason": self.experiment.pinned_reason},
             "refresh_error": self.last_refresh_error,
         }
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import kopf
+from kubernetes.client.exceptions import ApiException
 
 from mlpy_operator.constants import GROUP, VERSION
 from mlpy_operator.handlers.errors import announce, handled, reconciling
@@ -16,6 +18,7 @@ from mlpy_operator.runtime import config, kube, stats_backend
 from mlpy_operator.specs import ExperimentSpec
 
 PLURAL = "experiments"
+log = logging.getLogger(__name__)
 
 
 def _announce(
@@ -51,6 +54,15 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
         )
     if winner is not None:
         status = _announce(api, body, spec, status, winner)
+    rolled_back = rec.newly_rolled_back(body.get("status") or {}, status)
+    if rolled_back is not None:
+        # A Warning Event and a log line; the condition says it too, and the stable Service still
+        # routes through the router, which sends the variant nothing.
+        log.warning("Experiment %s: %s", body["metadata"].get("name"), rolled_back)
+        try:
+            api.event(body, "RolledBack", rolled_back, warning=True)
+        except ApiException as exc:  # the Event is a courtesy: the condition and the log line stay
+            log.warning("could not post the RolledBack Event (%s)", exc.status)
     if status.get("conditions") and not _stats_configured(status):
         announce(api, body, "NotConfigured", rec.NO_STATS_STORE)
     return status

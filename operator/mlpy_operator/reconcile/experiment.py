@@ -101,8 +101,12 @@ def reconcile_experiment(
     urls = upstreams(kube, ref.namespace, spec)
     started = _parse_time(old.get("startedAt")) or now
     concluded_before = old.get("phase") == "Concluded"
-    stats = backend.load(build.stats_key(ref.namespace, ref.name)) if backend is not None else {}
+    key = build.stats_key(ref.namespace, ref.name)
+    stats = backend.load(key) if backend is not None else {}
     report = evaluation_status(evaluate(spec.config, stats, started, now, seed=ref.generation))
+    # Weights the routers pinned themselves, saying why: a guardrail rolled a variant back.
+    pinned = backend.published_weights(key) if backend is not None and not concluded_before else None
+    rollback = pinned if pinned is not None and pinned.reason else None
     newly_decided: str | None = None
     if concluded_before:
         winner = old.get("winner")
@@ -139,7 +143,7 @@ def reconcile_experiment(
     kube.apply(owned(build.service(ref.name, ref.namespace, model), body))
 
     ready = int((router.get("status") or {}).get("readyReplicas") or 0)
-    shown = weights or report["weights"]
+    shown = weights or (rollback.weights if rollback is not None else None) or report["weights"]
     phase = "Concluded" if (concluded_before or newly_decided is not None) else "Running"
     routes = experiment_routes({**body, "status": {"phase": phase}}, ready > 0)
     reconcile_stable_service(kube, ref.namespace, model, current=(ref.name, routes))
@@ -159,6 +163,13 @@ def reconcile_experiment(
             stats_ok,
             "Configured" if stats_ok else "NotConfigured",
             "routers record samples in the shared statistics store" if stats_ok else NO_STATS_STORE,
+            generation,
+        ),
+        condition(
+            "Guardrails",
+            rollback is None,
+            "RolledBack" if rollback is not None else "Holding",
+            rollback.reason if rollback is not None else _guardrails_message(spec),
             generation,
         ),
         condition(
@@ -186,12 +197,33 @@ def reconcile_experiment(
         "router": build.router_name(ref.name),
         "conditions": merge_conditions(old.get("conditions"), conditions),
     }
+    if rollback is not None:
+        status["rollback"] = {"reason": rollback.reason, "revision": rollback.revision}
+    elif concluded_before and old.get("rollback"):
+        status["rollback"] = old["rollback"]
     if newly_decided is not None:
         status["concludedAt"] = now_iso(now)
     elif concluded_before:
         status["concludedAt"] = old.get("concludedAt")
         status["recommendation"] = old.get("recommendation")
     return status, newly_decided
+
+
+def _guardrails_message(spec: ExperimentSpec) -> str:
+    bounds = spec.config.guardrails
+    if not bounds.enabled:
+        return "no guardrails set (spec.guardrails: maxErrorRate, maxP99Ms)"
+    said = [f"error rate <= {bounds.max_error_rate:.1%}"] if bounds.max_error_rate is not None else []
+    said += [f"p99 <= {bounds.max_p99_ms:g} ms"] if bounds.max_p99_ms is not None else []
+    return f"every candidate within {' and '.join(said)}"
+
+
+def newly_rolled_back(old: dict[str, Any], status: dict[str, Any]) -> str | None:
+    """The reason of a rollback the previous status did not show yet (an Event says it once)."""
+    now, before = status.get("rollback"), old.get("rollback")
+    if now is None or (before is not None and before.get("revision") == now.get("revision")):
+        return None
+    return str(now["reason"])
 
 
 def evaluation_status(evaluation: Evaluation) -> dict[str, Any]:

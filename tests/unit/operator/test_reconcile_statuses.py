@@ -284,3 +284,39 @@ def test_an_experiment_concludes_at_the_time_it_is_given() -> None:
     status, _ = exp_rec.reconcile_experiment(kube, body, defaults=PodDefaults(), backend=None, now=now)  # type: ignore[arg-type]
     assert status["phase"] == "Concluded"
     assert (status["startedAt"], status["concludedAt"]) == ("2026-01-01T00:00:00Z", "2026-01-01T03:00:30Z")
+
+
+def test_a_guardrail_rollback_is_a_condition_and_an_event_once() -> None:
+    """A router pinned the candidate at 0 (its guardrails breached): the status shows the weights and
+    why, the Guardrails condition turns False, and only the first reconcile that sees it says it."""
+    from mlpy.experiments.backends import MemoryStats
+    from mlpy_operator.builders import experiment as build
+    from mlpy_operator.builders.common import PodDefaults
+
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    version(kube, "credit-v2", "none")
+    body = weighted_experiment(kube, guardrails={"maxErrorRate": 0.05})
+    backend = MemoryStats()
+    defaults = PodDefaults(env={"MLPY_EXPERIMENT_STATS": "redis://stats:6379/0"})
+    status, _ = exp_rec.reconcile_experiment(kube, body, defaults=defaults, backend=backend)
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert (conditions["Guardrails"]["status"], conditions["Guardrails"]["reason"]) == ("True", "Holding")
+    assert conditions["Guardrails"]["message"] == "every candidate within error rate <= 5.0%"
+    reason = (
+        "variant candidate breached its guardrails in 3 consecutive windows of 10s: "
+        "error rate 40.0% above 5.0%"
+    )
+    backend.publish_weights(build.stats_key(NS, "ab"), {"control": 1.0, "candidate": 0.0}, "b", reason)
+    before = status
+    status, _ = exp_rec.reconcile_experiment(
+        kube, {**body, "status": before}, defaults=defaults, backend=backend
+    )
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert (conditions["Guardrails"]["status"], conditions["Guardrails"]["reason"]) == ("False", "RolledBack")
+    assert conditions["Guardrails"]["message"] == reason
+    assert conditions["Ready"]["reason"] != "RolledBack"  # the router still serves: all to the control
+    assert status["weights"] == {"control": 1.0, "candidate": 0.0}
+    assert status["rollback"] == {"reason": reason, "revision": 1}
+    assert exp_rec.newly_rolled_back(before, status) == reason
+    assert exp_rec.newly_rolled_back(status, status) is None

@@ -248,3 +248,43 @@ def test_variant_and_outcome_reach_the_prediction_log(
     row = frame[frame.request_id == request_id].iloc[0]
     assert row.variant == variant
     assert row.outcome == 1.0
+
+
+def test_a_failing_variant_is_rolled_back_by_its_guardrails(
+    tmp_path: Path, make_settings: Callable[..., ServerSettings], serve_app: Callable[..., Any]
+) -> None:
+    """B's server is down: every request it gets fails. After two breached windows its weight goes
+    to 0 on its own, before any feedback, and the experiment says why; A keeps serving."""
+    import time
+
+    from localk8s import free_port
+
+    variants = {
+        "A": serve_app(create_app(make_settings(models=("lin:1",)))).url,
+        "B": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+    }
+    wait_upstreams({"A": variants["A"]})
+    path = experiment_file(tmp_path, variants)
+    document = yaml.safe_load(path.read_text())
+    document["spec"]["guardrails"] = {
+        "maxErrorRate": 0.1,
+        "consecutive": 2,
+        "minRequests": 3,
+        "intervalSeconds": 0.1,
+    }
+    path.write_text(yaml.safe_dump(document))
+    settings = ServerSettings(experiment=str(path), api_keys=(f"ops:admin:{hash_key('ops')}",))
+    with TestClient(create_app(settings)) as client:
+        deadline = time.monotonic() + 20
+        while client.get("/experiment", headers=ADMIN).json()["weights"]["B"] > 0:
+            assert time.monotonic() < deadline, client.get("/experiment", headers=ADMIN).json()["guardrails"]
+            client.post("/predict", json={"features": [1, 2, 3]}, headers=ADMIN)
+        shown = client.get("/experiment", headers=ADMIN).json()
+        assert shown["weights"] == {"A": 1.0, "B": 0.0}
+        assert "variant B breached its guardrails in 2 consecutive windows" in shown["pinned"]["reason"]
+        assert "error rate 100.0% above 10.0%" in shown["pinned"]["reason"]
+        assert shown["guardrails"]["variants"]["B"]["errors"] >= 3
+        for _ in range(10):
+            answer = client.post("/predict", json={"features": [1, 2, 3]}, headers=ADMIN)
+            assert answer.status_code == 200
+            assert answer.headers["x-mlpy-variant"] == "A"

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("revision", sa.BigInteger(), nullable=False),
         sa.Column("basis", sa.String(length=64), nullable=False),
         sa.Column("weights", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("experiment", name=op.f("pk_experiment_weights")),
     )
