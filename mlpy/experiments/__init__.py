@@ -14,19 +14,20 @@ from mlpy import faces
 
 if TYPE_CHECKING:
     from mlpy.corrections import Correction
-    from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy, next_weights
+    from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy, next_weights, normalise
     from mlpy.experiments.analysis import Analysis, Decision, StoppingRule, analyse
     from mlpy.experiments.backends import StatsBackend, open_backend
+    from mlpy.experiments.canary import CanaryProgress, CanarySteps, advance
     from mlpy.experiments.definition import ExperimentConfig, parse_duration
     from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
     from mlpy.experiments.guardrails import Breach, Guardrails, GuardrailWatch, without
     from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
     from mlpy.experiments.power import sample_size
     from mlpy.experiments.repository import ExperimentRepository
-    from mlpy.experiments.runtime import Experiment, Variant
+    from mlpy.experiments.runtime import Experiment, Variant, definition_basis
     from mlpy.experiments.signing import new_signing_key
     from mlpy.experiments.simulation import SimulationConfig, aa_false_positive_rate, simulate
-    from mlpy.experiments.stats import VariantStats
+    from mlpy.experiments.stats import PublishedWeights, VariantStats
     from mlpy.experiments.status import Evaluation, evaluate
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "DEFAULT_FLOOR",
     "Analysis",
     "Breach",
+    "CanaryProgress",
+    "CanarySteps",
     "Correction",
     "Decision",
     "Evaluation",
@@ -47,6 +50,7 @@ __all__ = [
     "InvalidExperimentError",
     "MetricSpec",
     "MetricType",
+    "PublishedWeights",
     "SimulationConfig",
     "StatsBackend",
     "StoppingRule",
@@ -54,10 +58,13 @@ __all__ = [
     "Variant",
     "VariantStats",
     "aa_false_positive_rate",
+    "advance",
     "analyse",
+    "definition_basis",
     "evaluate",
     "new_signing_key",
     "next_weights",
+    "normalise",
     "open_backend",
     "parse_duration",
     "sample_size",
@@ -69,6 +76,8 @@ _HOMES = {
     "Correction": "mlpy.corrections",
     "Analysis": "mlpy.experiments.analysis",
     "Breach": "mlpy.experiments.guardrails",
+    "CanaryProgress": "mlpy.experiments.canary",
+    "CanarySteps": "mlpy.experiments.canary",
     "DEFAULT_EPSILON": "mlpy.experiments.allocation",
     "DEFAULT_FLOOR": "mlpy.experiments.allocation",
     "Decision": "mlpy.experiments.analysis",
@@ -83,6 +92,7 @@ _HOMES = {
     "InvalidExperimentError": "mlpy.experiments.errors",
     "MetricSpec": "mlpy.experiments.metrics",
     "MetricType": "mlpy.experiments.metrics",
+    "PublishedWeights": "mlpy.experiments.stats",
     "SimulationConfig": "mlpy.experiments.simulation",
     "StatsBackend": "mlpy.experiments.backends",
     "StoppingRule": "mlpy.experiments.analysis",
@@ -90,10 +100,13 @@ _HOMES = {
     "Variant": "mlpy.experiments.runtime",
     "VariantStats": "mlpy.experiments.stats",
     "aa_false_positive_rate": "mlpy.experiments.simulation",
+    "advance": "mlpy.experiments.canary",
     "analyse": "mlpy.experiments.analysis",
+    "definition_basis": "mlpy.experiments.runtime",
     "evaluate": "mlpy.experiments.status",
     "new_signing_key": "mlpy.experiments.signing",
     "next_weights": "mlpy.experiments.allocation",
+    "normalise": "mlpy.experiments.allocation",
     "open_backend": "mlpy.experiments.backends",
     "parse_duration": "mlpy.experiments.definition",
     "sample_size": "mlpy.experiments.power",

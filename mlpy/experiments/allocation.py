@@ -26,6 +26,8 @@ class Strategy(enum.StrEnum):
     weighted = "weighted"
     epsilon_greedy = "epsilon-greedy"
     thompson_sampling = "thompson-sampling"
+    # A stepped rollout of one candidate (mlpy.experiments.canary): the operator sets each step's weights.
+    canary = "canary"
 
     @property
     def adaptive(self) -> bool:
@@ -116,7 +118,7 @@ def next_weights(
     base = normalise(dict(base_weights) if base_weights else dict.fromkeys(names, 1.0))
     if strategy is Strategy.random:
         return normalise(dict.fromkeys(names, 1.0))
-    if strategy is Strategy.weighted:
+    if strategy in (Strategy.weighted, Strategy.canary):
         return base
     if not 0 <= epsilon <= 1:
         raise InvalidExperimentError(f"epsilon {epsilon} is outside [0, 1]", hint="use e.g. --epsilon 0.1")

@@ -10,6 +10,7 @@ from typing import Any
 
 from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy, normalise
 from mlpy.experiments.analysis import StoppingRule
+from mlpy.experiments.canary import CanarySteps
 from mlpy.experiments.errors import InvalidExperimentError
 from mlpy.experiments.guardrails import Guardrails
 from mlpy.experiments.metrics import MetricSpec
@@ -49,6 +50,7 @@ class ExperimentConfig:
     epsilon: float = DEFAULT_EPSILON
     floor: float = DEFAULT_FLOOR
     guardrails: Guardrails = field(default_factory=Guardrails)
+    canary: CanarySteps = field(default_factory=CanarySteps)
 
     def __post_init__(self) -> None:
         names = [check_name(v.name, "variant") for v in self.variants]
@@ -58,6 +60,16 @@ class ExperimentConfig:
                 hint="--variant A=50 --variant B=50",
             )
         normalise({v.name: v.weight for v in self.variants})
+        if self.strategy is Strategy.canary and len(names) != 2:
+            raise InvalidExperimentError(
+                f"the canary strategy rolls out one candidate beside the control, got {len(names)} variants",
+                hint="give two variants, the control first",
+            )
+        if self.strategy is Strategy.canary and not self.guardrails.enabled:
+            raise InvalidExperimentError(
+                "the canary strategy advances only while its guardrails hold: it needs some",
+                hint="set guardrails.maxErrorRate or guardrails.maxP99Ms",
+            )
 
     @property
     def control(self) -> str:
@@ -84,6 +96,7 @@ class ExperimentConfig:
                 "maxDuration": None if duration is None else f"{int(duration.total_seconds())}s",
             },
             "guardrails": self.guardrails.to_dict() if self.guardrails.enabled else None,
+            "canary": self.canary.to_dict() if self.strategy is Strategy.canary else None,
         }
 
     @classmethod
@@ -117,6 +130,7 @@ class ExperimentConfig:
                 epsilon=float(spec.get("epsilon", DEFAULT_EPSILON)),
                 floor=float(spec.get("floor", DEFAULT_FLOOR)),
                 guardrails=Guardrails.from_dict(spec.get("guardrails")),
+                canary=CanarySteps.from_dict(spec.get("canary")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidExperimentError(

@@ -29,6 +29,13 @@ if TYPE_CHECKING:  # the definition module imports this one
     from mlpy.experiments.definition import ExperimentConfig
 
 
+def definition_basis(strategy: Strategy, weights: Mapping[str, float]) -> str:
+    """A digest of what weights set by hand are set under: the strategy and the variants' weights.
+    The operator computes it too, to publish a canary's steps to routers of that definition."""
+    definition = {"strategy": str(strategy), "weights": {k: float(v) for k, v in weights.items()}}
+    return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class Variant:
     name: str
@@ -101,8 +108,7 @@ class Experiment:
         self._next_refresh = clock() + refresh_interval_s
         # Weights set by hand (set_weights, on any replica) hold until the definition changes: they
         # are published under this digest of it, and the revision adopted last is kept.
-        definition = {"strategy": str(self.strategy), "weights": self._base}
-        self.basis = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
+        self.basis = definition_basis(self.strategy, self._base)
         self.pinned_revision: int | None = None
         self.pinned_reason = ""
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from mlpy.experiments import Strategy
 from mlpy_operator.builders.common import (
     DRAIN,
     PodDefaults,
@@ -48,12 +49,22 @@ def router_document(
     upstreams: dict[str, str],
     weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The router's experiment file: the CRD spec, each variant's upstream, and weights when overridden."""
+    """The router's experiment file: the CRD spec, each variant's upstream, and weights when overridden.
+
+    A running canary starts at its first step; the operator publishes the next ones to the routers
+    through the statistics backend (reconcile/canary.py), so the file, and the pods, stay the same."""
+    config = spec.config
+    first_step = None
+    if weights is None and config.strategy is Strategy.canary:
+        control, candidate = spec.variants
+        first_step = config.canary.weights(control, candidate, config.canary.step_weight)
     variants = []
     for variant in spec.raw["variants"]:
         entry = {**variant, "upstream": upstreams[variant["name"]]}
         if weights is not None:
             entry["weight"] = round(weights.get(variant["name"], 0.0) * 100)
+        elif first_step is not None:
+            entry["weight"] = first_step[variant["name"]]
         variants.append(entry)
     routed = {**spec.raw, "variants": variants}
     if weights is not None:

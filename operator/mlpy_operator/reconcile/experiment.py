@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from mlpy.experiments import Evaluation, StatsBackend, evaluate
+from mlpy.experiments import Evaluation, StatsBackend, Strategy, evaluate
 from mlpy_operator.builders import experiment as build
 from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.modelversion import endpoint
@@ -15,6 +15,7 @@ from mlpy_operator.conditions import condition, merge_conditions, now_iso
 from mlpy_operator.constants import API_VERSION
 from mlpy_operator.errors import SpecError, WaitingError
 from mlpy_operator.kube import Kube
+from mlpy_operator.reconcile.canary import canary_step, publish_step, step_weights
 from mlpy_operator.reconcile.modelversion import experiment_routes, reconcile_stable_service
 from mlpy_operator.specs import ExperimentSpec, object_ref
 
@@ -107,6 +108,18 @@ def reconcile_experiment(
     # Weights the routers pinned themselves, saying why: a guardrail rolled a variant back.
     pinned = backend.published_weights(key) if backend is not None and not concluded_before else None
     rollback = pinned if pinned is not None and pinned.reason else None
+    canary = None
+    if spec.config.strategy is Strategy.canary and not concluded_before:
+        # A canary decides by its steps and guardrails, not by the metric's test.
+        canary = canary_step(spec, old, rollback, now)
+        report = {
+            **report,
+            "decision": canary.decision,
+            "winner": spec.variants[1] if canary.decision == "ship" else None,
+            "reasons": [canary.reason],
+        }
+    if concluded_before and old.get("reasons"):
+        report = {**report, "reasons": old["reasons"]}  # why it concluded stays said
     newly_decided: str | None = None
     if concluded_before:
         winner = old.get("winner")
@@ -121,6 +134,11 @@ def reconcile_experiment(
         winner, weights, decision = None, None, report["decision"]
 
     document = build.router_document(ref.namespace, ref.name, spec, urls, weights)
+    stepped = None
+    if canary is not None and weights is None:
+        stepped = step_weights(spec, canary.progress)
+        if backend is not None and rollback is None:
+            publish_step(backend, key, document, stepped, pinned)
     model = spec.model
     kube.apply(owned(build.config_map(ref.name, ref.namespace, model, document), body))
     replicas = router_replicas(kube, ref.namespace, spec)
@@ -143,7 +161,7 @@ def reconcile_experiment(
     kube.apply(owned(build.service(ref.name, ref.namespace, model), body))
 
     ready = int((router.get("status") or {}).get("readyReplicas") or 0)
-    shown = weights or (rollback.weights if rollback is not None else None) or report["weights"]
+    shown = weights or (rollback.weights if rollback is not None else None) or stepped or report["weights"]
     phase = "Concluded" if (concluded_before or newly_decided is not None) else "Running"
     routes = experiment_routes({**body, "status": {"phase": phase}}, ready > 0)
     reconcile_stable_service(kube, ref.namespace, model, current=(ref.name, routes))
@@ -197,6 +215,10 @@ def reconcile_experiment(
         "router": build.router_name(ref.name),
         "conditions": merge_conditions(old.get("conditions"), conditions),
     }
+    if canary is not None:
+        status["canary"] = canary.progress.to_status()
+    elif old.get("canary"):
+        status["canary"] = old["canary"]
     if rollback is not None:
         status["rollback"] = {"reason": rollback.reason, "revision": rollback.revision}
     elif concluded_before and old.get("rollback"):

@@ -320,3 +320,81 @@ def test_a_guardrail_rollback_is_a_condition_and_an_event_once() -> None:
     assert status["rollback"] == {"reason": reason, "revision": 1}
     assert exp_rec.newly_rolled_back(before, status) == reason
     assert exp_rec.newly_rolled_back(status, status) is None
+
+
+def test_a_canary_steps_on_the_operators_clock_and_the_routers_follow() -> None:
+    """Each reconcile at most one step; the routers (an Experiment built from the router file, as a
+    router pod builds it) adopt each step's weights; held at the maximum, the candidate ships."""
+    from datetime import UTC, datetime, timedelta
+
+    import yaml
+
+    from mlpy.experiments import Experiment, ExperimentConfig
+    from mlpy.experiments.backends import MemoryStats
+    from mlpy_operator.builders import experiment as build
+    from mlpy_operator.builders.common import PodDefaults
+
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    version(kube, "credit-v2", "none")
+    spec = {
+        "strategy": "canary",
+        "guardrails": {"maxErrorRate": 0.05},
+        "canary": {"stepWeight": 25, "maxWeight": 50, "intervalSeconds": 60},
+    }
+    body = weighted_experiment(kube, **spec)
+    backend, defaults = MemoryStats(), PodDefaults(env={"MLPY_EXPERIMENT_STATS": "redis://stats:6379/0"})
+    now, status, router, seen = datetime(2026, 12, 2, tzinfo=UTC), {}, None, []
+    document: dict[str, Any] = {}
+    for _ in range(5):
+        status, _ = exp_rec.reconcile_experiment(
+            kube, {**body, "status": status}, defaults=defaults, backend=backend, now=now
+        )
+        if router is None:  # the router pod reads its file once; the steps reach it through the backend
+            config_map = kube.get("v1", "ConfigMap", "ab-router", NS)
+            assert config_map is not None
+            document = yaml.safe_load(config_map["data"]["experiment.yaml"])
+            config = ExperimentConfig.from_dict(document["spec"])
+            router = Experiment.from_config(document["name"], config, backend=backend)
+            assert router.current_weights() == {"control": 0.75, "candidate": 0.25}
+        seen.append((status["phase"], router.refresh()["candidate"], status["canary"]["weight"]))
+        now += timedelta(seconds=60)
+    assert seen == [
+        ("Running", 0.25, 25.0),
+        ("Running", 0.5, 50.0),
+        ("Concluded", 0.5, 50.0),  # held 50% for an interval: it ships
+        ("Concluded", 0.5, 50.0),
+        ("Concluded", 0.5, 50.0),
+    ]
+    assert (status["decision"], status["winner"]) == ("ship", "candidate")
+    assert "held 50% of the traffic for 60s" in status["reasons"][0]
+    config_map = kube.get("v1", "ConfigMap", "ab-router", NS)
+    assert config_map is not None
+    final = yaml.safe_load(config_map["data"]["experiment.yaml"])["spec"]
+    assert {v["name"]: v["weight"] for v in final["variants"]} == {"control": 0, "candidate": 100}
+    assert document["name"] == build.stats_key(NS, "ab")
+
+
+def test_a_canary_rolled_back_by_its_guardrails_concludes_with_the_control() -> None:
+    from datetime import UTC, datetime
+
+    from mlpy.experiments.backends import MemoryStats
+    from mlpy_operator.builders import experiment as build
+    from mlpy_operator.builders.common import PodDefaults
+
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    version(kube, "credit-v2", "none")
+    body = weighted_experiment(kube, strategy="canary", guardrails={"maxErrorRate": 0.05})
+    backend, defaults = MemoryStats(), PodDefaults(env={"MLPY_EXPERIMENT_STATS": "redis://stats:6379/0"})
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    status, _ = exp_rec.reconcile_experiment(kube, body, defaults=defaults, backend=backend, now=now)
+    reason = "variant candidate breached its guardrails in 3 consecutive windows: error rate 9% above 5%"
+    backend.publish_weights(build.stats_key(NS, "ab"), {"control": 1.0, "candidate": 0.0}, "any", reason)
+    status, winner = exp_rec.reconcile_experiment(
+        kube, {**body, "status": status}, defaults=defaults, backend=backend, now=now
+    )
+    assert (status["phase"], status["decision"], winner) == ("Concluded", "roll_back", "")
+    assert status["weights"] == {"control": 1.0, "candidate": 0.0}
+    assert status["reasons"] == [f"canary stopped at 10%: {reason}"]
+    assert status["rollback"]["reason"] == reason

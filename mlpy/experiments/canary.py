@@ -1,0 +1,99 @@
+"""The canary strategy: a stepped rollout of one candidate that advances only while its guardrails hold.
+
+As in Flagger or Argo Rollouts, the candidate starts at ``stepWeight`` percent of the traffic and gains
+``stepWeight`` more every ``interval`` until ``maxWeight``; held there for one more interval, it wins and
+the experiment concludes by promotion. The guardrails (mlpy.experiments.guardrails) judge it all along:
+a breach rolls it back and ends the rollout. The operator advances the steps on its clock and publishes
+each step's weights to the routers through the statistics backend; a router alone holds the first step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mlpy.experiments.errors import InvalidExperimentError
+
+
+@dataclass(frozen=True)
+class CanarySteps:
+    """``spec.canary``: weights in percent of the traffic, the interval in seconds."""
+
+    step_weight: float = 10.0
+    max_weight: float = 50.0
+    interval_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.step_weight <= self.max_weight <= 100:
+            raise InvalidExperimentError(
+                f"canary weights need 0 < stepWeight ({self.step_weight:g}) <= maxWeight "
+                f"({self.max_weight:g}) <= 100",
+                hint="e.g. canary: {stepWeight: 10, maxWeight: 50}",
+            )
+        if not self.interval_s > 0:
+            raise InvalidExperimentError(
+                f"canary.intervalSeconds {self.interval_s:g} must be above 0", hint="e.g. 60"
+            )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> CanarySteps:
+        data = data or {}
+
+        def pick(default: float, *keys: str) -> float:
+            return float(next((data[k] for k in keys if data.get(k) is not None), default))
+
+        try:
+            return cls(
+                step_weight=pick(10.0, "stepWeight", "step_weight"),
+                max_weight=pick(50.0, "maxWeight", "max_weight"),
+                interval_s=pick(60.0, "intervalSeconds", "interval_s"),
+            )
+        except (TypeError, ValueError) as exc:
+            raise InvalidExperimentError(f"canary: {exc}", hint="weights and interval are numbers") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stepWeight": self.step_weight,
+            "maxWeight": self.max_weight,
+            "intervalSeconds": self.interval_s,
+        }
+
+    def weights(self, control: str, candidate: str, weight: float) -> dict[str, float]:
+        return {control: 100.0 - weight, candidate: weight}
+
+
+@dataclass(frozen=True)
+class CanaryProgress:
+    """Where the rollout stands: the step, the candidate's weight, and since when."""
+
+    step: int
+    weight: float
+    since: datetime
+
+    def to_status(self) -> dict[str, Any]:
+        return {"step": self.step, "weight": self.weight, "since": self.since.isoformat()}
+
+    @classmethod
+    def from_status(cls, data: Mapping[str, Any] | None) -> CanaryProgress | None:
+        if not data:
+            return None
+        return cls(int(data["step"]), float(data["weight"]), datetime.fromisoformat(str(data["since"])))
+
+
+def advance(
+    steps: CanarySteps, progress: CanaryProgress | None, now: datetime
+) -> tuple[CanaryProgress, bool]:
+    """The rollout at ``now``, and whether it is complete (held at ``maxWeight`` for an interval).
+
+    Called while the guardrails hold; one step at most per call, so a late reconcile never skips one.
+    """
+    if progress is None:
+        return CanaryProgress(1, steps.step_weight, now), False
+    if (now - progress.since).total_seconds() < steps.interval_s:
+        return progress, False
+    if progress.weight >= steps.max_weight:
+        return progress, True
+    weight = min(steps.max_weight, progress.weight + steps.step_weight)
+    return CanaryProgress(progress.step + 1, weight, now), False
