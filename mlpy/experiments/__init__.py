@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
     from mlpy.experiments.guardrails import Breach, Guardrails, GuardrailWatch, without
     from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
+    from mlpy.experiments.mirror import (
+        MirrorCounts,
+        MirrorReport,
+        MirrorSpec,
+        compare_predictions,
+        predictions_of,
+    )
     from mlpy.experiments.power import sample_size
     from mlpy.experiments.repository import ExperimentRepository
     from mlpy.experiments.runtime import Experiment, Variant, definition_basis
@@ -50,6 +57,9 @@ __all__ = [
     "InvalidExperimentError",
     "MetricSpec",
     "MetricType",
+    "MirrorCounts",
+    "MirrorReport",
+    "MirrorSpec",
     "PublishedWeights",
     "SimulationConfig",
     "StatsBackend",
@@ -60,6 +70,7 @@ __all__ = [
     "aa_false_positive_rate",
     "advance",
     "analyse",
+    "compare_predictions",
     "definition_basis",
     "evaluate",
     "new_signing_key",
@@ -67,6 +78,7 @@ __all__ = [
     "normalise",
     "open_backend",
     "parse_duration",
+    "predictions_of",
     "sample_size",
     "simulate",
     "without",
@@ -92,6 +104,9 @@ _HOMES = {
     "InvalidExperimentError": "mlpy.experiments.errors",
     "MetricSpec": "mlpy.experiments.metrics",
     "MetricType": "mlpy.experiments.metrics",
+    "MirrorCounts": "mlpy.experiments.mirror",
+    "MirrorReport": "mlpy.experiments.mirror",
+    "MirrorSpec": "mlpy.experiments.mirror",
     "PublishedWeights": "mlpy.experiments.stats",
     "SimulationConfig": "mlpy.experiments.simulation",
     "StatsBackend": "mlpy.experiments.backends",
@@ -102,6 +117,7 @@ _HOMES = {
     "aa_false_positive_rate": "mlpy.experiments.simulation",
     "advance": "mlpy.experiments.canary",
     "analyse": "mlpy.experiments.analysis",
+    "compare_predictions": "mlpy.experiments.mirror",
     "definition_basis": "mlpy.experiments.runtime",
     "evaluate": "mlpy.experiments.status",
     "new_signing_key": "mlpy.experiments.signing",
@@ -109,6 +125,7 @@ _HOMES = {
     "normalise": "mlpy.experiments.allocation",
     "open_backend": "mlpy.experiments.backends",
     "parse_duration": "mlpy.experiments.definition",
+    "predictions_of": "mlpy.experiments.mirror",
     "sample_size": "mlpy.experiments.power",
     "simulate": "mlpy.experiments.simulation",
     "without": "mlpy.experiments.guardrails",

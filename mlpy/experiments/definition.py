@@ -14,6 +14,7 @@ from mlpy.experiments.canary import CanarySteps
 from mlpy.experiments.errors import InvalidExperimentError
 from mlpy.experiments.guardrails import Guardrails
 from mlpy.experiments.metrics import MetricSpec
+from mlpy.experiments.mirror import MirrorSpec
 from mlpy.experiments.runtime import Variant
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -51,6 +52,7 @@ class ExperimentConfig:
     floor: float = DEFAULT_FLOOR
     guardrails: Guardrails = field(default_factory=Guardrails)
     canary: CanarySteps = field(default_factory=CanarySteps)
+    mirror: MirrorSpec | None = None
 
     def __post_init__(self) -> None:
         names = [check_name(v.name, "variant") for v in self.variants]
@@ -97,6 +99,7 @@ class ExperimentConfig:
             },
             "guardrails": self.guardrails.to_dict() if self.guardrails.enabled else None,
             "canary": self.canary.to_dict() if self.strategy is Strategy.canary else None,
+            "mirror": None if self.mirror is None else self.mirror.to_dict(),
         }
 
     @classmethod
@@ -131,6 +134,7 @@ class ExperimentConfig:
                 floor=float(spec.get("floor", DEFAULT_FLOOR)),
                 guardrails=Guardrails.from_dict(spec.get("guardrails")),
                 canary=CanarySteps.from_dict(spec.get("canary")),
+                mirror=MirrorSpec.from_dict(spec.get("mirror")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidExperimentError(

@@ -27,6 +27,7 @@ from mlpy.experiments import (
     Experiment,
     ExperimentConfig,
     GuardrailWatch,
+    MirrorReport,
     StatsBackend,
     VariantStats,
     analyse,
@@ -43,6 +44,7 @@ from mlpy_server.errors import (
     UpstreamError,
 )
 from mlpy_server.metrics import ServerMetrics
+from mlpy_server.mirroring import ShadowCopies
 from mlpy_server.settings import ServerSettings, parse_upstreams
 from mlpy_server.signed_ids import RequestIdSigner
 from mlpy_server.upstream import UpstreamConnectionError, UpstreamPool, UpstreamTimeoutError
@@ -140,6 +142,10 @@ class ABRouter:
         candidates = [name for name in names if name != config.control]
         self.guardrails = GuardrailWatch(guardrails, candidates) if guardrails.enabled else None
         self._next_window = time.monotonic() + guardrails.interval_s
+        mirror = config.mirror
+        self.mirror = None
+        if mirror is not None and mirror.upstream:
+            self.mirror = ShadowCopies(mirror, mirror.upstream, lambda: self._pool)
 
     async def start(self) -> None:
         self._pool = UpstreamPool(self._timeout)
@@ -165,6 +171,9 @@ class ABRouter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.mirror is not None:
+            await self.mirror.stop()
+            await self._flush_mirror()
         if self._pool is not None:
             self._pool.close()
         try:
@@ -177,6 +186,7 @@ class ABRouter:
             await asyncio.sleep(self.refresh_interval_s)
             try:
                 await anyio.to_thread.run_sync(self.experiment.refresh)
+                await self._flush_mirror()
                 await self._watch_guardrails()
                 self.last_refresh_error = None
                 if not self._key_shared:
@@ -184,6 +194,19 @@ class ABRouter:
             except MlpyError as exc:
                 self.last_refresh_error = str(exc)
                 log.warning("experiment statistics refresh failed (kept in memory): %s", exc)
+
+    async def _flush_mirror(self) -> None:
+        if self.mirror is None:
+            return
+        counts = self.mirror.take()
+        deltas = counts.deltas()
+        if not deltas:
+            return
+        try:
+            await anyio.to_thread.run_sync(self.plan.backend.add, self.plan.name, deltas)
+        except MlpyError:
+            self.mirror.counts.add(counts)  # sent with the next flush
+            raise
 
     async def _watch_guardrails(self) -> None:
         """Close the guardrails' window when it is due; roll back a variant that breached too long."""
@@ -231,6 +254,8 @@ class ABRouter:
         self._latency_child(variant).observe(time.perf_counter() - start)
         self._observe(variant, start, failed=status >= 500)
         self._routed_child(variant, status).inc()
+        if self.mirror is not None:
+            self.mirror.maybe_copy(path, body, sent, status, content)
         return status, content, answered, variant, signed
 
     def _observe(self, variant: str, start: float, failed: bool) -> None:
@@ -307,6 +332,13 @@ class ABRouter:
             self.experiment.record(chosen, value)
         return chosen, first
 
+    def _mirror_status(self, stats: dict[str, VariantStats]) -> dict[str, Any] | None:
+        """The shadow's agreement, failures and latency, from every replica's counts."""
+        if self.mirror is None:
+            return None
+        report = MirrorReport.of(stats).to_status()
+        return {**self.mirror.spec.to_dict(), **report, "skipped": self.mirror.skipped}
+
     def describe(self) -> dict[str, Any]:
         """Per-variant statistics and current weights, in the shape the operator reads, and the verdict
         on them now, so a router without an operator still says when to stop."""
@@ -345,6 +377,7 @@ class ABRouter:
             "pinned": None
             if self.experiment.pinned_revision is None
             else {"revision": self.experiment.pinned_revision, "reason": self.experiment.pinned_reason},
+            "mirror": self._mirror_status(stats),
             "refresh_error": self.last_refresh_error,
         }
 

@@ -22,6 +22,8 @@ from mlpy_operator.pod_options import PodOptions, place
 from mlpy_operator.specs import ExperimentSpec
 
 CONFIG_KEY = "experiment.yaml"
+#: The mirror's URL among the upstreams, beside the variants' (a variant name is a DNS label).
+MIRROR = "~mirror"
 CONFIG_PATH = "/etc/mlpy"
 
 
@@ -67,6 +69,8 @@ def router_document(
             entry["weight"] = first_step[variant["name"]]
         variants.append(entry)
     routed = {**spec.raw, "variants": variants}
+    if MIRROR in upstreams and spec.raw.get("mirror"):
+        routed["mirror"] = {**spec.raw["mirror"], "upstream": upstreams[MIRROR]}
     if weights is not None:
         # Fixed weights from now on (a concluded experiment): the strategy must not move them again.
         routed["strategy"] = "weighted"

@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from mlpy.experiments import Evaluation, StatsBackend, Strategy, evaluate
+from mlpy.experiments import Evaluation, MirrorReport, StatsBackend, Strategy, evaluate
 from mlpy_operator.builders import experiment as build
 from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.modelversion import endpoint
@@ -32,16 +32,17 @@ def upstreams(kube: Kube, namespace: str, spec: ExperimentSpec) -> dict[str, str
     """Each variant's in-cluster URL, after checking its ModelVersion serves the experiment's model."""
     urls: dict[str, str] = {}
     missing = []
-    for variant, version in spec.versions.items():
+    mirror = spec.config.mirror
+    shadow = {build.MIRROR: mirror.model_version} if mirror is not None and mirror.model_version else {}
+    for variant, version in {**spec.versions, **shadow}.items():
         mv = kube.get(API_VERSION, "ModelVersion", version, namespace)
         if mv is None:
             missing.append(version)
             continue
         served = (mv.get("spec") or {}).get("model")
         if served != spec.model:
-            raise SpecError(
-                f"variant {variant}: ModelVersion {version} serves model {served!r}, not {spec.model!r}"
-            )
+            what = "the mirror" if variant == build.MIRROR else f"variant {variant}"
+            raise SpecError(f"{what}: ModelVersion {version} serves model {served!r}, not {spec.model!r}")
         urls[variant] = endpoint(version, namespace)
     if missing:
         raise MissingVersionsError(f"ModelVersion {', '.join(missing)} not found in {namespace}")
@@ -215,6 +216,8 @@ def reconcile_experiment(
         "router": build.router_name(ref.name),
         "conditions": merge_conditions(old.get("conditions"), conditions),
     }
+    if spec.config.mirror is not None:
+        status["mirror"] = {**spec.config.mirror.to_dict(), **MirrorReport.of(stats).to_status()}
     if canary is not None:
         status["canary"] = canary.progress.to_status()
     elif old.get("canary"):

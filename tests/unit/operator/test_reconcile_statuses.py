@@ -398,3 +398,39 @@ def test_a_canary_rolled_back_by_its_guardrails_concludes_with_the_control() -> 
     assert status["weights"] == {"control": 1.0, "candidate": 0.0}
     assert status["reasons"] == [f"canary stopped at 10%: {reason}"]
     assert status["rollback"]["reason"] == reason
+
+
+def test_a_mirror_reaches_the_router_file_and_its_counts_the_status() -> None:
+    import pytest
+    import yaml
+
+    from mlpy.experiments import MirrorCounts
+    from mlpy.experiments.backends import MemoryStats
+    from mlpy_operator.builders import experiment as build
+    from mlpy_operator.builders.common import PodDefaults
+
+    kube = FakeKube()
+    version(kube, "credit-v1", "production")
+    version(kube, "credit-v2", "none")
+    body = weighted_experiment(kube, mirror={"modelVersion": "credit-v3", "percent": 20})
+    backend, defaults = MemoryStats(), PodDefaults(env={"MLPY_EXPERIMENT_STATS": "redis://stats:6379/0"})
+    with pytest.raises(exp_rec.MissingVersionsError, match="credit-v3"):
+        exp_rec.reconcile_experiment(kube, body, defaults=defaults, backend=backend)
+    version(kube, "credit-v3", "none")
+    counts = MirrorCounts(copies=10, failed=1, compared=8, agreed=6)
+    for _ in range(9):
+        counts.answered_in(12.0)
+    backend.add(build.stats_key(NS, "ab"), counts.deltas())
+    status, _ = exp_rec.reconcile_experiment(kube, body, defaults=defaults, backend=backend)
+    config_map = kube.get("v1", "ConfigMap", "ab-router", NS)
+    assert config_map is not None
+    routed = yaml.safe_load(config_map["data"]["experiment.yaml"])["spec"]
+    assert routed["mirror"] == {
+        "modelVersion": "credit-v3",
+        "percent": 20,
+        "upstream": f"http://credit-v3.{NS}.svc.cluster.local",
+    }
+    assert status["mirror"]["copies"] == 10
+    assert status["mirror"]["agreement"] == 0.75
+    assert status["mirror"]["meanLatencyMs"] == 12.0
+    assert set(status["variants"]) == {"control", "candidate"}  # the mirror is not a variant

@@ -288,3 +288,39 @@ def test_a_failing_variant_is_rolled_back_by_its_guardrails(
             answer = client.post("/predict", json={"features": [1, 2, 3]}, headers=ADMIN)
             assert answer.status_code == 200
             assert answer.headers["x-mlpy-variant"] == "A"
+
+
+def test_a_mirror_gets_copies_its_answers_never_reach_the_client_and_are_compared(
+    tmp_path: Path,
+    variants: dict[str, str],
+    make_settings: Callable[..., ServerSettings],
+    serve_app: Callable[..., Any],
+) -> None:
+    """The shadow serves lin v2, as variant B does: the copies of B's requests agree, A's do not."""
+    import time
+
+    shadow = serve_app(create_app(make_settings(models=("lin:2",)))).url
+    wait_upstreams({**variants, "shadow": shadow})
+    path = experiment_file(tmp_path, variants)
+    document = yaml.safe_load(path.read_text())
+    document["spec"]["mirror"] = {"upstream": shadow, "percent": 100}
+    path.write_text(yaml.safe_dump(document))
+    settings = ServerSettings(experiment=str(path), api_keys=(f"ops:admin:{hash_key('ops')}",))
+    with TestClient(create_app(settings)) as client:
+        served = {"A": 0, "B": 0}
+        for unit in range(40):
+            answer = client.post(
+                "/predict", json={"features": [1, 2, 3], "unit_id": f"u{unit}"}, headers=ADMIN
+            )
+            variant = answer.headers["x-mlpy-variant"]
+            assert answer.json()["version"] == {"A": "1", "B": "2"}[variant]  # the served answer, always
+            served[variant] += 1
+        deadline = time.monotonic() + 15
+        while (client.get("/experiment", headers=ADMIN).json()["mirror"] or {}).get("compared", 0) < 40:
+            assert time.monotonic() < deadline, client.get("/experiment", headers=ADMIN).json()["mirror"]
+            time.sleep(0.2)
+        mirror = client.get("/experiment", headers=ADMIN).json()["mirror"]
+    assert (mirror["copies"], mirror["failed"], mirror["compared"]) == (40, 0, 40)
+    assert mirror["agreement"] == pytest.approx(served["B"] / 40)
+    assert mirror["meanLatencyMs"] > 0
+    assert mirror["upstream"] == shadow
