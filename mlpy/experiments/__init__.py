@@ -14,13 +14,21 @@ from mlpy import faces
 
 if TYPE_CHECKING:
     from mlpy.corrections import Correction
-    from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy, next_weights
+    from mlpy.experiments.allocation import (
+        DEFAULT_EPSILON,
+        DEFAULT_FLOOR,
+        THOMPSON_EXPLORATION,
+        Strategy,
+        next_weights,
+    )
     from mlpy.experiments.analysis import Analysis, Decision, StoppingRule, analyse
     from mlpy.experiments.backends import StatsBackend, open_backend
+    from mlpy.experiments.bandit_stopping import DEFAULT_MAX_EXPECTED_LOSS, BanditCheck, bandit_check
     from mlpy.experiments.definition import ExperimentConfig, parse_duration
     from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
     from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
     from mlpy.experiments.power import sample_size
+    from mlpy.experiments.repeated import RepeatedResult, repeat_simulation
     from mlpy.experiments.repository import ExperimentRepository
     from mlpy.experiments.runtime import Experiment, Variant
     from mlpy.experiments.signing import new_signing_key
@@ -31,7 +39,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_EPSILON",
     "DEFAULT_FLOOR",
+    "DEFAULT_MAX_EXPECTED_LOSS",
+    "THOMPSON_EXPLORATION",
     "Analysis",
+    "BanditCheck",
     "Correction",
     "Decision",
     "Evaluation",
@@ -43,6 +54,7 @@ __all__ = [
     "InvalidExperimentError",
     "MetricSpec",
     "MetricType",
+    "RepeatedResult",
     "SimulationConfig",
     "StatsBackend",
     "StoppingRule",
@@ -51,11 +63,13 @@ __all__ = [
     "VariantStats",
     "aa_false_positive_rate",
     "analyse",
+    "bandit_check",
     "evaluate",
     "new_signing_key",
     "next_weights",
     "open_backend",
     "parse_duration",
+    "repeat_simulation",
     "sample_size",
     "simulate",
 ]
@@ -65,6 +79,8 @@ _HOMES = {
     "Analysis": "mlpy.experiments.analysis",
     "DEFAULT_EPSILON": "mlpy.experiments.allocation",
     "DEFAULT_FLOOR": "mlpy.experiments.allocation",
+    "DEFAULT_MAX_EXPECTED_LOSS": "mlpy.experiments.bandit_stopping",
+    "BanditCheck": "mlpy.experiments.bandit_stopping",
     "Decision": "mlpy.experiments.analysis",
     "Evaluation": "mlpy.experiments.status",
     "Experiment": "mlpy.experiments.runtime",
@@ -75,19 +91,23 @@ _HOMES = {
     "InvalidExperimentError": "mlpy.experiments.errors",
     "MetricSpec": "mlpy.experiments.metrics",
     "MetricType": "mlpy.experiments.metrics",
+    "RepeatedResult": "mlpy.experiments.repeated",
     "SimulationConfig": "mlpy.experiments.simulation",
     "StatsBackend": "mlpy.experiments.backends",
     "StoppingRule": "mlpy.experiments.analysis",
     "Strategy": "mlpy.experiments.allocation",
+    "THOMPSON_EXPLORATION": "mlpy.experiments.allocation",
     "Variant": "mlpy.experiments.runtime",
     "VariantStats": "mlpy.experiments.stats",
     "aa_false_positive_rate": "mlpy.experiments.simulation",
     "analyse": "mlpy.experiments.analysis",
+    "bandit_check": "mlpy.experiments.bandit_stopping",
     "evaluate": "mlpy.experiments.status",
     "new_signing_key": "mlpy.experiments.signing",
     "next_weights": "mlpy.experiments.allocation",
     "open_backend": "mlpy.experiments.backends",
     "parse_duration": "mlpy.experiments.definition",
+    "repeat_simulation": "mlpy.experiments.repeated",
     "sample_size": "mlpy.experiments.power",
     "simulate": "mlpy.experiments.simulation",
 }
