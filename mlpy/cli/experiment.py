@@ -11,6 +11,8 @@ from mlpy.config import Locations
 from mlpy.experiments import (
     DEFAULT_EPSILON,
     DEFAULT_FLOOR,
+    DEFAULT_MAX_EXPECTED_LOSS,
+    THOMPSON_EXPLORATION,
     Analysis,
     ExperimentConfig,
     ExperimentRepository,
@@ -36,7 +38,11 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-STRATEGY_HELP = "random | weighted | epsilon-greedy | thompson-sampling."
+STRATEGY_HELP = "random | weighted | epsilon-greedy | thompson-sampling | top-two-thompson."
+LOSS_HELP = (
+    "thompson-sampling and top-two-thompson stop when the leader's expected loss is at most this share "
+    "of the control's mean (and its chance to be best reaches --confidence)."
+)
 
 
 def _strategy(value: str) -> Strategy:
@@ -68,9 +74,13 @@ def simulate_command(
     min_samples: int = typer.Option(
         100, "--min-samples", help="Values per variant before any decision or reweighting."
     ),
+    max_expected_loss: float = typer.Option(DEFAULT_MAX_EXPECTED_LOSS, "--max-expected-loss", help=LOSS_HELP),
     epsilon: float = typer.Option(DEFAULT_EPSILON, "--epsilon", help="Exploration share for epsilon-greedy."),
-    floor: float = typer.Option(
-        DEFAULT_FLOOR, "--floor", help="Minimum traffic share of every variant (bandits)."
+    floor: float | None = typer.Option(
+        None,
+        "--floor",
+        help=f"Minimum traffic share of every variant (bandits); default {DEFAULT_FLOOR}, and for "
+        f"thompson-sampling {THOMPSON_EXPLORATION} split over the variants but the leader.",
     ),
     fixed_horizon: bool = typer.Option(
         False,
@@ -89,7 +99,9 @@ def simulate_command(
         steps=steps,
         units_per_step=units_per_step,
         seed=seed,
-        stopping=StoppingRule(min_samples_per_variant=min_samples, confidence=confidence),
+        stopping=StoppingRule(
+            min_samples_per_variant=min_samples, confidence=confidence, max_expected_loss=max_expected_loss
+        ),
         epsilon=epsilon,
         floor=floor,
         sequential=not fixed_horizon,
@@ -213,6 +225,7 @@ def create_command(
     min_samples: int = typer.Option(100, "--min-samples", help="Values per variant before deciding."),
     confidence: float = typer.Option(0.95, "--confidence", help="Confidence needed to ship or roll back."),
     max_duration: str | None = typer.Option(None, "--max-duration", help="e.g. 14d; then inconclusive."),
+    max_expected_loss: float = typer.Option(DEFAULT_MAX_EXPECTED_LOSS, "--max-expected-loss", help=LOSS_HELP),
     epsilon: float = typer.Option(DEFAULT_EPSILON, "--epsilon", help="Exploration share (epsilon-greedy)."),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
@@ -226,6 +239,7 @@ def create_command(
             min_samples_per_variant=min_samples,
             confidence=confidence,
             max_duration=None if max_duration is None else parse_duration(max_duration),
+            max_expected_loss=max_expected_loss,
         ),
         epsilon=epsilon,
     )

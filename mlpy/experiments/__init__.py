@@ -14,9 +14,17 @@ from mlpy import faces
 
 if TYPE_CHECKING:
     from mlpy.corrections import Correction
-    from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy, next_weights, normalise
+    from mlpy.experiments.allocation import (
+        DEFAULT_EPSILON,
+        DEFAULT_FLOOR,
+        THOMPSON_EXPLORATION,
+        Strategy,
+        next_weights,
+        normalise,
+    )
     from mlpy.experiments.analysis import Analysis, Decision, StoppingRule, analyse
     from mlpy.experiments.backends import StatsBackend, open_backend
+    from mlpy.experiments.bandit_stopping import DEFAULT_MAX_EXPECTED_LOSS, BanditCheck, bandit_check
     from mlpy.experiments.canary import CanaryProgress, CanarySteps, advance
     from mlpy.experiments.definition import ExperimentConfig, parse_duration
     from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
@@ -30,6 +38,7 @@ if TYPE_CHECKING:
         predictions_of,
     )
     from mlpy.experiments.power import sample_size
+    from mlpy.experiments.repeated import RepeatedResult, repeat_simulation
     from mlpy.experiments.repository import ExperimentRepository
     from mlpy.experiments.runtime import Experiment, Variant, definition_basis
     from mlpy.experiments.signing import new_signing_key
@@ -40,7 +49,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_EPSILON",
     "DEFAULT_FLOOR",
+    "DEFAULT_MAX_EXPECTED_LOSS",
+    "THOMPSON_EXPLORATION",
     "Analysis",
+    "BanditCheck",
     "Breach",
     "CanaryProgress",
     "CanarySteps",
@@ -61,6 +73,7 @@ __all__ = [
     "MirrorReport",
     "MirrorSpec",
     "PublishedWeights",
+    "RepeatedResult",
     "SimulationConfig",
     "StatsBackend",
     "StoppingRule",
@@ -70,6 +83,7 @@ __all__ = [
     "aa_false_positive_rate",
     "advance",
     "analyse",
+    "bandit_check",
     "compare_predictions",
     "definition_basis",
     "evaluate",
@@ -79,6 +93,7 @@ __all__ = [
     "open_backend",
     "parse_duration",
     "predictions_of",
+    "repeat_simulation",
     "sample_size",
     "simulate",
     "without",
@@ -92,6 +107,8 @@ _HOMES = {
     "CanarySteps": "mlpy.experiments.canary",
     "DEFAULT_EPSILON": "mlpy.experiments.allocation",
     "DEFAULT_FLOOR": "mlpy.experiments.allocation",
+    "DEFAULT_MAX_EXPECTED_LOSS": "mlpy.experiments.bandit_stopping",
+    "BanditCheck": "mlpy.experiments.bandit_stopping",
     "Decision": "mlpy.experiments.analysis",
     "Evaluation": "mlpy.experiments.status",
     "Experiment": "mlpy.experiments.runtime",
@@ -104,6 +121,7 @@ _HOMES = {
     "InvalidExperimentError": "mlpy.experiments.errors",
     "MetricSpec": "mlpy.experiments.metrics",
     "MetricType": "mlpy.experiments.metrics",
+    "RepeatedResult": "mlpy.experiments.repeated",
     "MirrorCounts": "mlpy.experiments.mirror",
     "MirrorReport": "mlpy.experiments.mirror",
     "MirrorSpec": "mlpy.experiments.mirror",
@@ -112,11 +130,13 @@ _HOMES = {
     "StatsBackend": "mlpy.experiments.backends",
     "StoppingRule": "mlpy.experiments.analysis",
     "Strategy": "mlpy.experiments.allocation",
+    "THOMPSON_EXPLORATION": "mlpy.experiments.allocation",
     "Variant": "mlpy.experiments.runtime",
     "VariantStats": "mlpy.experiments.stats",
     "aa_false_positive_rate": "mlpy.experiments.simulation",
     "advance": "mlpy.experiments.canary",
     "analyse": "mlpy.experiments.analysis",
+    "bandit_check": "mlpy.experiments.bandit_stopping",
     "compare_predictions": "mlpy.experiments.mirror",
     "definition_basis": "mlpy.experiments.runtime",
     "evaluate": "mlpy.experiments.status",
@@ -125,6 +145,7 @@ _HOMES = {
     "normalise": "mlpy.experiments.allocation",
     "open_backend": "mlpy.experiments.backends",
     "parse_duration": "mlpy.experiments.definition",
+    "repeat_simulation": "mlpy.experiments.repeated",
     "predictions_of": "mlpy.experiments.mirror",
     "sample_size": "mlpy.experiments.power",
     "simulate": "mlpy.experiments.simulation",

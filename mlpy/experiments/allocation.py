@@ -12,13 +12,23 @@ from collections.abc import Mapping
 import numpy as np
 
 from mlpy.experiments.errors import InvalidExperimentError
-from mlpy.experiments.metrics import MetricSpec, MetricType
+from mlpy.experiments.metrics import MetricSpec
+from mlpy.experiments.posterior import (
+    POSTERIOR_DRAWS,
+    chance_best,
+    posterior_samples,
+    top_two_shares,
+)
 from mlpy.experiments.stats import VariantStats
 
 DEFAULT_FLOOR = 0.01
+#: thompson-sampling keeps this much of the traffic off its leader by default, split over the others (a
+#: floor of 0.1 with two variants). At 1% the runner-up is measured so slowly that a rule which keeps
+#: false winners rare takes 3.4x the units of a 50/50 split to conclude; at 10%, 1.02x, with 80% of the
+#: traffic still on the better of two variants (bench/experiments_bandit.py).
+THOMPSON_EXPLORATION = 0.1
 DEFAULT_MIN_SAMPLES = 100
 DEFAULT_EPSILON = 0.1
-POSTERIOR_DRAWS = 4000
 
 
 class Strategy(enum.StrEnum):
@@ -26,13 +36,27 @@ class Strategy(enum.StrEnum):
     weighted = "weighted"
     epsilon_greedy = "epsilon-greedy"
     thompson_sampling = "thompson-sampling"
+    top_two_thompson = "top-two-thompson"
     # A stepped rollout of one candidate (mlpy.experiments.canary): the operator sets each step's weights.
     canary = "canary"
 
     @property
     def adaptive(self) -> bool:
         """Whether weights follow the data (then the sample-ratio check uses recorded probabilities)."""
-        return self in (Strategy.epsilon_greedy, Strategy.thompson_sampling)
+        return self is not Strategy.random and self is not Strategy.weighted
+
+    @property
+    def bayesian_stopping(self) -> bool:
+        """Whether the experiment ends by the bandit rule (chance to be best and expected loss) rather
+        than the always-valid test against the control, which a starved control seldom passes."""
+        return self in (Strategy.thompson_sampling, Strategy.top_two_thompson)
+
+    def default_floor(self, variants: int) -> float:
+        """The weight floor when none is given: THOMPSON_EXPLORATION over the others for
+        thompson-sampling, DEFAULT_FLOOR for the rest (top-two explores by itself)."""
+        if self is Strategy.thompson_sampling and variants >= 2:
+            return THOMPSON_EXPLORATION / (variants - 1)
+        return DEFAULT_FLOOR
 
     @classmethod
     def parse(cls, value: str) -> Strategy:
@@ -80,20 +104,8 @@ def probability_best(
     draws: int = POSTERIOR_DRAWS,
 ) -> dict[str, float]:
     """Posterior probability that each variant is the best (Beta for proportions, Gaussian for means)."""
-    names = list(stats)
-    samples = np.empty((draws, len(names)))
-    for column, name in enumerate(names):
-        s = stats[name]
-        if metric.type is MetricType.proportion:
-            successes = min(max(s.total, 0.0), float(s.n))
-            samples[:, column] = rng.beta(1.0 + successes, 1.0 + s.n - successes, size=draws)
-        else:
-            spread = np.sqrt(s.variance / s.n) if s.n >= 2 and np.isfinite(s.variance) else 1e6
-            centre = s.mean if s.n else 0.0
-            samples[:, column] = rng.normal(centre, max(spread, 1e-12), size=draws)
-    winners = np.argmax(samples * metric.sign, axis=1)
-    counts = np.bincount(winners, minlength=len(names))
-    return {name: float(counts[i]) / draws for i, name in enumerate(names)}
+    samples = posterior_samples(list(stats.values()), metric, rng, draws)
+    return dict(zip(stats, (float(p) for p in chance_best(samples, metric.sign)), strict=True))
 
 
 def next_weights(
@@ -103,7 +115,7 @@ def next_weights(
     *,
     base_weights: Mapping[str, float] | None = None,
     epsilon: float = DEFAULT_EPSILON,
-    floor: float = DEFAULT_FLOOR,
+    floor: float | None = None,
     min_samples: int = DEFAULT_MIN_SAMPLES,
     seed: int | None = None,
 ) -> dict[str, float]:
@@ -111,7 +123,9 @@ def next_weights(
 
     ``random`` splits evenly and ``weighted`` keeps ``base_weights``; the bandits keep ``base_weights``
     until every variant has ``min_samples`` metric values, then move traffic towards the best one,
-    never below ``floor`` per variant.
+    never below ``floor`` per variant (None: the strategy's default floor): ``thompson-sampling`` by
+    the chance each is best, ``top-two-thompson`` by the share the top-two rule gives it (best-arm
+    identification).
     """
     strategy = Strategy.parse(strategy) if isinstance(strategy, str) else strategy
     names = list(base_weights) if base_weights else list(stats)
@@ -125,10 +139,16 @@ def next_weights(
     current = {name: stats.get(name, VariantStats()) for name in names}
     if len(names) < 2 or any(s.n < max(min_samples, 2) for s in current.values()):
         return base
+    if floor is None:
+        floor = strategy.default_floor(len(names))
     if strategy is Strategy.epsilon_greedy:
         best = max(names, key=lambda name: metric.sign * current[name].mean)
         share = epsilon / len(names)
         greedy = {name: share + (1 - epsilon if name == best else 0.0) for name in names}
         return apply_floor(greedy, floor)
     rng = np.random.default_rng(seed)
+    if strategy is Strategy.top_two_thompson:
+        samples = posterior_samples(list(current.values()), metric, rng)
+        shares = top_two_shares(samples, metric.sign)
+        return apply_floor(dict(zip(names, (float(x) for x in shares), strict=True)), floor)
     return apply_floor(probability_best(current, metric, rng), floor)

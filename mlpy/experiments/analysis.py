@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mlpy.corrections import Correction
+from mlpy.experiments.allocation import Strategy
+from mlpy.experiments.bandit_stopping import DEFAULT_MAX_EXPECTED_LOSS, BanditCheck, bandit_check
 from mlpy.experiments.errors import InvalidExperimentError
 from mlpy.experiments.metrics import MetricSpec
 from mlpy.experiments.statistics import (
@@ -35,11 +37,16 @@ class Decision(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StoppingRule:
-    """When an experiment may end: enough values per variant, at this confidence, within this time."""
+    """When an experiment may end: enough values per variant, at this confidence, within this time.
+
+    ``max_expected_loss`` is for the Bayesian strategies only (thompson-sampling, top-two-thompson): the
+    expected loss of shipping the leader they accept, as a share of the control's mean.
+    """
 
     min_samples_per_variant: int = 100
     confidence: float = 0.95
     max_duration: timedelta | None = None
+    max_expected_loss: float = DEFAULT_MAX_EXPECTED_LOSS
 
     def __post_init__(self) -> None:
         if self.min_samples_per_variant < 2:
@@ -52,6 +59,11 @@ class StoppingRule:
             )
         if self.max_duration is not None and self.max_duration <= timedelta(0):
             raise InvalidExperimentError("maxDuration must be positive", hint="e.g. 14d or 336h")
+        if not 0 < self.max_expected_loss < 1:
+            raise InvalidExperimentError(
+                f"maxExpectedLoss {self.max_expected_loss} is outside (0, 1)",
+                hint=f"a share of the control's mean, e.g. {DEFAULT_MAX_EXPECTED_LOSS:g}",
+            )
 
     @property
     def alpha(self) -> float:
@@ -62,6 +74,7 @@ class StoppingRule:
             "min_samples_per_variant": self.min_samples_per_variant,
             "confidence": self.confidence,
             "max_duration_s": None if self.max_duration is None else self.max_duration.total_seconds(),
+            "max_expected_loss": self.max_expected_loss,
         }
 
 
@@ -95,6 +108,7 @@ class Analysis:
     leader: str | None = None
     p_value: float | None = None
     lift: float | None = None
+    bandit: BanditCheck | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +126,7 @@ class Analysis:
             "elapsed_s": self.elapsed_s,
             "srm": None if self.srm is None else self.srm.to_dict(),
             "variants": {name: result.to_dict() for name, result in self.variants.items()},
+            "bandit": None if self.bandit is None else self.bandit.to_dict(),
         }
 
 
@@ -126,12 +141,17 @@ def analyse(
     sequential: bool = True,
     correction: Correction = Correction.holm,
     expected_share: Mapping[str, float] | None = None,
+    strategy: Strategy | str | None = None,
+    seed: int = 0,
 ) -> Analysis:
     """Compare every variant with the control (the first variant unless named) and decide.
 
     Ship when a variant is significantly better (after Holm/BH across variants), roll back when every
     variant is significantly worse, otherwise keep running until ``max_duration``, then inconclusive.
-    A sample-ratio mismatch makes the result inconclusive whatever the numbers say.
+    A sample-ratio mismatch makes the result inconclusive whatever the numbers say. For a Bayesian
+    ``strategy`` the bandit rule (mlpy.experiments.bandit_stopping, seeded by ``seed``) decides instead
+    of the test: ship a leading treatment, roll back when the control leads; the comparisons are still
+    reported.
     """
     if len(stats_by_variant) < 2:
         raise InvalidExperimentError("an experiment needs at least two variants", hint="add a variant")
@@ -148,6 +168,7 @@ def analyse(
         reasons: list[str],
         variants: dict[str, VariantResult],
         headline: tuple[str | None, float | None, float | None] = (None, None, None),
+        bandit: BanditCheck | None = None,
     ) -> Analysis:
         return Analysis(
             decision=decision,
@@ -164,6 +185,7 @@ def analyse(
             leader=headline[0],
             p_value=headline[1],
             lift=headline[2],
+            bandit=bandit,
         )
 
     plain = {name: VariantResult(name, stats) for name, stats in stats_by_variant.items()}
@@ -203,6 +225,24 @@ def analyse(
             f"sample ratio mismatch (chi-square p={srm.p_value:.2g} < 0.001): check assignment and logging"
         )
         return result(Decision.inconclusive, None, [reason], variants, headline)
+
+    if strategy is not None and Strategy.parse(str(strategy)).bayesian_stopping:
+        check = bandit_check(
+            stats_by_variant,
+            metric,
+            control=control,
+            confidence=stopping.confidence,
+            max_expected_loss=stopping.max_expected_loss,
+            seed=seed,
+        )
+        reasons = [check.describe(metric)]
+        if check.met:
+            decision = Decision.roll_back if check.leader == control else Decision.ship
+            return result(decision, check.leader, reasons, variants, headline, check)
+        if expired:
+            reasons = [f"maximum duration reached; {reasons[0]}"]
+            return result(Decision.inconclusive, None, reasons, variants, headline, check)
+        return result(Decision.keep_running, None, reasons, variants, headline, check)
 
     alpha = stopping.alpha
     better = [n for n in treatments if adjusted[n] < alpha and metric.sign * comparisons[n].lift > 0]

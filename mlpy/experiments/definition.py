@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy, normalise
+from mlpy.experiments.allocation import DEFAULT_EPSILON, Strategy, normalise
 from mlpy.experiments.analysis import StoppingRule
+from mlpy.experiments.bandit_stopping import DEFAULT_MAX_EXPECTED_LOSS
 from mlpy.experiments.canary import CanarySteps
 from mlpy.experiments.errors import InvalidExperimentError
 from mlpy.experiments.guardrails import Guardrails
@@ -49,7 +50,7 @@ class ExperimentConfig:
     metric: MetricSpec = field(default_factory=MetricSpec)
     stopping: StoppingRule = field(default_factory=StoppingRule)
     epsilon: float = DEFAULT_EPSILON
-    floor: float = DEFAULT_FLOOR
+    floor: float | None = None  # None: the strategy's default (Strategy.default_floor)
     guardrails: Guardrails = field(default_factory=Guardrails)
     canary: CanarySteps = field(default_factory=CanarySteps)
     mirror: MirrorSpec | None = None
@@ -96,6 +97,7 @@ class ExperimentConfig:
                 "minSamplesPerVariant": self.stopping.min_samples_per_variant,
                 "confidence": self.stopping.confidence,
                 "maxDuration": None if duration is None else f"{int(duration.total_seconds())}s",
+                "maxExpectedLoss": self.stopping.max_expected_loss,
             },
             "guardrails": self.guardrails.to_dict() if self.guardrails.enabled else None,
             "canary": self.canary.to_dict() if self.strategy is Strategy.canary else None,
@@ -129,9 +131,10 @@ class ExperimentConfig:
                     min_samples_per_variant=int(stopping.get("minSamplesPerVariant", 100)),
                     confidence=float(stopping.get("confidence", 0.95)),
                     max_duration=None if duration is None else parse_duration(str(duration)),
+                    max_expected_loss=float(stopping.get("maxExpectedLoss", DEFAULT_MAX_EXPECTED_LOSS)),
                 ),
                 epsilon=float(spec.get("epsilon", DEFAULT_EPSILON)),
-                floor=float(spec.get("floor", DEFAULT_FLOOR)),
+                floor=None if spec.get("floor") is None else float(spec["floor"]),
                 guardrails=Guardrails.from_dict(spec.get("guardrails")),
                 canary=CanarySteps.from_dict(spec.get("canary")),
                 mirror=MirrorSpec.from_dict(spec.get("mirror")),

@@ -98,6 +98,7 @@ class ExperimentRepository:
             record.started_at,
             now or utcnow(),
             control=record.config.control,
+            strategy=record.config.strategy,
         )
 
     def current_weights(self, name: str) -> dict[str, float]:

@@ -14,7 +14,6 @@ import numpy as np
 
 from mlpy.experiments.allocation import (
     DEFAULT_EPSILON,
-    DEFAULT_FLOOR,
     DEFAULT_MIN_SAMPLES,
     Strategy,
     next_weights,
@@ -75,7 +74,7 @@ class Experiment:
         strategy: Strategy | str = Strategy.weighted,
         metric: MetricSpec | None = None,
         epsilon: float = DEFAULT_EPSILON,
-        floor: float = DEFAULT_FLOOR,
+        floor: float | None = None,
         min_samples: int = DEFAULT_MIN_SAMPLES,
         backend: StatsBackend | None = None,
         refresh_interval_s: float = 1.0,

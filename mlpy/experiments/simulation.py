@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from mlpy.experiments.allocation import DEFAULT_EPSILON, DEFAULT_FLOOR, Strategy
+from mlpy.experiments.allocation import DEFAULT_EPSILON, Strategy
 from mlpy.experiments.analysis import Analysis, Decision, StoppingRule, analyse
 from mlpy.experiments.definition import ExperimentConfig
 from mlpy.experiments.errors import InvalidExperimentError
@@ -39,7 +39,7 @@ class SimulationConfig:
     seed: int = 0
     stopping: StoppingRule = field(default_factory=StoppingRule)
     epsilon: float = DEFAULT_EPSILON
-    floor: float = DEFAULT_FLOOR
+    floor: float | None = None  # None: the strategy's default
     sequential: bool = True
     weights: dict[str, float] | None = None
 
@@ -151,6 +151,8 @@ def simulate(config: SimulationConfig, *, stop_on_decision: bool = False) -> Sim
             SIMULATED_START,
             SIMULATED_START + timedelta(minutes=step),
             sequential=config.sequential,
+            strategy=config.strategy,
+            seed=config.seed,  # fixed for the run, as the operator fixes it per generation
         )
         if decided_at is None and analysis.decision in (Decision.ship, Decision.roll_back):
             decided_at = step

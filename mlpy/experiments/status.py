@@ -51,5 +51,14 @@ def evaluate(
         min_samples=config.stopping.min_samples_per_variant,
         seed=seed,
     )
-    analysis = analyse(ordered, config.metric, config.stopping, started_at, now, control=config.control)
+    analysis = analyse(
+        ordered,
+        config.metric,
+        config.stopping,
+        started_at,
+        now,
+        control=config.control,
+        strategy=config.strategy,
+        seed=seed,
+    )
     return Evaluation(weights, analysis)

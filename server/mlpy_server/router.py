@@ -353,6 +353,7 @@ class ABRouter:
             self.plan.started_at,
             datetime.now(UTC),
             control=config.control,
+            strategy=config.strategy,
         )
         return {
             "experiment": self.plan.name,

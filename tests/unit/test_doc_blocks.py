@@ -88,6 +88,7 @@ NOT_RUN = {
     ("docs/benchmarks.md", "python bench/server_trees.py"): "needs wrk and bench/.venv-mlserver",
     ("docs/benchmarks.md", "python bench/server_grpc.py"): "needs wrk, Go to build ghz once",
     ("docs/benchmarks.md", "python bench/operator_reconcile.py"): "applies 200 ModelVersions",
+    ("docs/benchmarks.md", "python bench/experiments_bandit.py"): "simulates 2,400 experiments",
     ("docs/benchmarks.md", "python bench/k8s_first_prediction.py"): "about 4 minutes",
     ("docs/compose.md", "cp .env.example .env"): "needs a container engine",
     (

@@ -53,8 +53,12 @@ def test_thompson_is_deterministic_per_seed_and_favours_the_better_arm() -> None
     stats = {"A": _stats(1.0), "B": _stats(1.2)}
     first = next_weights(Strategy.thompson_sampling, stats, MEAN, seed=7)
     assert first == next_weights(Strategy.thompson_sampling, stats, MEAN, seed=7)
-    assert first["B"] > 0.95
-    assert min(first.values()) >= 0.01
+    # By default 10% stays off the leader, so the runner-up is measured well enough to conclude.
+    assert first["B"] > 0.89
+    assert min(first.values()) >= 0.1
+    starving = next_weights(Strategy.thompson_sampling, stats, MEAN, seed=7, floor=0.01)
+    assert starving["B"] > 0.95
+    assert min(starving.values()) >= 0.01
 
 
 def test_thompson_with_beta_posteriors_for_proportions() -> None:

@@ -119,6 +119,6 @@ def test_operator_evaluation_from_crd_spec_and_router_stats() -> None:
     report = decided.to_dict()
     assert report["decision"] == "ship"
     assert report["winner"] == "v2"
-    assert report["weights"]["v2"] > 0.9
+    assert report["weights"]["v2"] > 0.85  # thompson keeps 10% off the leader
     assert report["variants"]["v2"]["n"] == 2_000
     assert report["p_value"] < 0.05

@@ -98,7 +98,7 @@ def test_thompson_reweights_from_shared_stats_within_the_refresh_interval() -> N
     assert experiment.current_weights() == {"A": 0.5, "B": 0.5}
     clock.now = 1.0
     experiment.assign()  # due: flush, reload, reweight
-    assert experiment.current_weights()["B"] > 0.9  # lower squared error wins
+    assert experiment.current_weights()["B"] > 0.85  # lower squared error wins (10% stays off it)
 
 
 class _Failing:
