@@ -6,6 +6,7 @@ through the backend; feedback claims its request id there, so duplicates never c
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -148,3 +149,94 @@ def test_weights_set_on_one_replica_reach_the_other_within_a_refresh(
                 "/predict", json={"features": [1, 2, 3], "unit_id": f"u{unit}"}, headers=APP
             )
             assert routed.headers["x-mlpy-variant"] == only
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["postgres", "redis"])
+def test_two_router_processes_share_feedback_and_weights_exactly(
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path: Path,
+    make_settings: Callable[..., ServerSettings],
+    serve_app: Callable[..., Any],
+) -> None:
+    """Two ``mlpy serve`` router processes on one backend, as two pods are: feedback sent to the one
+    that did not route the request counts once however often it is repeated, on either; weights set
+    on one reach the other (the in-process replicas above also cover SQLite)."""
+    stats_url = str(request.getfixturevalue(f"{backend}_url"))
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from localk8s import free_port
+
+    variants = {
+        v: serve_app(create_app(make_settings(models=(m,)))).url for v, m in (("A", "lin:1"), ("B", "lin:2"))
+    }
+    wait_upstreams(variants)
+    name = f"procs-{time.time_ns()}"
+    spec = {
+        "strategy": "weighted",
+        "metric": {"name": "converted", "goal": "maximize", "type": "proportion"},
+        "variants": [{"name": v, "weight": 1, "upstream": url} for v, url in variants.items()],
+    }
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "spec": spec}))
+    env = {
+        **os.environ,
+        "MLPY_EXPERIMENT": str(path),
+        "MLPY_EXPERIMENT_STATS": stats_url,
+        "MLPY_API_KEYS": f"ops:admin:{hash_key('ops')},app:predict:{hash_key('app')}",
+        "MLPY_HOME": str(tmp_path / "home"),
+    }
+    mlpy = str(Path(sys.executable).with_name("mlpy"))
+    ports = [free_port(), free_port()]
+    processes = [
+        subprocess.Popen([mlpy, "serve", "--port", str(p), "--log-level", "warning"], env=env) for p in ports
+    ]
+    one, two = (f"http://127.0.0.1:{p}" for p in ports)
+    try:
+        for url in (one, two):
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                assert time.monotonic() < deadline, f"router {url} not ready"
+                time.sleep(0.2)
+        expected = {"A": [0, 0.0], "B": [0, 0.0]}
+        for unit in range(20):
+            answer = httpx.post(
+                f"{one}/predict", json={"features": [1, 2, 3], "unit_id": f"u{unit}"}, headers=APP
+            )
+            variant, request_id = answer.headers["x-mlpy-variant"], answer.json()["request_id"]
+            value = 1.0 if variant == "B" else 0.0
+            expected[variant][0] += 1
+            expected[variant][1] += value
+            for url in (two, two, one):  # the other replica first, then duplicates on both
+                httpx.post(f"{url}/feedback", json={"request_id": request_id, "value": value}, headers=APP)
+
+        def totals(url: str) -> dict[str, list[float]]:
+            shown = httpx.get(f"{url}/experiment", headers=ADMIN).json()["variants"]
+            return {v["name"]: [v["stats"]["n"], v["stats"]["sum"]] for v in shown}
+
+        deadline = time.monotonic() + 15
+        while totals(one) != expected or totals(two) != expected:
+            assert time.monotonic() < deadline, (totals(one), totals(two), expected)
+            time.sleep(0.2)
+        weights = {"A": 0.0, "B": 1.0}
+        assert (
+            httpx.put(f"{two}/experiment/weights", json={"weights": weights}, headers=ADMIN).status_code
+            == 200
+        )
+        deadline = time.monotonic() + 5
+        while httpx.get(f"{one}/experiment", headers=ADMIN).json()["weights"] != weights:
+            assert time.monotonic() < deadline, "the other process did not follow the weights"
+            time.sleep(0.1)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(20)
