@@ -35,6 +35,24 @@ def stats_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield str(request.getfixturevalue("redis_url"))
 
 
+def half_and_half(
+    folder: Path, name: str, make_settings: Callable[..., ServerSettings], serve_app: Callable[..., Any]
+) -> Path:
+    """Variant A on lin v1 and B on lin v2, each a real server, in an experiment file split 50/50."""
+    variants = {
+        v: serve_app(create_app(make_settings(models=(m,)))).url for v, m in (("A", "lin:1"), ("B", "lin:2"))
+    }
+    wait_upstreams(variants)
+    spec = {
+        "strategy": "weighted",
+        "metric": {"name": "converted", "goal": "maximize", "type": "proportion"},
+        "variants": [{"name": v, "weight": 1, "upstream": url} for v, url in variants.items()],
+    }
+    path = folder / "exp.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "spec": spec}))
+    return path
+
+
 @pytest.fixture
 def replicas(
     tmp_path: Path,
@@ -42,18 +60,8 @@ def replicas(
     make_settings: Callable[..., ServerSettings],
     serve_app: Callable[..., Any],
 ) -> Iterator[tuple[TestClient, TestClient]]:
-    variants = {}
-    for variant, model in (("A", "lin:1"), ("B", "lin:2")):
-        variants[variant] = serve_app(create_app(make_settings(models=(model,)))).url
-    wait_upstreams(variants)
     name = f"exp-{time.time_ns()}"
-    spec = {
-        "strategy": "weighted",
-        "metric": {"name": "converted", "goal": "maximize", "type": "proportion"},
-        "variants": [{"name": v, "weight": 1, "upstream": url} for v, url in variants.items()],
-    }
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump({"name": name, "spec": spec}))
+    path = half_and_half(tmp_path, name, make_settings, serve_app)
     settings = ServerSettings(
         experiment=str(path),
         experiment_stats_url=stats_url,
@@ -172,18 +180,7 @@ def test_two_router_processes_share_feedback_and_weights_exactly(
 
     from localk8s import free_port
 
-    variants = {
-        v: serve_app(create_app(make_settings(models=(m,)))).url for v, m in (("A", "lin:1"), ("B", "lin:2"))
-    }
-    wait_upstreams(variants)
-    name = f"procs-{time.time_ns()}"
-    spec = {
-        "strategy": "weighted",
-        "metric": {"name": "converted", "goal": "maximize", "type": "proportion"},
-        "variants": [{"name": v, "weight": 1, "upstream": url} for v, url in variants.items()],
-    }
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump({"name": name, "spec": spec}))
+    path = half_and_half(tmp_path, f"procs-{time.time_ns()}", make_settings, serve_app)
     env = {
         **os.environ,
         "MLPY_EXPERIMENT": str(path),
