@@ -69,11 +69,10 @@ def compile_model(
     probes = _probes(model, feature_names, feature_types, by_name, categories or {}, examples)
     refusals: dict[str, str] = {}
     for name, build, versions in _engines(model, feature_names, text, by_name, classes is not None):
-        compiled = CompiledModel(
-            engine=_Unbuilt(), runtime=name, classes=classes, versions=versions, text_inputs=text
-        )
         try:
-            compiled.engine = build()
+            compiled = CompiledModel(
+                engine=build(), runtime=name, classes=classes, versions=versions, text_inputs=text
+            )
             _verify(compiled, model, *probes)
         except CompileRefusedError as exc:
             refusals[name] = str(exc)
@@ -81,11 +80,6 @@ def compile_model(
         compiled.passed_over = refusals
         return compiled
     raise CompileRefusedError("; ".join(f"{name}: {why}" for name, why in refusals.items()))
-
-
-class _Unbuilt:
-    def __call__(self, features: Any) -> np.ndarray:
-        raise CompileRefusedError("the engine is not built")
 
 
 def _probes(
