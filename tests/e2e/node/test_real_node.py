@@ -62,6 +62,14 @@ def ready(node: NodeCluster, namespace: str, name: str) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
+def answers(url: str) -> int:
+    """The HTTP status at ``url``. A pod turns Ready before kube-proxy has written its Service's rules
+    (until then the ClusterIP refuses), so callers poll this, as the docs' ``curl --retry-connrefused``
+    does."""
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return int(resp.status)
+
+
 SLEEP = ["python", "-c", "import signal; signal.sigwait({signal.SIGTERM})"]
 
 
@@ -133,6 +141,9 @@ def test_a_pod_resolves_another_service_by_name_and_reaches_it(
     cluster_ip = json.loads(
         node_cluster.kubectl("get", "service", "web", "-n", node_namespace, "-o", "json")
     )["spec"]["clusterIP"]
+    # From the host first, through kube-proxy's rules, as a test or a user on the node would: once it
+    # answers, the Service's rules are in place for the pods on this node too.
+    assert wait_for("the web Service to answer", lambda: answers(f"http://{cluster_ip}/")) == 200
     fqdn = f"web.{node_namespace}.svc.cluster.local"
     script = (
         "import socket, urllib.request\n"
@@ -147,9 +158,6 @@ def test_a_pod_resolves_another_service_by_name_and_reaches_it(
     assert out[1] == "200"
     # The cluster DNS alone: the host's resolver never reaches a pod.
     assert [line for line in out[2:] if line.startswith("nameserver")] == ["nameserver 10.96.0.10"]
-    # And from the host, through kube-proxy's rules, as a test or a user on the node would.
-    with urllib.request.urlopen(f"http://{cluster_ip}/", timeout=5) as resp:
-        assert resp.status == 200
 
 
 def test_pods_reach_the_api_server_through_the_kubernetes_service(
@@ -245,8 +253,7 @@ def test_server_image_serves_a_registered_model_through_its_cluster_ip(
     cluster_ip = json.loads(
         node_cluster.kubectl("get", "service", "credit", "-n", node_namespace, "-o", "json")
     )["spec"]["clusterIP"]
-    with urllib.request.urlopen(f"http://{cluster_ip}/readyz", timeout=5) as resp:
-        assert resp.status == 200
+    assert wait_for("the credit Service to answer", lambda: answers(f"http://{cluster_ip}/readyz")) == 200
     row = data[NUMERIC].iloc[0].to_dict()
     request = urllib.request.Request(
         f"http://{cluster_ip}/predict",
