@@ -70,6 +70,12 @@ def register(
         help="Record in mlpy.compiled tags whether the model compiles (ONNX Runtime, else treelite) "
         "and agrees with scikit-learn (needs mlpy[compiled]).",
     ),
+    intended_use: str | None = typer.Option(
+        None, "--intended-use", help="What the version is for, shown by its model card."
+    ),
+    limitations: str | None = typer.Option(
+        None, "--limitations", help="Where it must not be used or is known to fail (its model card)."
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Register FILE as the next version of NAME."""
@@ -86,6 +92,8 @@ def register(
         description=description,
         if_new=if_new,
         compile=compile_,
+        intended_use=intended_use,
+        limitations=limitations,
     )
     if output.structured:
         print_data(version)
@@ -303,6 +311,30 @@ def verify(
         typer.echo(f"error: {name} version {result.version}: {result.problem}", err=True)
     if not result.ok:
         raise typer.Exit(3)
+
+
+@app.command()
+def card(
+    name: str = typer.Argument(..., help="Model name."),
+    ref: str = typer.Argument("@production", help=VERSION_HELP),
+    fmt: str = typer.Option("markdown", "--format", help="markdown, html or json."),
+    out: Path | None = typer.Option(None, "--output", "-o", help="Write the card to FILE, not stdout."),
+    drift_dataset: list[str] = typer.Option(
+        [], "--drift-dataset", help="Also show drift checks recorded under this name, repeatable."
+    ),
+) -> None:
+    """The version's model card: use, data, metrics, lineage, promotions, experiments, drift."""
+    from mlpy.cards import CardError, build_card, render
+
+    text = render(build_card(_registry(), name, ref, drift_datasets=drift_dataset), fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CardError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    typer.echo(f"wrote {out}")
 
 
 @app.command()

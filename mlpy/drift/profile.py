@@ -36,6 +36,8 @@ DEFAULT_MAX_SAMPLE = 100_000
 DEFAULT_MAX_CATEGORIES = 1_000
 CHART_BINS = 24
 OTHER = "(other)"
+#: Categories a summary row names before it counts the rest.
+SUMMARY_CATEGORIES = 5
 
 Progress = Callable[[str], None]
 
@@ -318,6 +320,26 @@ class DriftProfile:
 
     def names(self) -> Iterable[str]:
         return self.columns.keys()
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One plain row per column, as a model card shows the training data: kind, rows, nulls, and the
+        mean and spread of a number or the most frequent categories of a label."""
+        rows = []
+        for profile in self.columns.values():
+            row: dict[str, Any] = {
+                "name": profile.name,
+                "kind": profile.kind.value,
+                "rows": profile.rows,
+                "nulls": profile.nulls,
+            }
+            if isinstance(profile, NumericProfile):
+                row |= {"mean": profile.mean, "std": profile.std}
+            else:
+                top = ", ".join(profile.categories[:SUMMARY_CATEGORIES])
+                more = len(profile.categories) - SUMMARY_CATEGORIES
+                row["categories"] = f"{top} (+{more} more)" if more > 0 else top
+            rows.append(row)
+        return rows
 
     def require(self, names: Sequence[str] | None) -> list[str]:
         """``names`` (all columns when None), after checking the profile has each of them."""

@@ -11,6 +11,7 @@ from mlpy import faces
 
 if TYPE_CHECKING:
     from mlpy.registry.artifacts import ArtifactStore, read_artifact, storage_options
+    from mlpy.registry.card_fields import DRIFT_REFERENCE_TAG, INTENDED_USE_TAG, LIMITATIONS_TAG
     from mlpy.registry.errors import (
         AliasError,
         ArtifactError,
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DRIFT_REFERENCE_TAG",
+    "INTENDED_USE_TAG",
+    "LIMITATIONS_TAG",
     "NUMERIC_TYPES",
     "AliasChange",
     "AliasError",
@@ -76,6 +80,9 @@ __all__ = [
 ]
 
 _HOMES = {
+    "DRIFT_REFERENCE_TAG": "mlpy.registry.card_fields",
+    "INTENDED_USE_TAG": "mlpy.registry.card_fields",
+    "LIMITATIONS_TAG": "mlpy.registry.card_fields",
     "NUMERIC_TYPES": "mlpy.registry.signature",
     "AliasChange": "mlpy.registry.records",
     "AliasError": "mlpy.registry.errors",

@@ -14,6 +14,7 @@ from typing import Any
 from mlpy.config import Locations
 from mlpy.registry import aliases, cleanup, queries, registration
 from mlpy.registry.artifacts import ArtifactStore, read_artifact, sha256_hex
+from mlpy.registry.card_fields import with_card_fields
 from mlpy.registry.compiling import conversion_tags
 from mlpy.registry.errors import ArtifactError, ArtifactIntegrityError, InvalidInputError
 from mlpy.registry.formats import ArtifactFormat, dump, format_of, load, parse_format
@@ -60,6 +61,8 @@ class ModelRegistry:
         author: str | None = None,
         if_new: bool = False,
         compile: bool = False,
+        intended_use: str | None = None,
+        limitations: str | None = None,
     ) -> ModelVersion:
         """Serialise a fitted model and register it as the model's next version.
 
@@ -67,6 +70,8 @@ class ModelRegistry:
         newest live version holding exactly these bytes instead of adding a copy, so a retry after a
         crash (or a timeout) is safe. ``compile``: record in ``mlpy.compiled*`` tags whether the model
         compiles for ONNX Runtime and agrees with scikit-learn (the compiled extra; see mlpy.compiled).
+        ``intended_use`` and ``limitations``: free text the version's model card shows (``mlpy registry
+        card``).
         """
         check_model_name(name)
         fmt = parse_format(format)
@@ -75,6 +80,7 @@ class ModelRegistry:
         signature = signature or infer_signature(model, input_example)
         if compile:
             tags = {**(tags or {}), **conversion_tags(model, signature)}
+        tags = with_card_fields(tags, intended_use, limitations)
         details = VersionDetails(
             metrics,
             params,
@@ -105,6 +111,8 @@ class ModelRegistry:
         author: str | None = None,
         if_new: bool = False,
         compile: bool = False,
+        intended_use: str | None = None,
+        limitations: str | None = None,
     ) -> ModelVersion:
         """Register a serialised model file as is, after checking that it loads as a model.
 
@@ -124,6 +132,7 @@ class ModelRegistry:
         signature = infer_signature(model)
         if compile:
             tags = {**(tags or {}), **conversion_tags(model, signature)}
+        tags = with_card_fields(tags, intended_use, limitations)
         details = VersionDetails(
             metrics,
             params,

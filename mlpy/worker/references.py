@@ -7,11 +7,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlpy.drift import DriftError, DriftProfile
+from mlpy.registry import DRIFT_REFERENCE_TAG as REFERENCE_TAG
 from mlpy.registry import ArtifactStore, RegistryError, read_artifact
 from mlpy.worker.errors import ReferenceUnavailableError
 
-#: Tag on a registered version naming its drift reference (a profile written by the training job).
-REFERENCE_TAG = "drift_reference"
+__all__ = ["REFERENCE_TAG", "load_reference", "save_profile"]
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlpy import __version__
 from mlpy.errors import MlpyError
-from mlpy_server import api, ops, v2
+from mlpy_server import api, cards, ops, v2
 from mlpy_server.errors import (
     InvalidInputError,
     MethodNotAllowedError,
@@ -93,6 +93,7 @@ def create_app(settings: ServerSettings | None = None, *, metrics: ServerMetrics
         routes = serving_routes()
         declare(app, routes)
     app.include_router(api.endpoints)
+    app.include_router(cards.endpoints)
     app.include_router(v2.endpoints)
     lane = FastLane(app, routes)
     _install_error_handlers(app)

@@ -161,6 +161,8 @@ def desired_status(
         "selector": f"{LABEL_MODEL_VERSION}={ref.name}",
         "endpoint": url,
         "url": url,
+        # The version's model card, served by its own pods (GET /models/{model}/card).
+        "card": f"{url}/models/{spec.model}/card",
         "conditions": merge_conditions(status.get("conditions"), conditions, remove=stale),
     }
 

@@ -150,6 +150,7 @@ def test_an_archived_version_drops_its_stale_conflict_condition() -> None:
     status = desired_status(body, ModelVersionSpec.from_spec(raw), 1, holder="credit-v2")
     assert "Conflict" not in {c["type"] for c in status["conditions"]}
     assert status["url"] == "http://credit-v1.models.svc.cluster.local"
+    assert status["card"] == "http://credit-v1.models.svc.cluster.local/models/credit/card"
 
 
 def test_the_manual_recommendation_names_both_versions() -> None:
