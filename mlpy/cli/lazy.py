@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "monitor": "mlpy.cli.monitor:app",
     "serve": "mlpy.cli.serve:serve",
     "worker": "mlpy.cli.worker:app",
+    "train": "mlpy.cli.train:app",
     "demo": "mlpy.cli.demo:demo",
 }
 

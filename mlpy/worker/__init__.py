@@ -14,7 +14,14 @@ if TYPE_CHECKING:
     from mlpy.worker.drift_window import DriftSettings, check_window
     from mlpy.worker.errors import InvalidSettingsError, WorkerError
     from mlpy.worker.monitor import Monitor
-    from mlpy.worker.queueing import connect, job_info, open_queue, run_worker, submit_training
+    from mlpy.worker.queueing import (
+        connect,
+        job_info,
+        open_queue,
+        run_worker,
+        submit_spec,
+        submit_training,
+    )
     from mlpy.worker.settings import queue_name, redis_url
 
 __all__ = [
@@ -29,6 +36,7 @@ __all__ = [
     "queue_name",
     "redis_url",
     "run_worker",
+    "submit_spec",
     "submit_training",
 ]
 
@@ -44,6 +52,7 @@ _HOMES = {
     "queue_name": "mlpy.worker.settings",
     "redis_url": "mlpy.worker.settings",
     "run_worker": "mlpy.worker.queueing",
+    "submit_spec": "mlpy.worker.queueing",
     "submit_training": "mlpy.worker.queueing",
 }
 

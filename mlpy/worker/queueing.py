@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from rq import Queue
 
 TRAIN_JOB = "mlpy.worker.jobs.train_and_register"
+#: A training job with the user's own code (mlpy.training); the worker must be able to import it.
+USER_TRAIN_JOB = "mlpy.training.execute.run_job"
 JOB_TIMEOUT_S = 3600
 RESULT_TTL_S = 7 * 24 * 3600
 
@@ -64,6 +66,21 @@ class JobInfo:
 def submit_training(queue: Queue, **kwargs: Any) -> str:
     job = queue.enqueue(
         TRAIN_JOB, kwargs=kwargs, job_timeout=JOB_TIMEOUT_S, result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S
+    )
+    return str(job.id)
+
+
+def submit_spec(queue: Queue, spec: dict[str, Any], run_id: str, **locations: str | None) -> str:
+    """Queue the training job ``spec`` as run ``run_id`` (the run is already recorded as queued)."""
+    kwargs: dict[str, Any] = {"spec": spec, "run_id": run_id, "backend": "queue"}
+    kwargs.update({key: value for key, value in locations.items() if value})
+    job = queue.enqueue(
+        USER_TRAIN_JOB,
+        kwargs=kwargs,
+        job_id=run_id,
+        job_timeout=JOB_TIMEOUT_S,
+        result_ttl=RESULT_TTL_S,
+        failure_ttl=RESULT_TTL_S,
     )
     return str(job.id)
 

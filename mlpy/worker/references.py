@@ -9,6 +9,7 @@ from typing import Any
 from mlpy.drift import DriftError, DriftProfile
 from mlpy.registry import DRIFT_REFERENCE_TAG as REFERENCE_TAG
 from mlpy.registry import ArtifactStore, RegistryError, read_artifact
+from mlpy.training import store_profile
 from mlpy.worker.errors import ReferenceUnavailableError
 
 __all__ = ["REFERENCE_TAG", "load_reference", "save_profile"]
@@ -17,15 +18,10 @@ TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 def save_profile(profile: DriftProfile, artifacts_root: str, model: str) -> str:
     """Write the profile next to the model's artifacts (local folder or object store); returns its URI."""
-    store = ArtifactStore(artifacts_root)
-    uri = store.new_uri(f"{model}-reference", "reference.npz")
-    with tempfile.TemporaryDirectory(prefix="mlpy-ref-") as tmp:
-        written = profile.save(Path(tmp) / "reference.npz")
-        try:
-            store.write(uri, Path(written).read_bytes())
-        except RegistryError as exc:
-            raise ReferenceUnavailableError(f"cannot store the drift reference: {exc}") from exc
-    return uri
+    try:
+        return store_profile(profile, ArtifactStore(artifacts_root), model)
+    except RegistryError as exc:
+        raise ReferenceUnavailableError(f"cannot store the drift reference: {exc}") from exc
 
 
 def load_reference(uri: str, features: list[str] | None = None) -> DriftProfile:

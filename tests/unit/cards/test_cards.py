@@ -67,7 +67,8 @@ def test_the_card_has_every_section_in_the_order_of_the_practice(registry: Model
     assert card.section("Metrics").rows == [{"parameter": "C", "value": 1.0}]
     assert [row["name"] for row in card.section("Factors").rows] == NUMERIC
     training = card.section("Training data")
-    assert training.facts["rows"] == 600 and training.facts["source"] == "credit-train.parquet"
+    assert training.facts["rows"] == 600
+    assert training.facts["source"] == "credit-train.parquet"
     assert [row["name"] for row in training.rows] == NUMERIC
     assert all(row["mean"] is not None for row in training.rows)
     governance = card.section("Governance").rows
@@ -118,12 +119,15 @@ def test_markdown_html_and_json_say_the_same_and_html_is_escaped(registry: Model
     headings = [line[3:] for line in markdown.splitlines() if line.startswith("## ")]
     assert headings == SECTIONS
     page = render(card, "html")
-    assert page.startswith("<!doctype html>") and "<h2>Governance</h2>" in page
-    assert "<b>" not in page and "&lt;b&gt;synthetic&lt;/b&gt;" in page
+    assert page.startswith("<!doctype html>")
+    assert "<h2>Governance</h2>" in page
+    assert "<b>" not in page
+    assert "&lt;b&gt;synthetic&lt;/b&gt;" in page
     assert "<table>" in page  # the lineage table
     data = json.loads(render(card, "json"))
     assert [s["title"] for s in data["sections"]] == SECTIONS
-    assert data["model"] == "credit" and data["version"] == 2
+    assert data["model"] == "credit"
+    assert data["version"] == 2
     with pytest.raises(CardError, match="no card format 'pdf'"):
         render(card, "pdf")
 
@@ -146,12 +150,18 @@ def test_the_command_prints_writes_and_fails_on_one_line(
 ) -> None:
     where = ["registry", "--store", registry.store.url, "--artifacts", registry.artifacts.root]
     code, out, _ = run(capsys, *where, "card", "credit")  # @production by default
-    assert code == 0 and out.startswith("# Model card: credit:1\n")
+    assert code == 0
+    assert out.startswith("# Model card: credit:1\n")
     target = tmp_path / "card.html"
     code, out, _ = run(capsys, *where, "card", "credit", "2", "--format", "html", "--output", str(target))
-    assert code == 0 and out == f"wrote {target}\n"
+    assert code == 0
+    assert out == f"wrote {target}\n"
     assert "<h1>Model card: credit:2</h1>" in target.read_text()
     code, _, err = run(capsys, *where, "card", "credit", "1", "--format", "pdf")
-    assert code == 1 and err.startswith("error: no card format 'pdf'") and err.count("\n") == 1
+    assert code == 1
+    assert err.startswith("error: no card format 'pdf'")
+    assert err.count("\n") == 1
     code, _, err = run(capsys, *where, "card", "nosuch")
-    assert code == 1 and err.startswith("error: no card for nosuch") and err.count("\n") == 1
+    assert code == 1
+    assert err.startswith("error: no card for nosuch")
+    assert err.count("\n") == 1

@@ -1,0 +1,142 @@
+"""``mlpy train``: run a training job with your own code and data, here, on the Redis queue, as a
+Kubernetes Job or on a Ray cluster; every run is recorded in the metadata store."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_data, print_mapping, print_table
+from mlpy.config import Locations
+from mlpy.store import open_store
+from mlpy.training import RunLog, TrainingError, TrainingRun, TrainingSpec, preflight
+
+app = typer.Typer(
+    add_completion=False,
+    help="Training jobs with your own code: an entry point, its data, parameters and a promotion gate.",
+    no_args_is_help=True,
+)
+
+STORE_OPTION = typer.Option(None, "--store", envvar="MLPY_STORE", help="Metadata store URL.")
+ARTIFACTS_OPTION = typer.Option(None, "--artifacts", envvar="MLPY_ARTIFACTS", help="Artifact root.")
+FINISHED = {"succeeded", "failed"}
+
+
+class Backend(StrEnum):
+    local = "local"
+    queue = "queue"
+
+
+@app.command("run")
+def run_command(
+    spec_file: Path = typer.Argument(
+        ..., help="The job's spec (YAML): entryPoint, data, params, model, promote."
+    ),
+    backend: Backend = typer.Option(Backend.local, "--backend", help="Where the job runs."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Queued jobs: wait for the result."),
+    timeout: float = typer.Option(1800.0, "--timeout", min=1, help="Seconds --wait waits at most."),
+    redis: str | None = typer.Option(None, "--redis", help="The queue's Redis (default: MLPY_REDIS_URL)."),
+    queue: str | None = typer.Option(
+        None, "--queue", help="Queue name (default: MLPY_WORKER_QUEUE, else mlpy)."
+    ),
+    store: str | None = STORE_OPTION,
+    artifacts: str | None = ARTIFACTS_OPTION,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Check the job, record it, run it where --backend says, and print the run."""
+    from mlpy.training import run_job
+
+    spec = TrainingSpec.load(spec_file)
+    preflight(spec)
+    log = _log(store)
+    run = log.create(spec.to_dict(), spec.model, backend.value)
+    typer.echo(f"run {run.id}: {spec.entry_point} -> {spec.model} ({backend.value})", err=True)
+    if backend is Backend.local:
+        # Whatever the user's code raises is recorded on the run, and printed below as one line.
+        with contextlib.suppress(Exception):
+            run_job(spec.to_dict(), run_id=run.id, backend="local", store=store, artifacts=artifacts)
+    else:
+        from mlpy.worker import connect, open_queue, queue_name, redis_url, submit_spec
+
+        submit_spec(
+            open_queue(connect(redis_url(redis)), queue_name(queue)),
+            spec.to_dict(),
+            run.id,
+            store=store,
+            artifacts=artifacts,
+        )
+        if wait:
+            _wait(log, run.id, timeout)
+    _finish(log.get(run.id), output)
+
+
+@app.command("status")
+def status_command(
+    run_id: str = typer.Argument(..., help="Run id printed by 'mlpy train run'."),
+    store: str | None = STORE_OPTION,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """A run's state and, once finished, its result or error."""
+    _finish(_log(store).get(run_id), output)
+
+
+@app.command("list")
+def list_command(
+    model: str | None = typer.Option(None, "--model", "-m", help="Only this model's runs."),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000, help="Newest runs shown."),
+    store: str | None = STORE_OPTION,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """The newest runs, newest first."""
+    runs = _log(store).list(model, limit)
+    if output.structured:
+        print_data([run.to_dict() for run in runs])
+        return
+    rows = [
+        (
+            r.id,
+            r.model,
+            r.backend,
+            r.state,
+            (r.result or {}).get("version"),
+            r.created_at.isoformat(timespec="seconds"),
+        )
+        for r in runs
+    ]
+    print_table("training runs", ["id", "model", "backend", "state", "version", "created"], rows)
+
+
+def _log(store: str | None) -> RunLog:
+    return RunLog(open_store(Locations.resolve(store).store))
+
+
+def _wait(log: RunLog, run_id: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while log.get(run_id).state not in FINISHED:
+        if time.monotonic() > deadline:
+            raise TrainingError(
+                f"run {run_id} is still {log.get(run_id).state} after {timeout:.0f}s",
+                hint=f"is a worker running? check later with 'mlpy train status {run_id}'",
+            )
+        time.sleep(0.5)
+
+
+def _finish(run: TrainingRun, output: OutputFormat) -> None:
+    """Print the run; a failed run ends as its one-line error with a non-zero exit."""
+    if output.structured:
+        print_data(run.to_dict())
+    else:
+        shown = {k: v for k, v in run.to_dict().items() if v is not None and k not in ("spec", "result")}
+        result = run.result or {}
+        for key in ("version", "promoted", "metrics"):
+            if key in result:
+                shown[key] = result[key]
+        if result.get("gate"):
+            shown["gate"] = result["gate"]["reason"]
+        print_mapping(f"training run {run.id}", shown)
+    if run.state == "failed":
+        raise TrainingError(f"run {run.id} failed: {run.error}")
