@@ -77,11 +77,31 @@ def run_command(
 @app.command("status")
 def status_command(
     run_id: str = typer.Argument(..., help="Run id printed by 'mlpy train run'."),
+    redis: str | None = typer.Option(None, "--redis", help="Queued runs: the queue's Redis, to ask it too."),
     store: str | None = STORE_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """A run's state and, once finished, its result or error."""
-    _finish(_log(store).get(run_id), output)
+    log = _log(store)
+    run = log.get(run_id)
+    if run.backend == Backend.queue.value and run.state not in FINISHED:
+        run = _with_queue_state(log, run, redis)
+    _finish(run, output)
+
+
+def _with_queue_state(log: RunLog, run: TrainingRun, redis: str | None) -> TrainingRun:
+    """A queued run whose job the queue gave up on (a worker killed mid-job, a job stopped) is failed,
+    not left ``running`` forever: RQ knows, so ask it."""
+    from mlpy.worker import WorkerError, connect, job_info, redis_url
+
+    try:
+        info = job_info(connect(redis_url(redis)), run.id)
+    except WorkerError:
+        return run  # the queue cannot say more; the run's own record stands
+    if info.status in ("failed", "stopped", "canceled"):
+        log.failed(run.id, f"the queue reports the job {info.status}: {info.error or 'no error recorded'}")
+        return log.get(run.id)
+    return run
 
 
 @app.command("list")

@@ -99,3 +99,26 @@ def test_queued_jobs_train_register_with_lineage_and_respect_the_gate(
         assert version.tags[f"mlpy.train.data.{name}"] == uri
         assert version.tags[f"mlpy.train.data.{name}.sha256"] == digest
     assert version.tags["drift_reference"].startswith(artifacts)
+
+
+def test_a_run_whose_job_the_queue_gave_up_on_reads_as_failed(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from redis import Redis
+    from rq.job import Job
+
+    monkeypatch.setenv("MLPY_STORE", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("MLPY_REDIS_URL", redis_url)
+    monkeypatch.setenv("MLPY_WORKER_QUEUE", f"train-{uuid.uuid4().hex[:8]}")
+    monkeypatch.syspath_prepend(str(FIXTURE_SRC))
+    data = tmp_path / "train.csv"
+    credit_data(300, seed=1).to_csv(data, index=False)
+    spec = tmp_path / "job.yaml"
+    spec.write_text(
+        yaml.safe_dump({"entryPoint": "credit_training.train:fit", "data": str(data), "model": "c"})
+    )
+    assert main(["train", "run", str(spec), "--backend", "queue", "--no-wait", "-o", "json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["id"]
+    Job.fetch(run_id, connection=Redis.from_url(redis_url)).cancel()
+    assert main(["train", "status", run_id]) == 1
+    assert "the queue reports the job canceled" in capsys.readouterr().err
