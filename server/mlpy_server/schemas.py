@@ -224,8 +224,11 @@ class KpiRequest(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [{"name": "revenue", "value": 12.5, "request_id": "9f1c0a7e42b1000000002a"}],
-            # Per request or per unit: one of the two ids.
-            "oneOf": [{"required": ["request_id"]}, {"required": ["unit_id"]}],
+            # Per request or per unit: exactly one of the two ids is a string.
+            "oneOf": [
+                {"required": ["request_id"], "properties": {"request_id": {"type": "string"}}},
+                {"required": ["unit_id"], "properties": {"unit_id": {"type": "string"}}},
+            ],
         },
     )
 
