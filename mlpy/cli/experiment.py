@@ -18,6 +18,7 @@ from mlpy.experiments import (
     ExperimentRepository,
     Goal,
     InvalidExperimentError,
+    MetricSource,
     MetricSpec,
     MetricType,
     SimulationConfig,
@@ -222,6 +223,11 @@ def create_command(
     metric_name: str = typer.Option("metric", "--metric-name", help="What is measured, e.g. squared_error."),
     goal: Goal = typer.Option(Goal.maximize, "--goal", help="maximize or minimize."),
     metric_type: MetricType = typer.Option(MetricType.mean, "--type", help="mean or proportion."),
+    metric_source: MetricSource = typer.Option(
+        MetricSource.feedback,
+        "--metric-source",
+        help="feedback (POST /feedback's value) or kpi (POST /kpi of the KPI --metric-name names).",
+    ),
     min_samples: int = typer.Option(100, "--min-samples", help="Values per variant before deciding."),
     confidence: float = typer.Option(0.95, "--confidence", help="Confidence needed to ship or roll back."),
     max_duration: str | None = typer.Option(None, "--max-duration", help="e.g. 14d; then inconclusive."),
@@ -234,7 +240,7 @@ def create_command(
     config = ExperimentConfig(
         variants=tuple(Variant(n, w) for n, w in weights.items()),
         strategy=_strategy(strategy),
-        metric=MetricSpec(metric_name, goal, metric_type),
+        metric=MetricSpec(metric_name, goal, metric_type, metric_source),
         stopping=StoppingRule(
             min_samples_per_variant=min_samples,
             confidence=confidence,

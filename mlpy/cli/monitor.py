@@ -28,7 +28,8 @@ from mlpy.store import Store, open_store
 
 app = typer.Typer(
     add_completion=False,
-    help="Watch live model performance: latency, errors, predictions, quality, anomalies, trends, alerts.",
+    help="Watch live model performance: latency, errors, predictions, quality, business KPIs, anomalies, "
+    "trends, alerts.",
     no_args_is_help=True,
 )
 _state: dict[str, str | None] = {}
@@ -87,7 +88,8 @@ def report_command(
     ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Figures per model version over the window, with anomalies, trends and firing alerts."""
+    """Figures per model version over the window (business KPIs too), with anomalies, trends and firing
+    alerts."""
     report = build_report(
         _store(),
         window,
@@ -132,11 +134,25 @@ def report_command(
             for m in data["models"]
         ],
     )
+    kpis = [row for m in data["models"] for row in _kpi_rows(m)]
+    if kpis:
+        print_table("business KPIs", ["model", "version", "kpi", "count", *_KPI_SHOWN], kpis)
     findings = [row for m in data["models"] for row in _findings(m)]
     if findings:
         print_table("what to look at", ["model", "version", "kind", "metric", "detail"], findings)
     if not data["models"]:
         typer.echo("no traffic recorded in this window")
+
+
+_KPI_SHOWN = ("sum", "mean", "sd", "min", "max")
+
+
+def _kpi_rows(m: dict[str, Any]) -> list[list[Any]]:
+    """One row per KPI recorded for the model version (POST /kpi, MonitoringRecorder.record_kpi)."""
+    return [
+        [m["model"], m["version"], name, f["count"], *(_fmt(f[k]) for k in _KPI_SHOWN)]
+        for name, f in m["kpis"].items()
+    ]
 
 
 def _findings(m: dict[str, Any]) -> list[list[str]]:

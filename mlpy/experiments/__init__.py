@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mlpy.experiments.definition import ExperimentConfig, parse_duration
     from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
     from mlpy.experiments.guardrails import Breach, Guardrails, GuardrailWatch, without
-    from mlpy.experiments.metrics import Goal, MetricSpec, MetricType
+    from mlpy.experiments.metrics import Goal, MetricSource, MetricSpec, MetricType
     from mlpy.experiments.mirror import (
         MirrorCounts,
         MirrorReport,
@@ -67,6 +67,7 @@ __all__ = [
     "GuardrailWatch",
     "Guardrails",
     "InvalidExperimentError",
+    "MetricSource",
     "MetricSpec",
     "MetricType",
     "MirrorCounts",
@@ -119,6 +120,7 @@ _HOMES = {
     "GuardrailWatch": "mlpy.experiments.guardrails",
     "Guardrails": "mlpy.experiments.guardrails",
     "InvalidExperimentError": "mlpy.experiments.errors",
+    "MetricSource": "mlpy.experiments.metrics",
     "MetricSpec": "mlpy.experiments.metrics",
     "MetricType": "mlpy.experiments.metrics",
     "RepeatedResult": "mlpy.experiments.repeated",

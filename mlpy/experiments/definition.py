@@ -126,6 +126,7 @@ class ExperimentConfig:
                     str(metric.get("name", "metric")),
                     str(metric.get("goal", "maximize")),
                     str(metric.get("type", "mean")),
+                    str(metric.get("source", "feedback")),
                 ),
                 stopping=StoppingRule(
                     min_samples_per_variant=int(stopping.get("minSamplesPerVariant", 100)),

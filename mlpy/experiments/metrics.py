@@ -19,13 +19,23 @@ class MetricType(enum.StrEnum):
     proportion = "proportion"
 
 
+class MetricSource(enum.StrEnum):
+    """Where a unit's value comes from: ``POST /feedback``'s ``value``, or ``POST /kpi`` of the KPI the
+    metric names (revenue, conversion), sent to the router with the routed request id or the unit."""
+
+    feedback = "feedback"
+    kpi = "kpi"
+
+
 @dataclass(frozen=True, slots=True)
 class MetricSpec:
-    """An experiment metric: e.g. squared error (mean, minimize) or conversion (proportion, maximize)."""
+    """An experiment metric: e.g. squared error (mean, minimize) or conversion (proportion, maximize);
+    from feedback, or from the business KPI of the same name."""
 
     name: str = "metric"
     goal: Goal = Goal.maximize
     type: MetricType = MetricType.mean
+    source: MetricSource = MetricSource.feedback
 
     def __post_init__(self) -> None:
         # Plain strings ("maximize") compare equal to the enums but fail `is` checks: coerce them here,
@@ -33,9 +43,11 @@ class MetricSpec:
         try:
             object.__setattr__(self, "goal", Goal(self.goal))
             object.__setattr__(self, "type", MetricType(self.type))
+            object.__setattr__(self, "source", MetricSource(self.source))
         except ValueError as exc:
             raise InvalidExperimentError(
-                f"bad metric: {exc}", hint="goal is minimize|maximize, type is mean|proportion"
+                f"bad metric: {exc}",
+                hint="goal is minimize|maximize, type is mean|proportion, source is feedback|kpi",
             ) from exc
 
     @property
@@ -56,9 +68,17 @@ class MetricSpec:
         return value
 
     @classmethod
-    def parse(cls, name: str = "metric", goal: str = "maximize", type: str = "mean") -> MetricSpec:
-        """From text (the CLI, the CRD): ``__post_init__`` validates and converts both fields."""
-        return cls(name=name, goal=cast(Goal, goal), type=cast(MetricType, type))
+    def parse(
+        cls, name: str = "metric", goal: str = "maximize", type: str = "mean", source: str = "feedback"
+    ) -> MetricSpec:
+        """From text (the CLI, the CRD): ``__post_init__`` validates and converts the fields."""
+        return cls(
+            name=name, goal=cast(Goal, goal), type=cast(MetricType, type), source=cast(MetricSource, source)
+        )
+
+    @property
+    def from_kpi(self) -> bool:
+        return self.source is MetricSource.kpi
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "goal": str(self.goal), "type": str(self.type)}
+        return {"name": self.name, "goal": str(self.goal), "type": str(self.type), "source": str(self.source)}

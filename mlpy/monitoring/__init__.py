@@ -1,4 +1,5 @@
-"""Live model performance: request events in, per-minute buckets stored, reports, alerts and metrics out.
+"""Live model performance: request events and business KPIs in, per-minute buckets stored, reports,
+alerts and metrics out.
 
 The model server feeds :class:`MonitoringRecorder`; ``mlpy monitor report``, the Prometheus collector
 and the operator read the buckets back over hourly, daily or weekly windows.

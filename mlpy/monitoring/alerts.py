@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from mlpy.monitoring.errors import InvalidRuleError
+from mlpy.monitoring.kpi import KPI_FIGURES, PREFIX, parse_kpi_metric
 from mlpy.monitoring.tables import AlertRow
 from mlpy.store import Store
 
@@ -46,7 +47,8 @@ class Severity(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AlertRule:
-    """``metric op threshold``, e.g. ``error_rate > 0.05``; ignored below ``min_requests`` (noise)."""
+    """``metric op threshold``, e.g. ``error_rate > 0.05`` or ``kpi.revenue.mean < 10``; ignored below
+    ``min_requests`` requests (noise), or for a KPI figure below that many values of the KPI."""
 
     name: str
     metric: str
@@ -56,10 +58,11 @@ class AlertRule:
     min_requests: int = 20
 
     def __post_init__(self) -> None:
-        if self.metric not in RULE_METRICS:
+        if self.metric not in RULE_METRICS and parse_kpi_metric(self.metric) is None:
             raise InvalidRuleError(
                 f"rule {self.name!r}: unknown metric {self.metric!r}",
-                hint=f"use one of: {', '.join(RULE_METRICS)}",
+                hint=f"use one of: {', '.join(RULE_METRICS)}, or kpi.NAME.FIGURE with FIGURE one of "
+                f"{', '.join(KPI_FIGURES)}",
             )
         if self.op not in _OPERATORS:
             raise InvalidRuleError(
@@ -69,7 +72,9 @@ class AlertRule:
     def fires(self, figures: Mapping[str, Any]) -> float | None:
         """The offending value when the rule fires on these figures, else None."""
         value = figures.get(self.metric)
-        if value is None or (figures.get("requests") or 0) < self.min_requests:
+        kpi = parse_kpi_metric(self.metric)
+        samples = figures.get("requests") if kpi is None else figures.get(f"{PREFIX}{kpi[0]}.count")
+        if value is None or (samples or 0) < self.min_requests:
             return None
         return float(value) if _OPERATORS[self.op](float(value), self.threshold) else None
 

@@ -24,6 +24,12 @@ _GAUGES = (
     ("accuracy", "mlpy_model_window_accuracy", "Share of predictions equal to their outcome in the window."),
 )
 
+_KPI_GAUGES = (
+    ("count", "mlpy_model_window_kpi_count", "Business KPI values recorded in the window (POST /kpi)."),
+    ("sum", "mlpy_model_window_kpi_sum", "Sum of a business KPI's values in the window (e.g. revenue)."),
+    ("mean", "mlpy_model_window_kpi_mean", "Mean of a business KPI's values in the window."),
+)
+
 
 class MonitoringCollector(Collector):
     """Reads the store on every scrape, so any process (server, operator, a sidecar) can export the figures
@@ -42,9 +48,17 @@ class MonitoringCollector(Collector):
             "Latency percentiles in the window.",
             labels=[*labels, "quantile"],
         )
+        kpi_families = {
+            key: GaugeMetricFamily(name, doc, labels=[*labels, "kpi"]) for key, name, doc in _KPI_GAUGES
+        }
         for vw in load_windows(self.store, start, end, self.window.step):
             figures = vw.totals.figures()
             values = [vw.model, vw.version, str(self.window)]
+            for kpi, kpi_totals in sorted(vw.totals.kpis.items()):
+                kpi_figures = kpi_totals.figures()
+                for key, family in kpi_families.items():
+                    if kpi_figures[key] is not None:
+                        family.add_metric([*values, kpi], float(kpi_figures[key] or 0.0))
             for key, family in families.items():
                 if figures[key] is not None:
                     family.add_metric(values, float(figures[key] or 0.0))
@@ -62,6 +76,7 @@ class MonitoringCollector(Collector):
         for labels_of, count in sorted(counts.items()):
             firing.add_metric(list(labels_of), count)
         yield from families.values()
+        yield from kpi_families.values()
         yield latency
         yield firing
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from mlpy.monitoring.alerts import DEFAULT_RULES, Alert, AlertLog, AlertRule
 from mlpy.monitoring.anomaly import Method, detect
+from mlpy.monitoring.kpi import flat_kpi_figures
 from mlpy.monitoring.shift import Shift, prediction_shift
-from mlpy.monitoring.summary import SERIES_METRICS, VersionWindow, load_windows
+from mlpy.monitoring.summary import VersionWindow, load_windows
 from mlpy.monitoring.trend import trend
 from mlpy.monitoring.windows import Window, window_bounds
 from mlpy.store import Store, utcnow
@@ -69,14 +70,13 @@ def build_report(
     log = AlertLog(store)
     versions = []
     for vw in load_windows(store, start, end, window.step, model):
-        figures = vw.totals.figures()
+        figures = rule_figures(vw)
         anomalies = {}
-        for name in SERIES_METRICS:
-            series = vw.series[name]
+        for name, series in vw.series.items():  # the request series, then each KPI's (kpi.NAME.mean, ...)
             found = detect(series, method, threshold)
             anomalies[name] = [{**a.to_dict(), "at": vw.times[a.index].isoformat()} for a in found]
         trends = {}
-        for name in SERIES_METRICS:
+        for name in vw.series:
             found_trend = trend(vw.times, vw.series[name])
             trends[name] = None if found_trend is None else found_trend.to_dict()
         alerts = (
@@ -88,8 +88,13 @@ def build_report(
     return Report(window, start, end, versions)
 
 
+def rule_figures(vw: VersionWindow) -> dict[str, Any]:
+    """What alert rules read: the window's figures and each KPI's as ``kpi.NAME.FIGURE``."""
+    return {**vw.totals.figures(), **flat_kpi_figures(vw.totals.kpis)}
+
+
 def _evaluate(vw: VersionWindow, rules: Sequence[AlertRule], now: datetime) -> list[Alert]:
-    figures = vw.totals.figures()
+    figures = rule_figures(vw)
     alerts = []
     for rule in rules:
         value = rule.fires(figures)

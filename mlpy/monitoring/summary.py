@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from mlpy.monitoring.histogram import percentile
-from mlpy.monitoring.tables import LatencyBin, MinuteBucket, PredictionLabel
+from mlpy.monitoring.kpi import KPI_SERIES, PREFIX, KpiTotals, kpi_figures, merge_kpis
+from mlpy.monitoring.tables import KpiBucket, LatencyBin, MinuteBucket, PredictionLabel
 from mlpy.store import Store
 
 SERIES_METRICS = ("requests", "error_rate", "latency_mean", "prediction_mean", "mae")
@@ -53,6 +54,7 @@ class Totals:
     correct: int = 0
     bins: dict[int, int] = field(default_factory=dict)
     labels: dict[str, int] = field(default_factory=dict)
+    kpis: dict[str, KpiTotals] = field(default_factory=dict)
 
     def add(self, row: MinuteBucket) -> None:
         self.requests += row.requests
@@ -97,6 +99,12 @@ class Totals:
             "accuracy": ratio(self.correct, self.outcome_n),
         }
 
+    def add_kpi(self, row: KpiBucket) -> None:
+        kpi = self.kpis.get(row.name)
+        if kpi is None:
+            kpi = self.kpis[row.name] = KpiTotals()
+        kpi.merge(KpiTotals(row.value_n, row.value_sum, row.value_sum_sq, row.value_min, row.value_max))
+
     def label_shares(self) -> dict[str, float]:
         total = sum(self.labels.values())
         return {label: count / total for label, count in sorted(self.labels.items())} if total else {}
@@ -119,6 +127,7 @@ class VersionWindow:
             "version": self.version,
             **self.totals.figures(),
             "prediction_labels": self.totals.label_shares(),
+            "kpis": kpi_figures(self.totals.kpis),
         }
 
     def split(self, recent_share: float = 0.25) -> tuple[Totals, Totals]:
@@ -134,14 +143,17 @@ def load_windows(
     bucket_query = select(MinuteBucket).where(MinuteBucket.minute >= start, MinuteBucket.minute < end)
     bin_query = select(LatencyBin).where(LatencyBin.minute >= start, LatencyBin.minute < end)
     label_query = select(PredictionLabel).where(PredictionLabel.minute >= start, PredictionLabel.minute < end)
+    kpi_query = select(KpiBucket).where(KpiBucket.minute >= start, KpiBucket.minute < end)
     if model is not None:
         bucket_query = bucket_query.where(MinuteBucket.model == model)
         bin_query = bin_query.where(LatencyBin.model == model)
         label_query = label_query.where(PredictionLabel.model == model)
+        kpi_query = kpi_query.where(KpiBucket.model == model)
     with store.session() as session:
         rows = session.scalars(bucket_query).all()
         bins = session.scalars(bin_query).all()
         labels = session.scalars(label_query).all()
+        kpis = session.scalars(kpi_query).all()
     steps = max(1, math.ceil((end - start) / step))
     totals: dict[tuple[str, str], Totals] = defaultdict(Totals)
     per_step: dict[tuple[str, str], list[Totals]] = defaultdict(lambda: [Totals() for _ in range(steps)])
@@ -156,11 +168,16 @@ def load_windows(
         key = (label.model, label.version)
         for target in (totals[key], per_step[key][min(steps - 1, int((label.minute - start) / step))]):
             target.labels[label.label] = target.labels.get(label.label, 0) + label.count
+    for kpi in kpis:
+        key = (kpi.model, kpi.version)
+        totals[key].add_kpi(kpi)
+        per_step[key][min(steps - 1, int((kpi.minute - start) / step))].add_kpi(kpi)
     times = [start + i * step for i in range(steps)]
     result = []
     for key in sorted(totals):
         figures = [t.figures() for t in per_step[key]]
         series = {name: [_number(f[name]) for f in figures] for name in SERIES_METRICS}
+        series.update(_kpi_series(sorted(totals[key].kpis), per_step[key]))
         result.append(VersionWindow(key[0], key[1], totals[key], times, series, per_step[key]))
     return result
 
@@ -174,7 +191,19 @@ def merge_totals(parts: list[Totals]) -> Totals:
         merged.latency_max = max(merged.latency_max, part.latency_max)
         for label, count in part.labels.items():
             merged.labels[label] = merged.labels.get(label, 0) + count
+        merge_kpis(merged.kpis, part.kpis)
     return merged
+
+
+def _kpi_series(names: list[str], steps: list[Totals]) -> dict[str, list[float | None]]:
+    """``kpi.NAME.count|sum|mean`` per step; a step without the KPI counts 0 and has no mean."""
+    empty = KpiTotals()
+    series: dict[str, list[float | None]] = {}
+    for name in names:
+        figures = [step.kpis.get(name, empty).figures() for step in steps]
+        for figure in KPI_SERIES:
+            series[f"{PREFIX}{name}.{figure}"] = [_number(f[figure]) for f in figures]
+    return series
 
 
 def _number(value: float | int | None) -> float | None:

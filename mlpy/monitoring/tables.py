@@ -1,4 +1,4 @@
-"""Monitoring tables: per-minute aggregates per model version, latency histogram bins, alerts."""
+"""Monitoring tables: per-minute aggregates per model version, latency histogram bins, KPIs, alerts."""
 
 from __future__ import annotations
 
@@ -78,3 +78,19 @@ class AlertRow(Base):
     first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class KpiBucket(Base):
+    """A business KPI's minute (revenue, conversion, loss) per model version: sums, so replicas add."""
+
+    __tablename__ = "monitoring_kpis"
+
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    value_n: Mapped[int] = mapped_column(BigInteger, default=0)
+    value_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    value_sum_sq: Mapped[float] = mapped_column(Float, default=0.0)
+    value_min: Mapped[float] = mapped_column(Float, default=0.0)
+    value_max: Mapped[float] = mapped_column(Float, default=0.0)

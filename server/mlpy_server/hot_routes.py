@@ -28,11 +28,14 @@ from mlpy_server.schemas import (
     PREDICT_BODY,
     BatchResponse,
     InferResponse,
+    KpiRequest,
+    KpiResponse,
     ModelName,
     PredictResponse,
     VersionRef,
     body,
     errors,
+    request_schema,
 )
 
 Handler = Callable[..., Awaitable[Response]]
@@ -59,6 +62,7 @@ class HotRoute:
     handler: Handler
     method: str = "POST"
     permission: Permission = Permission.predict
+    status: int = 200  # what a success answers
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -114,6 +118,7 @@ def serving_routes() -> tuple[HotRoute, ...]:
             v2_tags,
             v2.infer,
         ),
+        kpi_route(),
     )
 
 
@@ -166,6 +171,28 @@ def forwarding_routes() -> tuple[HotRoute, ...]:
             tags,
             forward,
         ),
+        kpi_route(),
+    )
+
+
+def kpi_route() -> HotRoute:
+    """``POST /kpi``, the same in both modes: recorded for monitoring, or counted for the experiment."""
+    from mlpy_server.kpi import record_kpi
+
+    return HotRoute(
+        "record_kpi",
+        "/kpi",
+        "Record a business KPI",
+        "A business value (``revenue``, ``conversion``, ``loss``) for one request (``request_id``) or one"
+        " unit (``unit_id``).\n\nServing mode: recorded for monitoring under the version of ``model``"
+        " (``recorded`` is false while MLPY_MONITORING is off). Router mode: counted as the experiment's"
+        " observation for the variant of the request or unit when the experiment's metric is this KPI"
+        " (``metric.source: kpi``), once per request id or unit (``counted`` is false for a repeat).",
+        request_schema(KpiRequest),
+        {202: {"model": KpiResponse, "description": "Recorded or counted (see the flags)"}, **errors(503)},
+        ("monitoring",),
+        record_kpi,
+        status=202,
     )
 
 
@@ -180,6 +207,7 @@ def declare(app: FastAPI, routes: tuple[HotRoute, ...]) -> None:
             summary=route.summary,
             description=route.description,
             response_model=None,
+            status_code=route.status,
             responses=route.responses,
             tags=list(route.tags),
             openapi_extra={**body(route.body), "security": security(route.permission)},

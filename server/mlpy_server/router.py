@@ -320,17 +320,31 @@ class ABRouter:
             chosen = variant
         if value is None:
             return chosen, False
-        try:
-            first = await anyio.to_thread.run_sync(
-                self.plan.backend.claim_feedback, self.plan.name, request_id
+        metric = self.plan.config.metric
+        if metric.from_kpi:
+            raise InvalidInputError(
+                f"experiment {self.plan.name!r} takes its metric from the KPI {metric.name!r}, not feedback",
+                hint=f"send the value with POST /kpi (name {metric.name!r}), or leave 'value' out",
+                field="value",
             )
+        return chosen, await self.count_once(request_id, chosen, value)
+
+    async def count_once(self, claim: str, variant: str, value: float) -> bool:
+        """Record ``value`` for ``variant`` unless ``claim`` (a request id, or a unit's key) was counted
+        before on any replica; returns whether this call counted."""
+        try:
+            value = self.plan.config.metric.check_value(value)
+        except MlpyError as exc:
+            raise InvalidInputError(str(exc), field="value") from exc
+        try:
+            first = await anyio.to_thread.run_sync(self.plan.backend.claim_feedback, self.plan.name, claim)
         except MlpyError as exc:
             raise StatisticsUnavailableError(
-                f"feedback not counted: {exc}", hint="retry: a repeat is never counted twice"
+                f"value not counted: {exc}", hint="retry: a repeat is never counted twice"
             ) from exc
         if first:
-            self.experiment.record(chosen, value)
-        return chosen, first
+            self.experiment.record(variant, value)
+        return first
 
     def _mirror_status(self, stats: dict[str, VariantStats]) -> dict[str, Any] | None:
         """The shadow's agreement, failures and latency, from every replica's counts."""

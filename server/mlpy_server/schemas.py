@@ -139,6 +139,16 @@ INFER_BODY: dict[str, Any] = {
 }
 
 
+def request_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A pydantic body's JSON Schema as FastAPI's OpenAPI document shows it (without null defaults),
+    for a hot route that validates its body with ``model``."""
+    schema = model.model_json_schema()
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+    return schema
+
+
 def body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
@@ -207,6 +217,51 @@ class FeedbackRequest(BaseModel):
             " ids the router issued name their variant themselves"
         ),
     )
+
+
+class KpiRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "revenue", "value": 12.5, "request_id": "9f1c0a7e42b1000000002a"}],
+            # Per request or per unit: exactly one of the two ids is a string.
+            "oneOf": [
+                {"required": ["request_id"], "properties": {"request_id": {"type": "string"}}},
+                {"required": ["unit_id"], "properties": {"unit_id": {"type": "string"}}},
+            ],
+        },
+    )
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$",
+        description="The business KPI, e.g. revenue, conversion or loss",
+    )
+    value: float = Field(strict=True, allow_inf_nan=False, description="Its value for this request or unit")
+    request_id: str | None = Field(
+        None, min_length=1, max_length=64, description="The request the value is for (X-Request-ID)"
+    )
+    unit_id: str | None = Field(
+        None, min_length=1, max_length=128, description="Or the unit (user, account) the value is for"
+    )
+    model: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Serving mode: the model (name, name:version or name@alias); optional with one loaded",
+    )
+
+
+class KpiResponse(BaseModel):
+    name: str = Field(description="The KPI")
+    request_id: str | None = Field(description="The request it was for, as sent")
+    unit_id: str | None = Field(description="The unit it was for, as sent")
+    model: str | None = Field(description="Serving mode: the model it was recorded for")
+    version: str | None = Field(description="Serving mode: the version it was recorded for")
+    recorded: bool = Field(description="Serving mode: recorded for monitoring (MLPY_MONITORING on)")
+    variant: str | None = Field(description="Router mode: the variant of the request or unit")
+    counted: bool = Field(description="Router mode: counted for the experiment (its metric, not a repeat)")
 
 
 class WeightsRequest(BaseModel):

@@ -1,4 +1,4 @@
-"""Two server processes flush into the same minutes at once: the upserts add, no request is lost."""
+"""Two server processes flush into the same minutes at once: the upserts add, no request or KPI is lost."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def _serve(url: str) -> None:
         at = NOW - timedelta(minutes=flush % 3)  # the two processes collide on the same three minutes
         for i in range(PER_FLUSH):
             recorder.record_request("m", 1, 0.01 * (1 + i % 4), error=i == 0, prediction=1.0, at=at)
+            recorder.record_kpi("m", 1, "revenue", 0.5 * (1 + i % 4), at=at)
         recorder.flush()
 
 
@@ -37,3 +38,7 @@ def test_concurrent_recorders_lose_nothing(store_url: str) -> None:
     assert totals.errors == 2 * FLUSHES
     assert sum(totals.bins.values()) == totals.requests
     assert totals.latency_max == 0.04
+    revenue = totals.kpis["revenue"]
+    assert revenue.n == totals.requests
+    assert revenue.total == 2 * FLUSHES * (PER_FLUSH // 4) * (0.5 + 1.0 + 1.5 + 2.0)
+    assert (revenue.low, revenue.high) == (0.5, 2.0)

@@ -162,3 +162,15 @@ def test_real_subprocess_run(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: unknown strategy")
     assert "Traceback" not in bad.stderr
+
+
+def test_create_an_experiment_on_a_kpi(capsys: pytest.CaptureFixture[str], sqlite_url: str) -> None:
+    create = ["experiment", "--store", sqlite_url, "create", "--variant", "A=50", "--variant", "B=50"]
+    default = _json(capsys, [*create, "plain", "-o", "json"])
+    assert default["config"]["metric"]["source"] == "feedback"
+    kpi = _json(
+        capsys, [*create, "pricing", "--metric-name", "revenue", "--metric-source", "kpi", "-o", "json"]
+    )
+    assert kpi["config"]["metric"] == {"name": "revenue", "goal": "maximize", "type": "mean", "source": "kpi"}
+    assert main([*create, "other", "--metric-source", "survey"]) == 2
+    assert "--metric-source" in capsys.readouterr().err

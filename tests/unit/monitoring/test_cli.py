@@ -86,3 +86,37 @@ def test_real_subprocess_run(traffic_store: Store, now: datetime) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["models"][0]["model"] == "ranker"
+
+
+def test_report_shows_kpis_and_their_alerts(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC
+
+    from mlpy.monitoring import MonitoringRecorder
+    from mlpy.store import open_store
+
+    store = open_store(sqlite_url)
+    at = datetime(2026, 11, 27, 11, 30, tzinfo=UTC)
+    recorder = MonitoringRecorder(store, flush_interval_s=1e9)
+    for value in (4.0, 6.0, 11.0):
+        recorder.record_kpi("credit", 1, "revenue", value, at=at)
+    recorder.record_kpi("credit", 1, "revenue", 2.0)  # now: in the metrics' window, not the report's
+    recorder.flush()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "- {name: revenue-low, metric: kpi.revenue.mean, op: '<', threshold: 10, min_requests: 3}\n"
+    )
+    argv = _args(
+        store, "report", "--window", "hourly", "--now", "2026-11-27T12:00:00Z", "--rules", str(rules)
+    )
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "business KPIs" in out
+    [row] = [
+        line for line in out.splitlines() if "revenue" in line and "credit" in line and "kpi." not in line
+    ]
+    assert row.replace("│", " ").split() == ["credit", "1", "revenue", "3", "21", "7", "3.606", "4", "11"]
+    assert "kpi.revenue.mean = 7 < 10" in out
+    assert main(_args(store, "metrics", "--window", "hourly")) == 0
+    assert "mlpy_model_window_kpi_sum{" in capsys.readouterr().out

@@ -61,7 +61,13 @@ def replicas(
     serve_app: Callable[..., Any],
 ) -> Iterator[tuple[TestClient, TestClient]]:
     name = f"exp-{time.time_ns()}"
-    path = half_and_half(tmp_path, name, make_settings, serve_app)
+    with replica_pair(half_and_half(tmp_path, name, make_settings, serve_app), name, stats_url) as pair:
+        yield pair
+
+
+@contextlib.contextmanager
+def replica_pair(path: Path, name: str, stats_url: str) -> Iterator[tuple[TestClient, TestClient]]:
+    """Two routers for the experiment file ``path`` on one backend; its Redis keys removed after."""
     settings = ServerSettings(
         experiment=str(path),
         experiment_stats_url=stats_url,
