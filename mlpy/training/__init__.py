@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     )
     from mlpy.training.execute import run_job, train
     from mlpy.training.outcome import Fitted, Trained
-    from mlpy.training.preflight import preflight
+    from mlpy.training.checks import preflight
     from mlpy.training.references import store_profile
     from mlpy.training.runs import RunLog, TrainingRun
     from mlpy.training.search import grid_fit
@@ -67,7 +67,7 @@ _HOMES = {
     "TrainingRun": "mlpy.training.runs",
     "TrainingSpec": "mlpy.training.spec",
     "grid_fit": "mlpy.training.search",
-    "preflight": "mlpy.training.preflight",
+    "preflight": "mlpy.training.checks",
     "run_job": "mlpy.training.execute",
     "store_profile": "mlpy.training.references",
     "train": "mlpy.training.execute",
