@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "serve": "mlpy.cli.serve:serve",
     "worker": "mlpy.cli.worker:app",
     "demo": "mlpy.cli.demo:demo",
+    "audit": "mlpy.cli.audit:app",
 }
 
 

@@ -17,6 +17,7 @@ TABLE_MODULES = (
     "mlpy.monitoring.tables",
     "mlpy.drift.tables",
     "mlpy.predlog.tables",
+    "mlpy.audit.tables",
 )
 
 NAMING = {

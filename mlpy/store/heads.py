@@ -17,6 +17,7 @@ HEADS = frozenset(
         "0007_drift_correction_names",
         "0008_registry_string_tags",
         "0009_experiment_weights",
+        "0010_audit",
     }
 )
 VERSION_TABLE = "alembic_version"
