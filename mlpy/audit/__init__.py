@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from mlpy import faces
 
 if TYPE_CHECKING:
-    from mlpy.audit.chain import GENESIS, AuditEntry, Verification, canonical, check_chain
+    from mlpy.audit.chain import GENESIS, AuditEntry, Verification, canonical, check_chain, check_copy
     from mlpy.audit.errors import (
         AuditError,
         InvalidEntryError,
         InvalidQueryError,
         MissingHeadError,
     )
-    from mlpy.audit.exporting import FORMATS
+    from mlpy.audit.exporting import FORMATS, verify_export
     from mlpy.audit.log import AuditLog
     from mlpy.audit.reading import parse_instant
     from mlpy.audit.writing import append_entry, current_actor
@@ -36,8 +36,10 @@ __all__ = [
     "append_entry",
     "canonical",
     "check_chain",
+    "check_copy",
     "current_actor",
     "parse_instant",
+    "verify_export",
 ]
 
 _HOMES = {
@@ -53,8 +55,10 @@ _HOMES = {
     "append_entry": "mlpy.audit.writing",
     "canonical": "mlpy.audit.chain",
     "check_chain": "mlpy.audit.chain",
+    "check_copy": "mlpy.audit.chain",
     "current_actor": "mlpy.audit.writing",
     "parse_instant": "mlpy.audit.reading",
+    "verify_export": "mlpy.audit.exporting",
 }
 
 

@@ -9,6 +9,7 @@ changes a hash that a later entry (or the head) has recorded.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -108,25 +109,57 @@ class Verification:
 
 def check_chain(entries: Iterable[AuditEntry], head_seq: int, head_hash: str) -> Verification:
     """Walk ``entries`` (in ``seq`` order, those up to ``head_seq``) and stop at the first broken link."""
-    expected, previous, count = 1, GENESIS, 0
-
-    def broken(seq: int, problem: str) -> Verification:
-        return Verification(False, count, head_seq, head_hash, seq, problem)
-
-    for entry in entries:
-        if entry.seq != expected:
-            return broken(expected, f"entry {expected} is missing (the next one is {entry.seq}): deleted")
-        if entry.prev_hash != previous:
-            return broken(
-                entry.seq,
-                f"entry {entry.seq} does not follow entry {entry.seq - 1}: "
-                "an earlier entry was changed, replaced or moved",
-            )
-        if entry.computed_hash() != entry.hash:
-            return broken(entry.seq, f"entry {entry.seq} does not match its hash: it was edited")
-        previous, expected, count = entry.hash, expected + 1, count + 1
+    count, last_hash, broken = _walk(entries, 1, GENESIS)
+    if broken is not None:
+        return Verification(False, count, head_seq, head_hash, *broken)
     if count != head_seq:
-        return broken(expected, f"entry {expected} is missing: the log's head is entry {head_seq}")
-    if previous != head_hash:
-        return broken(head_seq, f"entry {head_seq} does not match the head's hash: it was replaced")
+        missing = count + 1
+        return Verification(
+            False,
+            count,
+            head_seq,
+            head_hash,
+            missing,
+            f"entry {missing} is missing: the log's head is entry {head_seq}",
+        )
+    if last_hash != head_hash:
+        problem = f"entry {head_seq} does not match the head's hash: it was replaced"
+        return Verification(False, count, head_seq, head_hash, head_seq, problem)
     return Verification(True, count, head_seq, head_hash)
+
+
+def check_copy(entries: Iterable[AuditEntry]) -> Verification:
+    """An exported run of consecutive entries (the whole log, or a period of it): every hash and every
+    link inside it. Its first entry's link to the one before cannot be checked without the log."""
+    iterator = iter(entries)
+    first = next(iterator, None)
+    if first is None:
+        return Verification(True, 0, 0, GENESIS)
+    count, last_hash, broken = _walk(itertools.chain([first], iterator), first.seq, first.prev_hash)
+    last_seq = first.seq + count - 1
+    if broken is not None:
+        return Verification(False, count, last_seq, last_hash, *broken)
+    return Verification(True, count, last_seq, last_hash)
+
+
+def _walk(entries: Iterable[AuditEntry], seq: int, previous: str) -> tuple[int, str, tuple[int, str] | None]:
+    """How many entries from ``seq`` on chain correctly, the last good hash, and the first break."""
+    count = 0
+    for entry in entries:
+        expected = seq + count
+        if entry.seq != expected:
+            return (
+                count,
+                previous,
+                (expected, f"entry {expected} is missing (the next one is {entry.seq}): deleted"),
+            )
+        if entry.prev_hash != previous:
+            problem = (
+                f"entry {entry.seq} does not follow entry {entry.seq - 1}: "
+                "an earlier entry was changed, replaced or moved"
+            )
+            return count, previous, (entry.seq, problem)
+        if entry.computed_hash() != entry.hash:
+            return count, previous, (entry.seq, f"entry {entry.seq} does not match its hash: it was edited")
+        previous, count = entry.hash, count + 1
+    return count, previous, None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from mlpy.audit import FORMATS, AuditLog, InvalidQueryError
+from mlpy.audit import FORMATS, AuditLog, InvalidQueryError, verify_export
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_data, print_table
 
 app = typer.Typer(
@@ -70,9 +70,14 @@ def list_(
 
 
 @app.command()
-def verify(output: OutputFormat = OUTPUT_OPTION) -> None:
+def verify(
+    file: Path | None = typer.Option(
+        None, "--file", help="Check a JSON Lines export instead of the store (a period or the whole log)."
+    ),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
     """Recompute the hash chain; exits 3 naming the first entry that was edited, deleted or moved."""
-    result = _log().verify()
+    result = verify_export(file) if file is not None else _log().verify()
     if output.structured:
         print_data(result)
     elif result.ok:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mlpy.audit import GENESIS, AuditEntry, InvalidEntryError, canonical, check_chain
+from mlpy.audit import GENESIS, AuditEntry, InvalidEntryError, canonical, check_chain, check_copy
 
 AT = datetime(2026, 12, 2, 9, 30, 0, 123456, tzinfo=UTC)
 
@@ -149,3 +149,13 @@ def test_reordered_entries_are_found() -> None:
 def test_an_empty_log_verifies_against_the_genesis_head() -> None:
     assert check_chain([], 0, GENESIS).ok
     assert not check_chain([], 0, "1" * 64).ok
+
+
+def test_a_copy_of_a_period_checks_every_link_inside_it() -> None:
+    entries = chain(6)
+    result = check_copy(entries[2:5])
+    assert (result.ok, result.entries, result.head_seq, result.head_hash) == (True, 3, 5, entries[4].hash)
+    edited = [*entries[2:4], replace(entries[4], actor="eve")]
+    assert check_copy(edited).first_bad_seq == 5
+    assert check_copy([entries[2], entries[4]]).first_bad_seq == 4
+    assert check_copy([]).ok

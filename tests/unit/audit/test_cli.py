@@ -113,3 +113,22 @@ def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _ = run(capsys, "audit", command, "--help")
         assert code == 0, command
         assert "Usage" in out, command
+
+
+def test_verify_checks_an_export_without_the_store(
+    capsys: pytest.CaptureFixture[str], log: AuditLog, tmp_path: Path
+) -> None:
+    copy = tmp_path / "audit.jsonl"
+    assert run(capsys, "audit", "export", "--output", str(copy))[0] == 0
+    code, out, _ = run(capsys, "audit", "verify", "--file", str(copy))
+    assert code == 0
+    assert out.startswith(f"ok: 4 entries, head 4 sha256 {log.head()[1]}")
+    copy.write_text(copy.read_text().replace('"actor": "ana"', '"actor": "eve"', 1))
+    code, _, err = run(capsys, "audit", "verify", "--file", str(copy))
+    assert code == 3
+    assert "broken at entry 1" in err
+    copy.write_text("not json\n")
+    code, _, err = run(capsys, "audit", "verify", "--file", str(copy))
+    assert code == 1
+    assert err.startswith(f"error: line 1 of {copy} is not an exported audit entry")
+    assert len(err.strip().splitlines()) == 1
