@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mlpy.audit.exporting import FORMATS, verify_export
     from mlpy.audit.log import AuditLog
     from mlpy.audit.reading import parse_instant
-    from mlpy.audit.writing import append_entry, current_actor
+    from mlpy.audit.writing import acting_as, append_entry, current_actor
 
 __all__ = [
     "FORMATS",
@@ -33,6 +33,7 @@ __all__ = [
     "InvalidQueryError",
     "MissingHeadError",
     "Verification",
+    "acting_as",
     "append_entry",
     "canonical",
     "check_chain",
@@ -52,6 +53,7 @@ _HOMES = {
     "InvalidQueryError": "mlpy.audit.errors",
     "MissingHeadError": "mlpy.audit.errors",
     "Verification": "mlpy.audit.chain",
+    "acting_as": "mlpy.audit.writing",
     "append_entry": "mlpy.audit.writing",
     "canonical": "mlpy.audit.chain",
     "check_chain": "mlpy.audit.chain",

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
@@ -25,10 +28,25 @@ from mlpy.store import utcnow
 LIMITS = {"actor": 256, "action": 64, "subject": 256}
 
 
-def current_actor() -> str:
-    """Who is acting: ``MLPY_USER`` when set (a CI job, a service), else the login name."""
+_acting: ContextVar[str | None] = ContextVar("mlpy_audit_actor", default=None)
+
+
+@contextmanager
+def acting_as(actor: str | None) -> Iterator[None]:
+    """Entries appended in this block (this thread or task) name ``actor`` unless they name their own:
+    a server's request handler says whose request it is, however deep the write happens."""
+    token = _acting.set(actor)
     try:
-        return os.environ.get("MLPY_USER") or getpass.getuser()
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def current_actor() -> str:
+    """Who is acting: the ``acting_as`` block's actor, else ``MLPY_USER`` when set (a CI job, a
+    service), else the login name."""
+    try:
+        return _acting.get() or os.environ.get("MLPY_USER") or getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
 

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from mlpy.audit import acting_as
 from mlpy.experiments import Evaluation, MirrorReport, StatsBackend, Strategy, evaluate
 from mlpy_operator import audit_trail
 from mlpy_operator.builders import experiment as build
@@ -140,7 +141,8 @@ def reconcile_experiment(
     if canary is not None and weights is None:
         stepped = step_weights(spec, canary.progress)
         if backend is not None and rollback is None:
-            publish_step(backend, key, document, stepped, pinned)
+            with acting_as(audit_trail.operator_actor()):  # a SQL store's audit entry names the operator
+                publish_step(backend, key, document, stepped, pinned)
     model = spec.model
     kube.apply(owned(build.config_map(ref.name, ref.namespace, model, document), body))
     replicas = router_replicas(kube, ref.namespace, spec)

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from mlpy.audit import AuditLog, InvalidEntryError, InvalidQueryError, MissingHeadError, verify_export
+from mlpy.audit import (
+    AuditLog,
+    InvalidEntryError,
+    InvalidQueryError,
+    MissingHeadError,
+    acting_as,
+    verify_export,
+)
 from mlpy.store import utcnow
 from tests.unit.audit.conftest import fill, tamper
 
@@ -146,3 +153,25 @@ def test_an_unknown_export_format_writes_nothing(log: AuditLog, tmp_path: Path) 
     with pytest.raises(InvalidQueryError, match="unknown export format 'xml'"):
         log.export(tmp_path / "audit.xml", fmt="xml")
     assert not (tmp_path / "audit.xml").exists()
+
+
+def test_an_acting_as_block_names_the_actor_of_what_it_appends(
+    log: AuditLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLPY_USER", "ci-job")
+    log.append("test.write", "a")
+    with acting_as("ops (API key)"):
+        log.append("test.write", "b")
+        log.append("test.write", "c", actor="explicit")
+        with acting_as("router guardrail"):
+            log.append("test.write", "d")
+        log.append("test.write", "e")
+    log.append("test.write", "f")
+    assert [e.actor for e in log.entries()] == [
+        "ci-job",
+        "ops (API key)",
+        "explicit",
+        "router guardrail",
+        "ops (API key)",
+        "ci-job",
+    ]
