@@ -20,6 +20,7 @@ while not os.path.exists(go):
     time.sleep(0.005)
 for number in range(count):
     log.append("test.write", f"writer/{name}", actor=name, to_value=number, detail={"n": number})
+    time.sleep(0.002)  # other work between appends, as a real writer has: SQLite's lock changes hands
 """
 
 
