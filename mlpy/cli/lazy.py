@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "worker": "mlpy.cli.worker:app",
     "train": "mlpy.cli.train:app",
     "demo": "mlpy.cli.demo:demo",
+    "audit": "mlpy.cli.audit:app",
 }
 
 

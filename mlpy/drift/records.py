@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from mlpy.audit import append_entry
 from mlpy.config import Locations
 from mlpy.drift.errors import DriftError
 from mlpy.drift.report import DriftReport
@@ -16,7 +17,9 @@ SUMMARY_KEYS = ("kind", "method", "statistic", "p_value", "threshold", "drifted"
 
 
 def record(report: DriftReport, *, store: str | None = None, dataset: str | None = None) -> int:
-    """Append the report's summary to the history; returns the new row's id."""
+    """Append the report's summary to the history, and its verdict to the audit log in the same
+    transaction (every recorded check, from the CLI, the worker or the drift job, passes here);
+    returns the new row's id."""
     if dataset is not None and not 0 < len(dataset) <= 128:
         raise DriftError("a dataset name has 1 to 128 characters", hint="pass a shorter --name")
     data = report.to_dict()
@@ -41,9 +44,38 @@ def record(report: DriftReport, *, store: str | None = None, dataset: str | None
         features=features,
     )
     with open_store(Locations.resolve(store=store).store).session() as session:
+        previous = None
+        if dataset is not None:
+            previous = session.scalar(
+                select(DriftCheckRow.dataset_drift)
+                .where(DriftCheckRow.dataset == dataset)
+                .order_by(DriftCheckRow.id.desc())
+                .limit(1)
+            )
         session.add(row)
         session.flush()
+        append_entry(
+            session,
+            "drift.verdict",
+            f"drift/{dataset or report.reference_source or 'unnamed'}"[:256],
+            from_value=None if previous is None else _verdict(previous),
+            to_value=_verdict(report.dataset_drift),
+            reason=(
+                f"{len(report.drifted_features)} of {len(report.features)} columns drifted "
+                f"(share {report.drift_share:.3g}, threshold {report.drift_share_threshold:g})"
+            ),
+            detail={
+                "check": row.id,
+                "current": report.current_source,
+                "drifted": report.drifted_features,
+                "correction": report.correction,
+            },
+        )
         return row.id
+
+
+def _verdict(drifted: bool) -> str:
+    return "drift" if drifted else "no drift"
 
 
 def history(*, store: str | None = None, dataset: str | None = None, limit: int = 20) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from mlpy.audit import append_entry
 from mlpy.experiments.allocation import next_weights
 from mlpy.experiments.analysis import Analysis, analyse
 from mlpy.experiments.backends import StatsBackend
@@ -66,6 +67,13 @@ class ExperimentRepository:
                 row = ExperimentRow(name=name, config=config.to_dict(), status="running", started_at=utcnow())
                 session.add(row)
                 session.flush()
+                append_entry(
+                    session,
+                    "experiment.start",
+                    f"experiment/{name}",
+                    to_value="running",
+                    detail={"strategy": str(config.strategy), "variants": [v.name for v in config.variants]},
+                )
                 return _record(row)
         except IntegrityError as exc:
             raise ExperimentError(
@@ -128,4 +136,13 @@ class ExperimentRepository:
             if analysis is not None:
                 row.decision = str(analysis.decision)
                 row.winner = analysis.winner
+            append_entry(
+                session,
+                "experiment.decision",
+                f"experiment/{name}",
+                from_value="running",
+                to_value="stopped",
+                reason=None if analysis is None else f"decision {row.decision}, winner {row.winner or '-'}",
+                detail=None if analysis is None else {"decision": row.decision, "winner": row.winner},
+            )
             return _record(row)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from mlpy.audit import append_entry
 from mlpy.experiments.errors import StatsBackendError
 from mlpy.experiments.signing import new_signing_key
 from mlpy.experiments.stats import PublishedWeights, VariantStats
@@ -153,6 +154,9 @@ class SqlStats:
                     )
                     .on_conflict_do_nothing()
                 )
+                before = session.scalar(
+                    select(row.weights).where(row.experiment == experiment).with_for_update()
+                )
                 # One statement: the revision and the weights change together, under the row's lock.
                 revision = session.execute(
                     update(row)
@@ -166,6 +170,16 @@ class SqlStats:
                     )
                     .returning(row.revision)
                 ).scalar_one()
+                # In the same transaction: weights are never in force without their audit entry.
+                append_entry(
+                    session,
+                    "experiment.weights",
+                    f"experiment/{experiment}",
+                    from_value=split_text(before) if before else None,
+                    to_value=split_text(weights),
+                    reason=reason or None,
+                    detail={"revision": int(revision), "basis": basis},
+                )
         except SQLAlchemyError as exc:
             raise StatsBackendError(
                 f"cannot publish the weights of experiment {experiment!r}: {exc}",
@@ -186,3 +200,8 @@ class SqlStats:
                 f"cannot read the weights of experiment {experiment!r}: {exc}",
                 hint="check that the metadata store is reachable",
             ) from exc
+
+
+def split_text(weights: Mapping[str, float]) -> str:
+    """A split as the audit log shows it: ``a=0.9 b=0.1``."""
+    return " ".join(f"{name}={float(share):g}" for name, share in sorted(weights.items()))

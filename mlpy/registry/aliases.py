@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mlpy.audit import append_entry
 from mlpy.registry.errors import AliasError
 from mlpy.registry.names import check_alias, parse_ref
 from mlpy.registry.queries import find_model, find_row
@@ -107,4 +108,13 @@ def _move(
         at=now,
     )
     session.add(event)
+    append_entry(
+        session,
+        f"registry.{action}",
+        f"{model.name}@{alias}",
+        actor=event.actor,
+        from_value=previous,
+        to_value=target,
+        reason=reason,
+    )
     return AliasChange(model.name, alias, action, previous, target, event.actor, reason, now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from mlpy.audit import append_entry
 from mlpy.registry.artifacts import delete_artifact
 from mlpy.registry.errors import InvalidInputError
 from mlpy.registry.queries import aliases_of, find_model
@@ -40,10 +41,24 @@ def gc(store: Store, name: str, *, keep: int, dry_run: bool = False) -> CleanupP
                 .where(ModelVersionRow.model_id == model.id, ModelVersionRow.version.in_(doomed))
                 .values(status=DELETING, deleted_at=utcnow())
             )
+            append_entry(
+                session,
+                "registry.gc",
+                name,
+                from_value=_versions(live),
+                to_value=_versions(kept + list(protected)),
+                reason=f"keep the {keep} newest versions and those an alias points at",
+                detail={"deleted": sorted(doomed), "protected": {str(v): a for v, a in protected.items()}},
+            )
     if not dry_run:
         finish_deletions(store, name)
         recover(store)
     return CleanupPlan(name, dry_run, sorted(doomed), sorted(kept + list(protected)), protected)
+
+
+def _versions(numbers: list[int]) -> str:
+    """Live versions as the log shows them: ``1,2,5``, or ``-`` for none."""
+    return ",".join(map(str, sorted(numbers))) or "-"
 
 
 def finish_deletions(store: Store, name: str) -> None:

@@ -7,7 +7,6 @@ version and deletes the journal entry. A process that dies in between leaves an 
 
 from __future__ import annotations
 
-import getpass
 import math
 import os
 import socket
@@ -21,6 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from mlpy.audit import append_entry, current_actor
 from mlpy.registry.artifacts import ArtifactStore, delete_artifact, sha256_hex
 from mlpy.registry.errors import InvalidInputError, ModelNotFoundError, VersionNotFoundError
 from mlpy.registry.formats import ArtifactFormat
@@ -49,10 +49,8 @@ class VersionDetails:
 
 
 def current_user() -> str:
-    try:
-        return os.environ.get("MLPY_USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    """Who is acting (``MLPY_USER``, else the login): the audit log's notion, shared."""
+    return current_actor()
 
 
 def write_version(
@@ -115,6 +113,19 @@ def write_version(
             )
             session.add(row)
             session.execute(delete(PendingArtifact).where(PendingArtifact.id == pending_id))
+            append_entry(
+                session,
+                "registry.register",
+                name,
+                to_value=version,
+                reason=details.description,
+                detail={
+                    "author": row.author,
+                    "sha256": digest,
+                    "format": fmt.value,
+                    "parent": _parent_ref(parent_model, parent_version),
+                },
+            )
     except BaseException:
         _abandon(store, artifacts, pending_id, uri)
         raise
@@ -197,6 +208,10 @@ def _resolve_parent(store: Store, name: str, parent: int | str | None) -> tuple[
     except (ModelNotFoundError, VersionNotFoundError) as exc:
         raise InvalidInputError(f"parent {parent} does not exist: {exc}") from exc
     return found.name, found.version
+
+
+def _parent_ref(model: str | None, version: int | None) -> str | None:
+    return None if model is None or version is None else f"{model}:{version}"
 
 
 def _pid_alive(pid: int) -> bool:

@@ -18,6 +18,7 @@ TABLE_MODULES = (
     "mlpy.drift.tables",
     "mlpy.predlog.tables",
     "mlpy.training.tables",
+    "mlpy.audit.tables",
 )
 
 NAMING = {

@@ -18,6 +18,7 @@ HEADS = frozenset(
         "0009_experiment_weights",
         "0014_training_runs",
         "0011_monitoring_kpi",
+        "0010_audit",
     }
 )
 VERSION_TABLE = "alembic_version"

@@ -11,7 +11,8 @@ from typing import Any
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
 
-from mlpy_server.auth import Permission
+from mlpy.audit import acting_as
+from mlpy_server.auth import Permission, Principal
 from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import MalformedRequestError
 from mlpy_server.inputs import parse_model
@@ -91,14 +92,21 @@ async def experiment(
 async def set_weights(
     request: Request,
     state: ServerState = Depends(get_state),
-    _: Any = Depends(require(Permission.admin)),
+    caller: Principal | None = Depends(require(Permission.admin)),
 ) -> dict[str, Any]:
     """Takes effect for the next request on this replica and within a refresh (a second) on every
     replica sharing the statistics backend; they hold, adaptive strategies included, until the
-    experiment's definition changes."""
+    experiment's definition changes. With a SQL statistics store, the change and the caller's name
+    go to the audit log."""
     payload = parse_model(await request.body(), WeightsRequest)
     target = _router(state)
-    await anyio.to_thread.run_sync(target.experiment.set_weights, payload.weights)
+    actor = None if caller is None else f"{caller.name} ({caller.via})"
+
+    def apply() -> None:
+        with acting_as(actor):
+            target.experiment.set_weights(payload.weights)
+
+    await anyio.to_thread.run_sync(apply)
     return {"experiment": target.plan.name, "weights": target.experiment.current_weights()}
 
 

@@ -21,6 +21,7 @@ import anyio.to_thread
 import orjson
 import yaml
 
+from mlpy.audit import acting_as
 from mlpy.errors import MlpyError
 from mlpy.experiments import (
     Breach,
@@ -220,7 +221,8 @@ class ABRouter:
     def _roll_back(self, breach: Breach) -> None:
         weights = without(self.experiment.current_weights(), breach.variant, self.plan.config.control)
         # Published: every replica follows within a refresh, and the operator reads the reason.
-        self.experiment.set_weights(weights, reason=breach.reason)
+        with acting_as("router guardrail"):  # who the audit log names (a SQL statistics store)
+            self.experiment.set_weights(weights, reason=breach.reason)
         log.warning("experiment %s: rolled back: %s", self.plan.name, breach.reason)
 
     async def forward(

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 FACES = [
+    "mlpy.audit",
     "mlpy.compiled",
     "mlpy.demo",
     "mlpy.drift",

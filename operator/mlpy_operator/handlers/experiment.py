@@ -8,6 +8,7 @@ from typing import Any
 import kopf
 from kubernetes.client.exceptions import ApiException
 
+from mlpy_operator import audit_trail
 from mlpy_operator.constants import GROUP, VERSION
 from mlpy_operator.handlers.errors import announce, handled, reconciling
 from mlpy_operator.handlers.triggers import on_spec
@@ -35,6 +36,14 @@ def _announce(
     version = spec.versions[winner]
     if spec.promotion == "auto" and decision == "ship":
         archived = rec.promote(api, namespace, spec.model, version)
+        audit_trail.record(
+            "operator.experiment.promote",
+            f"experiment/{namespace}/{body['metadata']['name']}",
+            from_value=",".join(archived) or None,
+            to_value=version,
+            reason=f"{winner} won ({decision}); promotion: auto",
+            detail={"model": spec.model, "archived": archived},
+        )
         note = f" (archived {', '.join(archived)})" if archived else ""
         api.event(body, "Promoted", f"{winner} won ({decision}); {version} is now production{note}")
         return status

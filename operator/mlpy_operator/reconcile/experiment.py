@@ -6,7 +6,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from mlpy.audit import acting_as
 from mlpy.experiments import Evaluation, MirrorReport, StatsBackend, Strategy, evaluate
+from mlpy_operator import audit_trail
 from mlpy_operator.builders import experiment as build
 from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.modelversion import endpoint
@@ -139,7 +141,8 @@ def reconcile_experiment(
     if canary is not None and weights is None:
         stepped = step_weights(spec, canary.progress)
         if backend is not None and rollback is None:
-            publish_step(backend, key, document, stepped, pinned)
+            with acting_as(audit_trail.operator_actor()):  # a SQL store's audit entry names the operator
+                publish_step(backend, key, document, stepped, pinned)
     model = spec.model
     kube.apply(owned(build.config_map(ref.name, ref.namespace, model, document), body))
     replicas = router_replicas(kube, ref.namespace, spec)
@@ -231,7 +234,32 @@ def reconcile_experiment(
     elif concluded_before:
         status["concludedAt"] = old.get("concludedAt")
         status["recommendation"] = old.get("recommendation")
+    _audit(ref.namespace, ref.name, old, status, newly_decided)
     return status, newly_decided
+
+
+def _audit(
+    namespace: str, name: str, old: dict[str, Any], status: dict[str, Any], newly_decided: str | None
+) -> None:
+    """The audit entries of this reconcile: the router's first start, and a first conclusion."""
+    subject = f"experiment/{namespace}/{name}"
+    if not old.get("startedAt"):
+        audit_trail.record(
+            "operator.experiment.start",
+            subject,
+            to_value="Running",
+            reason=f"router {status['router']} applied",
+            detail={"weights": status["weights"]},
+        )
+    if newly_decided is not None:
+        audit_trail.record(
+            "operator.experiment.decision",
+            subject,
+            from_value=str(old.get("phase") or "Running"),
+            to_value=str(status["decision"]),
+            reason="; ".join(status["reasons"]) or None,
+            detail={"winner": status["winner"], "weights": status["weights"]},
+        )
 
 
 def _guardrails_message(spec: ExperimentSpec) -> str:

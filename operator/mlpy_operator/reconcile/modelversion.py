@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from mlpy_operator import audit_trail
+from mlpy_operator.audit_trail import selector_text
 from mlpy_operator.builders import modelversion as build
 from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.experiment import router_name
@@ -259,6 +261,17 @@ def reconcile_stable_service(
     ]
     service["metadata"]["ownerReferences"] = owners
     kube.apply(service)
+    before = None if current_service is None else selector_text(current_service["spec"].get("selector"))
+    after = selector_text(service["spec"].get("selector"))
+    if current_service is None or before != after:
+        target = f"experiment {routed_by}'s router" if routed_by else f"production version {holder_name}"
+        audit_trail.record(
+            "operator.service",
+            f"service/{namespace}/{model}",
+            from_value=before,
+            to_value=after,
+            reason=f"{'created for' if current_service is None else 'switched to'} {target}",
+        )
     return holder_name
 
 

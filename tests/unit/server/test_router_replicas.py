@@ -16,6 +16,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from mlpy.audit import AuditLog
 from mlpy_server import ServerSettings, create_app
 from mlpy_server.auth import hash_key
 from tests.unit.server.test_router import wait_upstreams
@@ -145,7 +146,7 @@ def test_clients_cannot_choose_the_variant_they_credit(replicas: tuple[TestClien
 
 
 def test_weights_set_on_one_replica_reach_the_other_within_a_refresh(
-    replicas: tuple[TestClient, TestClient],
+    replicas: tuple[TestClient, TestClient], stats_url: str
 ) -> None:
     one, two = replicas
     for setter, follower, weights in ((one, two, {"A": 0.0, "B": 1.0}), (two, one, {"A": 1.0, "B": 0.0})):
@@ -163,6 +164,13 @@ def test_weights_set_on_one_replica_reach_the_other_within_a_refresh(
                 "/predict", json={"features": [1, 2, 3], "unit_id": f"u{unit}"}, headers=APP
             )
             assert routed.headers["x-mlpy-variant"] == only
+    if not stats_url.startswith("redis://"):
+        # A SQL store also keeps who set each split, in the audit log's transaction of the change.
+        changes = AuditLog(stats_url).entries(action="experiment.weights")
+        assert [(e.actor, e.from_value, e.to_value) for e in changes] == [
+            ("ops (API key)", None, "A=0 B=1"),
+            ("ops (API key)", "A=0 B=1", "A=1 B=0"),
+        ]
 
 
 @pytest.mark.integration
