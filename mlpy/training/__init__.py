@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from mlpy import faces
 
 if TYPE_CHECKING:
+    from mlpy.training.checks import preflight
     from mlpy.training.errors import (
         BackendUnavailableError,
         EntryPointError,
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     )
     from mlpy.training.execute import run_job, train
     from mlpy.training.outcome import Fitted, Trained
-    from mlpy.training.checks import preflight
     from mlpy.training.references import store_profile
     from mlpy.training.runs import RunLog, TrainingRun
     from mlpy.training.search import grid_fit

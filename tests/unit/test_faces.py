@@ -11,12 +11,14 @@ import pytest
 
 FACES = [
     "mlpy.audit",
+    "mlpy.cards",
     "mlpy.compiled",
     "mlpy.demo",
     "mlpy.drift",
     "mlpy.experiments",
     "mlpy.monitoring",
     "mlpy.registry",
+    "mlpy.training",
     "mlpy.worker",
     "mlpy_server",
 ]
