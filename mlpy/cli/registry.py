@@ -70,6 +70,11 @@ def register(
         help="Record in mlpy.compiled tags whether the model compiles (ONNX Runtime, else treelite) "
         "and agrees with scikit-learn (needs mlpy[compiled]).",
     ),
+    sensitive_feature: list[str] = typer.Option(
+        [],
+        "--sensitive-feature",
+        help="A group attribute its requests may carry for fairness monitoring (e.g. sex), repeatable.",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Register FILE as the next version of NAME."""
@@ -86,6 +91,7 @@ def register(
         description=description,
         if_new=if_new,
         compile=compile_,
+        sensitive_features=sensitive_feature,
     )
     if output.structured:
         print_data(version)

@@ -1,4 +1,5 @@
-"""The monitoring report: per model version, the window's figures, anomalies, trends and alerts."""
+"""The monitoring report: per model version, the window's figures, anomalies, trends, group fairness
+(when its logged predictions carry group attributes and outcomes) and alerts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from mlpy.monitoring.alerts import DEFAULT_RULES, Alert, AlertLog, AlertRule
 from mlpy.monitoring.anomaly import Method, detect
+from mlpy.monitoring.fairness import FairnessReport, fairness_between
 from mlpy.monitoring.shift import Shift, prediction_shift
 from mlpy.monitoring.summary import SERIES_METRICS, VersionWindow, load_windows
 from mlpy.monitoring.trend import trend
@@ -23,6 +25,7 @@ class VersionReport:
     trends: dict[str, dict[str, Any] | None]
     alerts: list[Alert]
     shift: Shift | None = None
+    fairness: FairnessReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -30,6 +33,7 @@ class VersionReport:
             "anomalies": self.anomalies,
             "trends": self.trends,
             "prediction_shift": None if self.shift is None else self.shift.to_dict(),
+            "fairness": None if self.fairness is None else self.fairness.to_dict(),
             "alerts": [a.to_dict() for a in self.alerts],
         }
 
@@ -69,7 +73,8 @@ def build_report(
     log = AlertLog(store)
     versions = []
     for vw in load_windows(store, start, end, window.step, model):
-        figures = vw.totals.figures()
+        fairness = fairness_between(store, vw.model, vw.version, start, end)
+        figures = {**vw.totals.figures(), **fairness.figures()}
         anomalies = {}
         for name in SERIES_METRICS:
             series = vw.series[name]
@@ -82,14 +87,17 @@ def build_report(
         alerts = (
             log.sync(vw.model, vw.version, rules, figures, now)
             if record_alerts
-            else _evaluate(vw, rules, now)
+            else _evaluate(vw, rules, figures, now)
         )
-        versions.append(VersionReport(vw, anomalies, trends, alerts, prediction_shift(*vw.split())))
+        shift = prediction_shift(*vw.split())
+        grouped = fairness if fairness.attributes else None
+        versions.append(VersionReport(vw, anomalies, trends, alerts, shift, grouped))
     return Report(window, start, end, versions)
 
 
-def _evaluate(vw: VersionWindow, rules: Sequence[AlertRule], now: datetime) -> list[Alert]:
-    figures = vw.totals.figures()
+def _evaluate(
+    vw: VersionWindow, rules: Sequence[AlertRule], figures: dict[str, Any], now: datetime
+) -> list[Alert]:
     alerts = []
     for rule in rules:
         value = rule.fires(figures)

@@ -13,10 +13,10 @@ from sqlalchemy import Engine, inspect, text
 HEADS = frozenset(
     {
         "0004_monitoring",
-        "0005_predlog",
         "0007_drift_correction_names",
         "0008_registry_string_tags",
         "0009_experiment_weights",
+        "0012_fairness",
     }
 )
 VERSION_TABLE = "alembic_version"
