@@ -142,7 +142,8 @@ async def feedback(
     state: ServerState = Depends(get_state),
     principal: Principal | None = Depends(require(Permission.predict)),
 ) -> dict[str, Any]:
-    """Stored beside the logged prediction (drift, accuracy); in router mode it also updates the variant.
+    """Stored beside the logged prediction (drift, accuracy, fairness); in router mode it also updates the
+    variant. Group attributes are not sent again: the logged prediction holds them, joined by request id.
 
     A repeat of the same ``request_id`` is accepted and changes nothing (``counted`` is false).
     """

@@ -25,8 +25,6 @@ def parse_groups(
     """``{name: [one value per row]}`` from what the request sent, or None when it sent none."""
     if raw is None:
         return None
-    if isinstance(raw, str):
-        raw = _decoded(raw, field)
     if not isinstance(raw, dict):
         raise InvalidInputError(
             f"field {field!r} must be an object of group attributes, got {kind_of(raw)}", field=field
@@ -45,11 +43,18 @@ def parse_groups(
     return parsed or None
 
 
-def _decoded(text: str, field: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInputError(f"field {field!r} is text but not a JSON object: {exc}", field=field) from exc
+def parameter_groups(
+    served: ServedModel, parameters: dict[str, Any], rows: int
+) -> dict[str, list[Any]] | None:
+    """The ``groups`` request parameter of an inference: the object, or its JSON text (gRPC)."""
+    field = "parameters.groups"
+    raw = parameters.get("groups")
+    if isinstance(raw, str):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInputError(f"field {field!r} is text but not JSON: {exc}", field=field) from exc
+    return parse_groups(served, raw, rows, field)
 
 
 def _values(value: Any, rows: int, where: str) -> list[Any]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlpy_server.errors import InvalidInputError, MalformedRequestError, PayloadTooLargeError
-from mlpy_server.groups import parse_groups
+from mlpy_server.groups import parameter_groups
 from mlpy_server.inputs import NUMERIC_KINDS, kind_of
 from mlpy_server.oip_binary import DTYPES
 from mlpy_server.served import ServedModel
@@ -304,7 +304,7 @@ async def run_infer(
     """One inference as both transports run it: the body checked, predicted (probabilities when an
     output asks), and the protocol's response; the transport encodes it its own way."""
     call = parse_infer(served, data, plane.max_batch_rows)
-    groups = parse_groups(served, call.parameters.get("groups"), len(call.matrix), "parameters.groups")
+    groups = parameter_groups(served, call.parameters, len(call.matrix))
     predictions, probabilities = await plane.infer(
         served,
         call.matrix,
