@@ -17,7 +17,12 @@ if TYPE_CHECKING:
     from mlpy.monitoring.alerts import DEFAULT_RULES, AlertLog, AlertRule, Severity, load_rules
     from mlpy.monitoring.anomaly import Method
     from mlpy.monitoring.errors import InvalidRuleError, MonitoringError
-    from mlpy.monitoring.fairness import FairnessReport, fairness_report, group_fairness
+    from mlpy.monitoring.fairness import (
+        FairnessReport,
+        fairness_by_variant,
+        fairness_report,
+        group_fairness,
+    )
     from mlpy.monitoring.ingest import MonitoringRecorder
     from mlpy.monitoring.prometheus import MonitoringCollector, exposition, push
     from mlpy.monitoring.report import Report, build_report
@@ -38,6 +43,7 @@ __all__ = [
     "Window",
     "build_report",
     "exposition",
+    "fairness_by_variant",
     "fairness_report",
     "group_fairness",
     "load_rules",
@@ -59,6 +65,7 @@ _HOMES = {
     "Window": "mlpy.monitoring.windows",
     "build_report": "mlpy.monitoring.report",
     "exposition": "mlpy.monitoring.prometheus",
+    "fairness_by_variant": "mlpy.monitoring.fairness",
     "fairness_report": "mlpy.monitoring.fairness",
     "group_fairness": "mlpy.monitoring.fairness",
     "load_rules": "mlpy.monitoring.alerts",

@@ -83,15 +83,17 @@ class AttributeFairness:
 
 @dataclass(frozen=True, slots=True)
 class FairnessReport:
-    """A model (one version, or all when ``version`` is None) over [start, end)."""
+    """A model (one version, or all when ``version`` is None) over [start, end); or the rows an
+    experiment routed to one ``variant``."""
 
-    model: str
+    model: str | None
     version: str | None
     start: datetime
     end: datetime
     positive_label: Any
     samples: int
     attributes: list[AttributeFairness]
+    variant: str | None = None
 
     def figures(self) -> dict[str, Any]:
         """The figures alert rules on fairness metrics read: per attribute, its gaps and smallest group."""
@@ -101,6 +103,7 @@ class FairnessReport:
         return {
             "model": self.model,
             "version": self.version,
+            "variant": self.variant,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "positive_label": self.positive_label,
@@ -142,6 +145,27 @@ def fairness_between(
     attributes = [column for column in frame.columns if column not in LABELLED_COLUMNS]
     found = group_fairness(frame, attributes, positive_label)
     return FairnessReport(model, version, start, end, positive_label, len(frame), found)
+
+
+def fairness_by_variant(
+    store: Store,
+    variants: Sequence[str],
+    start: datetime,
+    end: datetime,
+    *,
+    positive_label: Any = DEFAULT_POSITIVE_LABEL,
+) -> dict[str, FairnessReport]:
+    """Each experiment variant's fairness from the rows its servers logged with its name (the router's
+    ``X-MLPY-Variant`` header) in [start, end): a report per variant, empty when it has no rows."""
+    frame = read_labelled_groups(store, None, start, end, variants=variants)
+    frame = frame[frame["prediction"].notna() & frame["outcome"].notna()]
+    attributes = [column for column in frame.columns if column not in LABELLED_COLUMNS]
+    reports = {}
+    for variant in variants:
+        rows = frame[frame["variant"] == variant]
+        found = group_fairness(rows, attributes, positive_label)
+        reports[variant] = FairnessReport(None, None, start, end, positive_label, len(rows), found, variant)
+    return reports
 
 
 def group_fairness(

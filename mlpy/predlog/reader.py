@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,23 +97,34 @@ LABELLED_COLUMNS = ["request_id", "version", "variant", "ts", "prediction", "out
 
 
 def read_labelled_groups(
-    store: Store | str, model: str, since: datetime, until: datetime, *, version: str | None = None
+    store: Store | str,
+    model: str | None,
+    since: datetime,
+    until: datetime,
+    *,
+    version: str | None = None,
+    variants: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Each logged instance that has both group attributes and an outcome: ``LABELLED_COLUMNS``, then
     one column per group attribute (a value missing from a request is None). What fairness reads:
-    only the columns it needs, only the rows that can count."""
+    only the columns it needs, only the rows that can count. ``model`` None with ``variants``: the
+    rows an experiment's router sent to those variants, whatever model they serve."""
     _check_window(since, until)
     db = open_store(store) if isinstance(store, str) else store
     table = PredictionLogRow
     query = (
         select(table.request_id, table.version, table.variant, table.ts, table.n_rows)
         .add_columns(table.predictions, table.outcome, table.groups)
-        .where(table.model == model, table.ts >= since, table.ts < until)
+        .where(table.ts >= since, table.ts < until)
         .where(table.outcome_at.is_not(None), table.groups.is_not(None))
         .order_by(table.ts, table.id)
     )
+    if model is not None:
+        query = query.where(table.model == model)
     if version is not None:
         query = query.where(table.version == str(version))
+    if variants is not None:
+        query = query.where(table.variant.in_(list(variants)))
     with db.session() as session:
         logged = session.execute(query).all()
     meta: list[list[Any]] = []
