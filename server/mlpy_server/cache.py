@@ -87,6 +87,7 @@ class ModelLoader:
                 sha256=spec.sha256,
                 format=spec.format,
                 signature=None,
+                sensitive_features=spec.sensitive_features,
                 fast=self.options.fast_predict,
                 compile=self.options.compiled,
             )

@@ -15,6 +15,8 @@ from sklearn.linear_model import LogisticRegression
 from mlpy.monitoring import fairness_report
 from mlpy.registry import SENSITIVE_FEATURES_TAG, InvalidInputError, ModelRegistry
 from mlpy.store import utcnow
+from mlpy_server import ServerSettings
+from mlpy_server.errors import ServerConfigError
 
 
 @pytest.fixture
@@ -138,3 +140,23 @@ def test_sensitive_feature_names_are_checked_at_registration(registry: ModelRegi
     with pytest.raises(InvalidInputError, match="invalid sensitive feature name"):
         registry.register("bad", model, sensitive_features=["a,b"])
     assert SENSITIVE_FEATURES_TAG not in registry.register("none", model).tags
+
+
+def test_a_model_from_a_uri_declares_them_in_its_environment(
+    make_client: Callable[..., TestClient], loan: ModelRegistry
+) -> None:
+    record = loan.get_version("loan", 1)
+    env = {
+        "MLPY_MODEL_URI": record.artifact_uri,
+        "MLPY_MODEL_SHA256": record.sha256,
+        "MLPY_MODEL_NAME": "loan",
+        "MLPY_MODEL_SENSITIVE_FEATURES": "sex, age_band",
+    }
+    uri_model = ServerSettings.from_env(env).uri_model
+    assert uri_model is not None
+    assert uri_model.sensitive_features == ("sex", "age_band")
+    client = make_client(models=(), uri_model=uri_model)
+    assert client.post("/predict", json={"features": [0, 0], "groups": {"sex": "f"}}).status_code == 200
+    assert client.post("/predict", json={"features": [0, 0], "groups": {"zip": "1"}}).status_code == 422
+    with pytest.raises(ServerConfigError, match="MLPY_MODEL_SENSITIVE_FEATURES"):
+        ServerSettings.from_env({**env, "MLPY_MODEL_SENSITIVE_FEATURES": "sex,sex"})
