@@ -3,9 +3,12 @@ Open Inference Protocol), logged with them, joined with feedback, and read back 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
@@ -15,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from mlpy.monitoring import fairness_report
 from mlpy.registry import SENSITIVE_FEATURES_TAG, InvalidInputError, ModelRegistry
 from mlpy.store import utcnow
-from mlpy_server import ServerSettings
+from mlpy_server import ServerSettings, create_app
 from mlpy_server.errors import ServerConfigError
 
 
@@ -160,3 +163,37 @@ def test_a_model_from_a_uri_declares_them_in_its_environment(
     assert client.post("/predict", json={"features": [0, 0], "groups": {"zip": "1"}}).status_code == 422
     with pytest.raises(ServerConfigError, match="MLPY_MODEL_SENSITIVE_FEATURES"):
         ServerSettings.from_env({**env, "MLPY_MODEL_SENSITIVE_FEATURES": "sex,sex"})
+
+
+def test_grpc_inference_carries_groups_as_json_text(
+    make_settings: Callable[..., ServerSettings], serve_app: Callable[[Any], Any], loan: ModelRegistry
+) -> None:
+    """gRPC parameters are scalars: the groups object travels as its JSON text."""
+    import tritonclient.grpc as triton
+    from tritonclient.utils import InferenceServerException
+
+    from localk8s import free_port
+    from mlpy.predlog import read_labelled_groups
+    from tests.unit.server.conftest import wait_until_ready
+
+    port = free_port()
+    settings = make_settings(
+        models=("loan",), grpc_port=port, predlog_sample_rate=1.0, predlog_store_url=loan.store.url
+    )
+    http = serve_app(create_app(settings))
+    wait_until_ready(http.url)
+    client = triton.InferenceServerClient(f"127.0.0.1:{port}")
+    rows = triton.InferInput("input-0", [2, 2], "FP64")
+    rows.set_data_from_numpy(np.array([[1.0, 1.0], [-1.0, -1.0]]))
+    answer = client.infer("loan", [rows], parameters={"groups": json.dumps({"sex": ["m", "f"]})})
+    request_id = answer.get_response().parameters["request_id"].string_param
+    with pytest.raises(InferenceServerException, match="undeclared group attribute 'zip'"):
+        client.infer("loan", [rows], parameters={"groups": json.dumps({"zip": "1"})})
+    assert (
+        httpx.post(f"{http.url}/feedback", json={"request_id": request_id, "outcome": [1, 0]}).status_code
+        == 202
+    )
+    http.server.config.app.state.mlpy.predlog.flush()
+    now = utcnow()
+    frame = read_labelled_groups(loan.store, "loan", now - timedelta(minutes=5), now + timedelta(minutes=1))
+    assert frame[frame.request_id == request_id]["sex"].tolist() == ["m", "f"]
