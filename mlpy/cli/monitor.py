@@ -11,16 +11,19 @@ import yaml
 
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, print_data, print_table
 from mlpy.config import Locations
+from mlpy.experiments import parse_duration
 from mlpy.monitoring import (
     DEFAULT_RULES,
     AlertLog,
     AlertRule,
+    FairnessReport,
     InvalidRuleError,
     Method,
     MonitoringError,
     Window,
     build_report,
     exposition,
+    fairness_report,
     load_rules,
     push,
 )
@@ -28,8 +31,8 @@ from mlpy.store import Store, open_store
 
 app = typer.Typer(
     add_completion=False,
-    help="Watch live model performance: latency, errors, predictions, quality, business KPIs, anomalies, "
-    "trends, alerts.",
+    help="Watch live model performance: latency, errors, predictions, quality, business KPIs, fairness, "
+    "anomalies, trends, alerts.",
     no_args_is_help=True,
 )
 _state: dict[str, str | None] = {}
@@ -236,3 +239,64 @@ def push_command(
     """Push the figures to a Prometheus Pushgateway."""
     push(_store(), gateway, window, job)
     typer.echo(f"pushed {window} figures to {gateway} (job {job})", err=True)
+
+
+@app.command("fairness")
+def fairness_command(
+    model: str = typer.Argument(..., help="Model name."),
+    version: str | None = typer.Option(None, "--version", help="Only this version (default: all)."),
+    window: str = typer.Option(
+        "daily", "--window", help="hourly, daily, weekly, or a duration such as 30m, 1h or 7d."
+    ),
+    positive_label: str = typer.Option("1", "--positive-label", help="The class that counts as selected."),
+    now: str | None = typer.Option(None, "--now", help="As of this time (ISO 8601; default: now)."),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Per sensitive feature and group: selection rate, true and false positive rates (fairlearn), and
+    the demographic parity and equalized odds differences, from labelled predictions with groups."""
+    span = Window(window).span if window in set(Window) else parse_duration(window)
+    report = fairness_report(
+        _store(), model, version, span, now=_parse_now(now), positive_label=positive_label
+    )
+    if output.structured:
+        print_data(report.to_dict())
+        return
+    _print_fairness(report)
+
+
+def _print_fairness(report: FairnessReport) -> None:
+    scope = f"{report.model}" + (f" v{report.version}" if report.version else "")
+    title = f"fairness of {scope} {report.start.isoformat()} .. {report.end.isoformat()}"
+    if not report.attributes:
+        typer.echo(f"{title}: no labelled predictions with group attributes in this window")
+        return
+    print_table(
+        f"{title} (positive label {report.positive_label})",
+        ["attribute", "demographic parity diff", "equalized odds diff", "samples", "smallest group"],
+        [
+            [
+                a.attribute,
+                _fmt(a.demographic_parity_difference),
+                _fmt(a.equalized_odds_difference),
+                a.samples,
+                a.min_group_samples,
+            ]
+            for a in report.attributes
+        ],
+    )
+    print_table(
+        "per group",
+        ["attribute", "group", "samples", "selection rate", "TPR", "FPR"],
+        [
+            [
+                a.attribute,
+                g.group,
+                g.samples,
+                _fmt(g.selection_rate),
+                _fmt(g.true_positive_rate),
+                _fmt(g.false_positive_rate),
+            ]
+            for a in report.attributes
+            for g in a.groups
+        ],
+    )

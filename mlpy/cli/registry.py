@@ -76,6 +76,11 @@ def register(
     limitations: str | None = typer.Option(
         None, "--limitations", help="Where it must not be used or is known to fail (its model card)."
     ),
+    sensitive_feature: list[str] = typer.Option(
+        [],
+        "--sensitive-feature",
+        help="A group attribute its requests may carry for fairness monitoring (e.g. sex), repeatable.",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Register FILE as the next version of NAME."""
@@ -94,6 +99,7 @@ def register(
         compile=compile_,
         intended_use=intended_use,
         limitations=limitations,
+        sensitive_features=sensitive_feature,
     )
     if output.structured:
         print_data(version)

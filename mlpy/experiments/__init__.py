@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from mlpy.experiments.canary import CanaryProgress, CanarySteps, advance
     from mlpy.experiments.definition import ExperimentConfig, parse_duration
     from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
-    from mlpy.experiments.guardrails import Breach, Guardrails, GuardrailWatch, without
+    from mlpy.experiments.guardrails import (
+        FAIRNESS_GAPS,
+        Breach,
+        Guardrails,
+        GuardrailWatch,
+        VariantFairness,
+        without,
+    )
     from mlpy.experiments.metrics import Goal, MetricSource, MetricSpec, MetricType
     from mlpy.experiments.mirror import (
         MirrorCounts,
@@ -50,6 +57,7 @@ __all__ = [
     "DEFAULT_EPSILON",
     "DEFAULT_FLOOR",
     "DEFAULT_MAX_EXPECTED_LOSS",
+    "FAIRNESS_GAPS",
     "THOMPSON_EXPLORATION",
     "Analysis",
     "BanditCheck",
@@ -80,6 +88,7 @@ __all__ = [
     "StoppingRule",
     "Strategy",
     "Variant",
+    "VariantFairness",
     "VariantStats",
     "aa_false_positive_rate",
     "advance",
@@ -104,6 +113,8 @@ _HOMES = {
     "Correction": "mlpy.corrections",
     "Analysis": "mlpy.experiments.analysis",
     "Breach": "mlpy.experiments.guardrails",
+    "FAIRNESS_GAPS": "mlpy.experiments.guardrails",
+    "VariantFairness": "mlpy.experiments.guardrails",
     "CanaryProgress": "mlpy.experiments.canary",
     "CanarySteps": "mlpy.experiments.canary",
     "DEFAULT_EPSILON": "mlpy.experiments.allocation",

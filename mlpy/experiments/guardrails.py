@@ -1,4 +1,5 @@
-"""Guardrails: bounds on each candidate variant's error rate and p99 latency, watched by the router.
+"""Guardrails: bounds on each candidate variant's error rate, p99 latency and fairness gap, watched by
+the router.
 
 They protect production before any business metric is significant, as a canary analysis does in
 Flagger or Argo Rollouts: the router counts, per variant, the requests it forwarded, those that
@@ -7,6 +8,11 @@ closes the window; a variant that breaches a bound in ``consecutive`` windows in
 least ``min_requests`` requests, so a handful of calls cannot trip it) is rolled back: its weight goes
 to 0 on every replica (published through the statistics backend, with the reason) and the experiment
 says so. The control is production and is never rolled back by its own guardrails.
+
+The fairness gap (``maxFairnessGap``, of ``fairnessMetric``) is not counted by the router itself: it is
+read from the prediction log's labelled rows of each variant since the experiment began (the variants'
+servers log the group attributes, feedback the outcomes; docs/fairness.md), and judged at each window's
+close on the attributes whose every group has ``minRequests`` samples.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ from mlpy.experiments.errors import InvalidExperimentError
 
 #: Latencies kept per variant and window for the p99 (a uniform sample beyond that).
 SAMPLE_SIZE = 5000
+#: The gaps a fairness guardrail may bound (fairlearn's names, as mlpy.monitoring reports them).
+FAIRNESS_GAPS = ("demographic_parity_difference", "equalized_odds_difference")
+#: Per variant, per sensitive feature: the gaps and the smallest group's samples.
+VariantFairness = Mapping[str, Mapping[str, Mapping[str, float]]]
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,8 @@ class Guardrails:
     consecutive: int = 3
     min_requests: int = 20
     interval_s: float = 10.0
+    max_fairness_gap: float | None = None
+    fairness_metric: str = FAIRNESS_GAPS[0]
 
     def __post_init__(self) -> None:
         if self.max_error_rate is not None and not 0 <= self.max_error_rate < 1:
@@ -43,6 +55,15 @@ class Guardrails:
             raise InvalidExperimentError(
                 f"guardrails.maxP99Ms {self.max_p99_ms} must be above 0", hint="e.g. 500"
             )
+        if self.max_fairness_gap is not None and not 0 <= self.max_fairness_gap < 1:
+            raise InvalidExperimentError(
+                f"guardrails.maxFairnessGap {self.max_fairness_gap} is outside [0, 1)", hint="e.g. 0.1"
+            )
+        if self.fairness_metric not in FAIRNESS_GAPS:
+            raise InvalidExperimentError(
+                f"guardrails.fairnessMetric {self.fairness_metric!r} is not a fairness gap",
+                hint=f"use {' or '.join(FAIRNESS_GAPS)}",
+            )
         if self.consecutive < 1 or self.min_requests < 1 or not self.interval_s > 0:
             raise InvalidExperimentError(
                 "guardrails.consecutive, minRequests and intervalSeconds must be above 0",
@@ -51,7 +72,12 @@ class Guardrails:
 
     @property
     def enabled(self) -> bool:
-        return self.max_error_rate is not None or self.max_p99_ms is not None
+        return self.max_error_rate is not None or self.max_p99_ms is not None or self.fair
+
+    @property
+    def fair(self) -> bool:
+        """Whether a fairness gap is bounded (the router then reads the prediction log)."""
+        return self.max_fairness_gap is not None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Guardrails:
@@ -62,9 +88,12 @@ class Guardrails:
 
         try:
             rate, p99 = pick(None, "maxErrorRate", "max_error_rate"), pick(None, "maxP99Ms", "max_p99_ms")
+            gap = pick(None, "maxFairnessGap", "max_fairness_gap")
             return cls(
                 max_error_rate=None if rate is None else float(rate),
                 max_p99_ms=None if p99 is None else float(p99),
+                max_fairness_gap=None if gap is None else float(gap),
+                fairness_metric=str(pick(FAIRNESS_GAPS[0], "fairnessMetric", "fairness_metric")),
                 consecutive=int(pick(3, "consecutive")),
                 min_requests=int(pick(20, "minRequests", "min_requests")),
                 interval_s=float(pick(10.0, "intervalSeconds", "interval_s")),
@@ -78,6 +107,8 @@ class Guardrails:
         return {
             "maxErrorRate": self.max_error_rate,
             "maxP99Ms": self.max_p99_ms,
+            "maxFairnessGap": self.max_fairness_gap,
+            "fairnessMetric": self.fairness_metric,
             "consecutive": self.consecutive,
             "minRequests": self.min_requests,
             "intervalSeconds": self.interval_s,
@@ -132,13 +163,17 @@ class GuardrailWatch:
                 if slot < SAMPLE_SIZE:
                     window.latencies[slot] = seconds
 
-    def close_window(self) -> Breach | None:
-        """Judge the window that ends now; the first variant to reach ``consecutive`` breaches."""
+    def close_window(self, fairness: VariantFairness | None = None) -> Breach | None:
+        """Judge the window that ends now; the first variant to reach ``consecutive`` breaches.
+
+        ``fairness``: each variant's figures per sensitive feature so far, when a gap is bounded.
+        """
         with self._lock:
             closed, self._open = self._open, {name: _Window() for name in self.candidates}
         found: Breach | None = None
         for name, window in closed.items():
-            problems = self._problems(window)
+            gap = self._fairness_gap((fairness or {}).get(name) or {})
+            problems = _joined(self._problems(window), self._fairness_problems(gap))
             if problems is None:  # too few requests to judge: the count neither grows nor resets
                 pass
             elif problems:
@@ -151,6 +186,7 @@ class GuardrailWatch:
                 "errors": window.errors,
                 "errorRate": window.errors / window.requests if window.requests else None,
                 "p99Ms": None if p99 is None else round(p99, 3),
+                "fairnessGap": None if gap is None else round(gap, 4),
                 "consecutiveBreaches": self.breaches[name],
             }
             if found is None and problems and self.breaches[name] >= self.guardrails.consecutive:
@@ -173,6 +209,31 @@ class GuardrailWatch:
         if bounds.max_p99_ms is not None and p99 is not None and p99 > bounds.max_p99_ms:
             problems.append(f"p99 latency {p99:.0f} ms above {bounds.max_p99_ms:g} ms")
         return problems
+
+    def _fairness_gap(self, attributes: Mapping[str, Mapping[str, float]]) -> float | None:
+        """The largest bounded gap among the attributes whose every group has ``min_requests`` samples."""
+        bounds = self.guardrails
+        gaps = [
+            float(figures[bounds.fairness_metric])
+            for figures in attributes.values()
+            if figures.get("min_group_samples", 0) >= bounds.min_requests
+            and figures.get(bounds.fairness_metric) is not None
+        ]
+        return max(gaps) if gaps and bounds.fair else None
+
+    def _fairness_problems(self, gap: float | None) -> list[str] | None:
+        bound = self.guardrails.max_fairness_gap
+        if gap is None or bound is None:
+            return None
+        metric = self.guardrails.fairness_metric
+        return [f"{metric} {gap:.3f} above {bound:g}"] if gap > bound else []
+
+
+def _joined(first: list[str] | None, second: list[str] | None) -> list[str] | None:
+    """Problems of two judgements; None only when neither could judge."""
+    if first is None and second is None:
+        return None
+    return (first or []) + (second or [])
 
 
 def without(weights: Mapping[str, float], variant: str, control: str) -> dict[str, float]:

@@ -2,7 +2,8 @@
 alerts and metrics out.
 
 The model server feeds :class:`MonitoringRecorder`; ``mlpy monitor report``, the Prometheus collector
-and the operator read the buckets back over hourly, daily or weekly windows.
+and the operator read the buckets back over hourly, daily or weekly windows. :func:`fairness_report`
+reads the prediction log's labelled predictions that carry group attributes.
 
 The names load on first use (mlpy.faces).
 """
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
     from mlpy.monitoring.alerts import DEFAULT_RULES, AlertLog, AlertRule, Severity, load_rules
     from mlpy.monitoring.anomaly import Method
     from mlpy.monitoring.errors import InvalidRuleError, MonitoringError
+    from mlpy.monitoring.fairness import (
+        FairnessReport,
+        fairness_by_variant,
+        fairness_report,
+        group_fairness,
+    )
     from mlpy.monitoring.ingest import MonitoringRecorder
     from mlpy.monitoring.prometheus import MonitoringCollector, exposition, push
     from mlpy.monitoring.report import Report, build_report
@@ -26,6 +33,7 @@ __all__ = [
     "DEFAULT_RULES",
     "AlertLog",
     "AlertRule",
+    "FairnessReport",
     "InvalidRuleError",
     "Method",
     "MonitoringCollector",
@@ -36,6 +44,9 @@ __all__ = [
     "Window",
     "build_report",
     "exposition",
+    "fairness_by_variant",
+    "fairness_report",
+    "group_fairness",
     "load_rules",
     "push",
 ]
@@ -44,6 +55,7 @@ _HOMES = {
     "AlertLog": "mlpy.monitoring.alerts",
     "AlertRule": "mlpy.monitoring.alerts",
     "DEFAULT_RULES": "mlpy.monitoring.alerts",
+    "FairnessReport": "mlpy.monitoring.fairness",
     "InvalidRuleError": "mlpy.monitoring.errors",
     "Method": "mlpy.monitoring.anomaly",
     "MonitoringCollector": "mlpy.monitoring.prometheus",
@@ -54,6 +66,9 @@ _HOMES = {
     "Window": "mlpy.monitoring.windows",
     "build_report": "mlpy.monitoring.report",
     "exposition": "mlpy.monitoring.prometheus",
+    "fairness_by_variant": "mlpy.monitoring.fairness",
+    "fairness_report": "mlpy.monitoring.fairness",
+    "group_fairness": "mlpy.monitoring.fairness",
     "load_rules": "mlpy.monitoring.alerts",
     "push": "mlpy.monitoring.prometheus",
 }

@@ -31,6 +31,9 @@ RULE_METRICS = (
     "rmse",
     "accuracy",
 )
+# Read per sensitive feature from a fairness report (mlpy.monitoring.fairness): the rule fires on the
+# worst attribute whose every group has at least ``min_requests`` labelled samples.
+FAIRNESS_METRICS = ("demographic_parity_difference", "equalized_odds_difference")
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
@@ -48,7 +51,11 @@ class Severity(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class AlertRule:
     """``metric op threshold``, e.g. ``error_rate > 0.05`` or ``kpi.revenue.mean < 10``; ignored below
-    ``min_requests`` requests (noise), or for a KPI figure below that many values of the KPI."""
+    ``min_requests`` requests (noise), or for a KPI figure below that many values of the KPI.
+
+    For a fairness metric (``demographic_parity_difference > 0.1``) ``min_requests`` is the fewest
+    labelled samples each group of an attribute needs before its gap counts.
+    """
 
     name: str
     metric: str
@@ -58,11 +65,12 @@ class AlertRule:
     min_requests: int = 20
 
     def __post_init__(self) -> None:
-        if self.metric not in RULE_METRICS and parse_kpi_metric(self.metric) is None:
+        known = self.metric in RULE_METRICS or self.metric in FAIRNESS_METRICS
+        if not known and parse_kpi_metric(self.metric) is None:
             raise InvalidRuleError(
                 f"rule {self.name!r}: unknown metric {self.metric!r}",
-                hint=f"use one of: {', '.join(RULE_METRICS)}, or kpi.NAME.FIGURE with FIGURE one of "
-                f"{', '.join(KPI_FIGURES)}",
+                hint=f"use one of: {', '.join(RULE_METRICS + FAIRNESS_METRICS)}, or kpi.NAME.FIGURE with "
+                f"FIGURE one of {', '.join(KPI_FIGURES)}",
             )
         if self.op not in _OPERATORS:
             raise InvalidRuleError(
@@ -71,12 +79,28 @@ class AlertRule:
 
     def fires(self, figures: Mapping[str, Any]) -> float | None:
         """The offending value when the rule fires on these figures, else None."""
+        if self.metric in FAIRNESS_METRICS:
+            return self._fires_on_groups(figures.get("fairness") or {})
         value = figures.get(self.metric)
         kpi = parse_kpi_metric(self.metric)
         samples = figures.get("requests") if kpi is None else figures.get(f"{PREFIX}{kpi[0]}.count")
         if value is None or (samples or 0) < self.min_requests:
             return None
         return float(value) if _OPERATORS[self.op](float(value), self.threshold) else None
+
+    def _fires_on_groups(self, attributes: Mapping[str, Mapping[str, Any]]) -> float | None:
+        """The worst firing gap among attributes whose smallest group is large enough, else None."""
+        compare = _OPERATORS[self.op]
+        firing = [
+            float(found[self.metric])
+            for found in attributes.values()
+            if found.get(self.metric) is not None
+            and (found.get("min_group_samples") or 0) >= self.min_requests
+            and compare(float(found[self.metric]), self.threshold)
+        ]
+        if not firing:
+            return None
+        return max(firing) if self.op in {">", ">="} else min(firing)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AlertRule:

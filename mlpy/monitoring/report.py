@@ -1,4 +1,5 @@
-"""The monitoring report: per model version, the window's figures, anomalies, trends and alerts."""
+"""The monitoring report: per model version, the window's figures, anomalies, trends, group fairness
+(when its logged predictions carry group attributes and outcomes) and alerts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from mlpy.monitoring.alerts import DEFAULT_RULES, Alert, AlertLog, AlertRule
 from mlpy.monitoring.anomaly import Method, detect
+from mlpy.monitoring.fairness import FairnessReport, fairness_between
 from mlpy.monitoring.kpi import flat_kpi_figures
 from mlpy.monitoring.shift import Shift, prediction_shift
 from mlpy.monitoring.summary import VersionWindow, load_windows
@@ -24,6 +26,7 @@ class VersionReport:
     trends: dict[str, dict[str, Any] | None]
     alerts: list[Alert]
     shift: Shift | None = None
+    fairness: FairnessReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +34,7 @@ class VersionReport:
             "anomalies": self.anomalies,
             "trends": self.trends,
             "prediction_shift": None if self.shift is None else self.shift.to_dict(),
+            "fairness": None if self.fairness is None else self.fairness.to_dict(),
             "alerts": [a.to_dict() for a in self.alerts],
         }
 
@@ -70,7 +74,8 @@ def build_report(
     log = AlertLog(store)
     versions = []
     for vw in load_windows(store, start, end, window.step, model):
-        figures = rule_figures(vw)
+        fairness = fairness_between(store, vw.model, vw.version, start, end)
+        figures = {**rule_figures(vw), **fairness.figures()}
         anomalies = {}
         for name, series in vw.series.items():  # the request series, then each KPI's (kpi.NAME.mean, ...)
             found = detect(series, method, threshold)
@@ -82,9 +87,11 @@ def build_report(
         alerts = (
             log.sync(vw.model, vw.version, rules, figures, now)
             if record_alerts
-            else _evaluate(vw, rules, now)
+            else _evaluate(vw, rules, figures, now)
         )
-        versions.append(VersionReport(vw, anomalies, trends, alerts, prediction_shift(*vw.split())))
+        shift = prediction_shift(*vw.split())
+        grouped = fairness if fairness.attributes else None
+        versions.append(VersionReport(vw, anomalies, trends, alerts, shift, grouped))
     return Report(window, start, end, versions)
 
 
@@ -93,8 +100,9 @@ def rule_figures(vw: VersionWindow) -> dict[str, Any]:
     return {**vw.totals.figures(), **flat_kpi_figures(vw.totals.kpis)}
 
 
-def _evaluate(vw: VersionWindow, rules: Sequence[AlertRule], now: datetime) -> list[Alert]:
-    figures = rule_figures(vw)
+def _evaluate(
+    vw: VersionWindow, rules: Sequence[AlertRule], figures: dict[str, Any], now: datetime
+) -> list[Alert]:
     alerts = []
     for rule in rules:
         value = rule.fires(figures)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,6 +91,66 @@ def _feature_dict(values: Any, names: list[str] | None) -> dict[str, Any]:
     if names and len(names) == len(values):
         return dict(zip(names, values, strict=True))
     return {f"x{index}": value for index, value in enumerate(values)}
+
+
+LABELLED_COLUMNS = ["request_id", "version", "variant", "ts", "prediction", "outcome"]
+
+
+def read_labelled_groups(
+    store: Store | str,
+    model: str | None,
+    since: datetime,
+    until: datetime,
+    *,
+    version: str | None = None,
+    variants: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Each logged instance that has both group attributes and an outcome: ``LABELLED_COLUMNS``, then
+    one column per group attribute (a value missing from a request is None). What fairness reads:
+    only the columns it needs, only the rows that can count. ``model`` None with ``variants``: the
+    rows an experiment's router sent to those variants, whatever model they serve."""
+    _check_window(since, until)
+    db = open_store(store) if isinstance(store, str) else store
+    table = PredictionLogRow
+    query = (
+        select(table.request_id, table.version, table.variant, table.ts, table.n_rows)
+        .add_columns(table.predictions, table.outcome, table.groups)
+        .where(table.ts >= since, table.ts < until)
+        .where(table.outcome_at.is_not(None), table.groups.is_not(None))
+        .order_by(table.ts, table.id)
+    )
+    if model is not None:
+        query = query.where(table.model == model)
+    if version is not None:
+        query = query.where(table.version == str(version))
+    if variants is not None:
+        query = query.where(table.variant.in_(list(variants)))
+    with db.session() as session:
+        logged = session.execute(query).all()
+    meta: list[list[Any]] = []
+    groups: list[dict[str, Any]] = []
+    for request_id, row_version, variant, ts, n_rows, predictions, outcome, attributes in logged:
+        outcomes = _per_row(outcome, n_rows)
+        for index, prediction in enumerate(predictions):
+            meta.append([request_id, row_version, variant, ts, prediction, outcomes[index]])
+            groups.append({name: _at(values, index) for name, values in (attributes or {}).items()})
+    clash = sorted({name for row in groups for name in row} & set(LABELLED_COLUMNS))
+    if clash:
+        raise InvalidWindowError(
+            f"group attribute {clash[0]!r} has the name of a prediction log column",
+            hint="declare sensitive features under other names",
+        )
+    import pandas as pd
+
+    frame = pd.DataFrame(meta, columns=LABELLED_COLUMNS)
+    return pd.concat([frame, pd.DataFrame(groups, index=frame.index)], axis=1)
+
+
+def _at(values: Any, index: int) -> Any:
+    """A stored attribute is a list with one value per row; anything else counts for every row."""
+    if isinstance(values, list):
+        return values[index] if index < len(values) else None
+    return values
 
 
 def read_inputs(

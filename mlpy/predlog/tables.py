@@ -31,5 +31,7 @@ class PredictionLogRow(Base):
     feature_names: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     features: Mapped[Any] = mapped_column(JSON)
     predictions: Mapped[Any] = mapped_column(JSON)
+    # Group attributes (the model's declared sensitive features): {name: [one value per row]}.
+    groups: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON, nullable=True)
     outcome: Mapped[Any | None] = mapped_column(JSON, nullable=True)
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

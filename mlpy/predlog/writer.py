@@ -13,7 +13,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -40,8 +40,8 @@ CONNECT_RETRY_MAX_S = 30.0
 # store it exactly as SQLAlchemy's JSON type would; the timestamp still goes through its column type.
 INSERT = text(
     "INSERT INTO prediction_log (request_id, model, version, variant, ts, n_rows, feature_names, features,"
-    " predictions) VALUES (:request_id, :model, :version, :variant, :ts, :n_rows, :feature_names, :features,"
-    " :predictions)"
+    " predictions, groups) VALUES (:request_id, :model, :version, :variant, :ts, :n_rows, :feature_names,"
+    " :features, :predictions, :groups)"
 ).bindparams(bindparam("ts", type_=UTCDateTime()))
 
 
@@ -61,6 +61,8 @@ class LoggedPrediction:
     # Stored once per request beside the rows of values (cheaper than a {name: value} object per row).
     feature_names: tuple[str, ...] = ()
     ts: datetime = field(default_factory=utcnow)
+    # The request's group attributes (declared sensitive features): {name: [one value per row]}.
+    groups: Mapping[str, Sequence[Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +330,7 @@ def _row(entry: LoggedPrediction) -> dict[str, Any]:
         "feature_names": _json(list(entry.feature_names)) if entry.feature_names else None,
         "features": _json(entry.features),
         "predictions": _json(entry.predictions),
+        "groups": _json(dict(entry.groups)) if entry.groups else None,
     }
 
 

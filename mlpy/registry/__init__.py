@@ -34,6 +34,11 @@ if TYPE_CHECKING:
         Page,
         Verification,
     )
+    from mlpy.registry.sensitive import (
+        SENSITIVE_FEATURES_TAG,
+        check_sensitive_features,
+        sensitive_features,
+    )
     from mlpy.registry.service import ModelRegistry, load_verified
     from mlpy.registry.signature import (
         NUMERIC_TYPES,
@@ -48,6 +53,7 @@ __all__ = [
     "INTENDED_USE_TAG",
     "LIMITATIONS_TAG",
     "NUMERIC_TYPES",
+    "SENSITIVE_FEATURES_TAG",
     "AliasChange",
     "AliasError",
     "ArtifactError",
@@ -67,6 +73,7 @@ __all__ = [
     "Verification",
     "VersionNotFoundError",
     "check_model_name",
+    "check_sensitive_features",
     "infer_signature",
     "load_verified",
     "model_version_manifest",
@@ -74,6 +81,7 @@ __all__ = [
     "parse_ref",
     "read_artifact",
     "selects_columns_by_name",
+    "sensitive_features",
     "storage_options",
     "takes_named_columns",
     "text_categories",
@@ -84,6 +92,7 @@ _HOMES = {
     "INTENDED_USE_TAG": "mlpy.registry.card_fields",
     "LIMITATIONS_TAG": "mlpy.registry.card_fields",
     "NUMERIC_TYPES": "mlpy.registry.signature",
+    "SENSITIVE_FEATURES_TAG": "mlpy.registry.sensitive",
     "AliasChange": "mlpy.registry.records",
     "AliasError": "mlpy.registry.errors",
     "ArtifactError": "mlpy.registry.errors",
@@ -103,6 +112,7 @@ _HOMES = {
     "Verification": "mlpy.registry.records",
     "VersionNotFoundError": "mlpy.registry.errors",
     "check_model_name": "mlpy.registry.names",
+    "check_sensitive_features": "mlpy.registry.sensitive",
     "infer_signature": "mlpy.registry.signature",
     "load_verified": "mlpy.registry.service",
     "model_version_manifest": "mlpy.registry.manifest",
@@ -110,6 +120,7 @@ _HOMES = {
     "parse_ref": "mlpy.registry.names",
     "read_artifact": "mlpy.registry.artifacts",
     "selects_columns_by_name": "mlpy.registry.signature",
+    "sensitive_features": "mlpy.registry.sensitive",
     "storage_options": "mlpy.registry.artifacts",
     "takes_named_columns": "mlpy.registry.signature",
     "text_categories": "mlpy.registry.signature",

@@ -29,6 +29,7 @@ from mlpy.registry.records import (
     Verification,
 )
 from mlpy.registry.registration import STALE_PENDING_AFTER, VersionDetails
+from mlpy.registry.sensitive import sensitive_features_tag
 from mlpy.registry.signature import estimator_name, infer_signature
 from mlpy.store import Store, open_store
 
@@ -63,6 +64,7 @@ class ModelRegistry:
         compile: bool = False,
         intended_use: str | None = None,
         limitations: str | None = None,
+        sensitive_features: Iterable[str] = (),
     ) -> ModelVersion:
         """Serialise a fitted model and register it as the model's next version.
 
@@ -72,14 +74,17 @@ class ModelRegistry:
         compiles for ONNX Runtime and agrees with scikit-learn (the compiled extra; see mlpy.compiled).
         ``intended_use`` and ``limitations``: free text the version's model card shows (``mlpy registry
         card``).
+        ``sensitive_features``: the group attributes its requests may carry for fairness monitoring,
+        kept in the ``mlpy.fairness.groups`` tag (docs/fairness.md).
         """
         check_model_name(name)
         fmt = parse_format(format)
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"{type(model).__name__} has no predict(): not a model")
         signature = signature or infer_signature(model, input_example)
+        tags = {**(tags or {}), **sensitive_features_tag(sensitive_features)}
         if compile:
-            tags = {**(tags or {}), **conversion_tags(model, signature)}
+            tags = {**tags, **conversion_tags(model, signature)}
         tags = with_card_fields(tags, intended_use, limitations)
         details = VersionDetails(
             metrics,
@@ -113,11 +118,12 @@ class ModelRegistry:
         compile: bool = False,
         intended_use: str | None = None,
         limitations: str | None = None,
+        sensitive_features: Iterable[str] = (),
     ) -> ModelVersion:
         """Register a serialised model file as is, after checking that it loads as a model.
 
-        ``if_new`` and ``compile`` as in ``register``: a file whose SHA-256 a live version already has
-        returns that one.
+        ``if_new``, ``compile`` and ``sensitive_features`` as in ``register``: a file whose SHA-256 a
+        live version already has returns that one.
         """
         check_model_name(name)
         path = Path(path)
@@ -130,8 +136,9 @@ class ModelRegistry:
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"{path.name} holds a {type(model).__name__}, which has no predict()")
         signature = infer_signature(model)
+        tags = {**(tags or {}), **sensitive_features_tag(sensitive_features)}
         if compile:
-            tags = {**(tags or {}), **conversion_tags(model, signature)}
+            tags = {**tags, **conversion_tags(model, signature)}
         tags = with_card_fields(tags, intended_use, limitations)
         details = VersionDetails(
             metrics,

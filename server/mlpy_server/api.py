@@ -16,6 +16,7 @@ from mlpy_server.auth import GRANTS, Permission, Principal
 from mlpy_server.dataplane import DataPlane
 from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import InvalidInputError
+from mlpy_server.groups import parse_groups
 from mlpy_server.inputs import optional_str, parse_model, parse_object, rows_matrix
 from mlpy_server.schemas import ERRORS, FeedbackRequest, ModelId, body, errors
 from mlpy_server.scope import MODEL, REQUEST_ID, START
@@ -57,6 +58,7 @@ async def _predict_rows(request: Request, field: str, single: bool) -> Response:
         raise InvalidInputError(f"field {field!r} is required", field=field)
     limit = 1 if single else plane.max_batch_rows
     matrix, rows = rows_matrix(served, [raw] if single else raw, field, limit, single=single)
+    groups = parse_groups(served, data.get("groups"), len(rows))
     request_id = request.scope[REQUEST_ID]
     predictions, _ = await plane.infer(
         served,
@@ -65,6 +67,7 @@ async def _predict_rows(request: Request, field: str, single: bool) -> Response:
         request_id=request_id,
         started=request.scope[START],
         variant=variant_of(request, plane),
+        groups=groups,
     )
     payload: dict[str, Any] = {"model": served.name, "version": served.version, "request_id": request_id}
     if single:
@@ -139,7 +142,8 @@ async def feedback(
     state: ServerState = Depends(get_state),
     principal: Principal | None = Depends(require(Permission.predict)),
 ) -> dict[str, Any]:
-    """Stored beside the logged prediction (drift, accuracy); in router mode it also updates the variant.
+    """Stored beside the logged prediction (drift, accuracy, fairness); in router mode it also updates the
+    variant. Group attributes are not sent again: the logged prediction holds them, joined by request id.
 
     A repeat of the same ``request_id`` is accepted and changes nothing (``counted`` is false).
     """

@@ -20,6 +20,7 @@ from mlpy.registry import (
     VersionNotFoundError,
     load_verified,
     parse_model_id,
+    sensitive_features,
 )
 from mlpy.registry import RegistryError as RegistryFailure
 from mlpy_server.errors import InvalidInputError, ModelLoadError, ModelNotLoadedError
@@ -86,6 +87,7 @@ class ModelLoader:
                 sha256=spec.sha256,
                 format=spec.format,
                 signature=None,
+                sensitive_features=spec.sensitive_features,
                 fast=self.options.fast_predict,
                 compile=self.options.compiled,
             )
@@ -111,6 +113,7 @@ class ModelLoader:
                 format=record.format,
                 signature=record.signature,
                 aliases=tuple(record.aliases),
+                sensitive_features=sensitive_features(record.tags),
                 fast=self.options.fast_predict,
                 compile=self.options.compiled,
             )

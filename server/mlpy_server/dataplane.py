@@ -74,14 +74,16 @@ class DataPlane:
         started: float,
         variant: str | None,
         probabilities: bool = False,
+        groups: Mapping[str, list[Any]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Predict (and the class probabilities when asked), then count and log the request.
 
-        ``rows`` are what the prediction log stores; ``started`` is the request's perf_counter arrival,
-        for the latency monitoring records.
+        ``rows`` (and ``groups``, the checked group attributes) are what the prediction log stores;
+        ``started`` is the request's perf_counter arrival, for the latency monitoring records.
         """
         answer = await self.answer(served, matrix, probabilities)
-        self.record(request_id, served, rows, answer.predictions, time.perf_counter() - started, variant)
+        latency_s = time.perf_counter() - started
+        self.record(request_id, served, rows, answer.predictions, latency_s, variant, groups)
         return answer.predictions, answer.probabilities if probabilities else None
 
     async def answer(self, served: ServedModel, matrix: Any, probabilities: bool = False) -> Answer:
@@ -164,6 +166,7 @@ class DataPlane:
         predictions: np.ndarray,
         latency_s: float,
         variant: str | None = None,
+        groups: Mapping[str, list[Any]] | None = None,
     ) -> None:
         """Count, and hand to the log and monitoring; arrays go as they are (the writer converts them)."""
         self.metrics.predicted(served.name, served.version, len(predictions))
@@ -177,6 +180,7 @@ class DataPlane:
                     predictions,
                     variant=variant,
                     feature_names=served.feature_names,
+                    groups=groups,
                 )
             )
         if self.monitoring is not None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlpy_server.errors import InvalidInputError, MalformedRequestError, PayloadTooLargeError
+from mlpy_server.groups import parameter_groups
 from mlpy_server.inputs import NUMERIC_KINDS, kind_of
 from mlpy_server.oip_binary import DTYPES
 from mlpy_server.served import ServedModel
@@ -303,6 +304,7 @@ async def run_infer(
     """One inference as both transports run it: the body checked, predicted (probabilities when an
     output asks), and the protocol's response; the transport encodes it its own way."""
     call = parse_infer(served, data, plane.max_batch_rows)
+    groups = parameter_groups(served, call.parameters, len(call.matrix))
     predictions, probabilities = await plane.infer(
         served,
         call.matrix,
@@ -311,6 +313,7 @@ async def run_infer(
         started=started,
         variant=variant,
         probabilities="predict_proba" in call.outputs,
+        groups=groups,
     )
     return call, infer_response(served, call, request_id, predictions, probabilities)
 

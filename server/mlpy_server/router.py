@@ -49,6 +49,7 @@ from mlpy_server.mirroring import ShadowCopies
 from mlpy_server.settings import ServerSettings, parse_upstreams
 from mlpy_server.signed_ids import RequestIdSigner
 from mlpy_server.upstream import UpstreamConnectionError, UpstreamPool, UpstreamTimeoutError
+from mlpy_server.variant_fairness import VariantFairnessReader
 
 log = logging.getLogger("mlpy.server.router")
 
@@ -72,6 +73,8 @@ class RouterPlan:
     backend: StatsBackend
     #: When the experiment began: its record's start, or the router's for a file.
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Where the variants' servers log predictions: a fairness guardrail reads it.
+    predlog_store: str | None = None
 
 
 def load_experiment(settings: ServerSettings) -> RouterPlan:
@@ -115,7 +118,8 @@ def load_experiment(settings: ServerSettings) -> RouterPlan:
     if unknown:
         raise ServerConfigError(f"upstream given for unknown variant {unknown[0]!r}")
     started_at = record.started_at if record is not None else datetime.now(UTC)
-    return RouterPlan(name, config, upstreams, backend, started_at)
+    predlog_store = settings.predlog_store_url or settings.locations.store
+    return RouterPlan(name, config, upstreams, backend, started_at, predlog_store)
 
 
 class ABRouter:
@@ -142,6 +146,11 @@ class ABRouter:
         guardrails = config.guardrails
         candidates = [name for name in names if name != config.control]
         self.guardrails = GuardrailWatch(guardrails, candidates) if guardrails.enabled else None
+        self.fairness = (
+            VariantFairnessReader(plan.predlog_store, names, plan.started_at)
+            if guardrails.fair and plan.predlog_store
+            else None
+        )
         self._next_window = time.monotonic() + guardrails.interval_s
         mirror = config.mirror
         self.mirror = None
@@ -214,7 +223,8 @@ class ABRouter:
         if self.guardrails is None or time.monotonic() < self._next_window:
             return
         self._next_window = time.monotonic() + self.guardrails.guardrails.interval_s
-        breach = self.guardrails.close_window()
+        fairness = None if self.fairness is None else await anyio.to_thread.run_sync(self.fairness.read)
+        breach = self.guardrails.close_window(fairness)
         if breach is not None and self.experiment.current_weights().get(breach.variant, 0.0) > 0:
             await anyio.to_thread.run_sync(self._roll_back, breach)
 
@@ -390,6 +400,8 @@ class ABRouter:
             "guardrails": None
             if self.guardrails is None
             else {**config.guardrails.to_dict(), "variants": dict(self.guardrails.last)},
+            # Each variant's fairness from the prediction log, when a guardrail bounds a gap.
+            "fairness": None if self.fairness is None else dict(self.fairness.last),
             # Weights set by hand or by a guardrail hold on every replica: which revision, and why.
             "pinned": None
             if self.experiment.pinned_revision is None

@@ -52,12 +52,21 @@ _MODEL_ID = {
     "optional when the server holds one model",
 }
 
+_GROUP = {"type": ["string", "integer", "boolean"]}
+_GROUPS = {
+    "type": "object",
+    "additionalProperties": {"oneOf": [_GROUP, {"type": "array", "items": _GROUP}]},
+    "description": "Group attributes for fairness monitoring, by the names the version declares as "
+    "sensitive features (a list of one value per row in a batch, or one value for all rows); "
+    "an undeclared name is a 422",
+}
 PREDICT_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["features"],
     "properties": {
         "model": _MODEL_ID,
         "features": _ROW,
+        "groups": _GROUPS,
         "unit_id": {"type": "string", "description": "Sticky experiment unit (router mode)"},
     },
     "example": {"features": {"age": 41, "income": 52000, "score": 0.7}},
@@ -73,6 +82,7 @@ BATCH_BODY: dict[str, Any] = {
             "minItems": 1,
             "description": "The rows, each a list or an object; at most MLPY_MAX_BATCH_ROWS",
         },
+        "groups": _GROUPS,
     },
     "example": {"instances": [[41, 52000, 0.7], {"age": 29, "income": 31000, "score": 0.2}]},
 }
@@ -105,7 +115,9 @@ INFER_BODY: dict[str, Any] = {
         "id": {"type": "string", "description": "Echoed in the response (default: the request id)"},
         "parameters": {
             "type": "object",
-            "description": "Request parameters; unit_id is the sticky experiment unit (router mode)",
+            "description": "Request parameters; unit_id is the sticky experiment unit (router mode); "
+            "groups holds the group attributes for fairness monitoring, as in the native API "
+            "(an object, or its JSON text)",
         },
         "inputs": {
             "type": "array",

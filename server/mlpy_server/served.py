@@ -75,6 +75,8 @@ class ServedModel:
     # when asked for and it agrees; otherwise why not.
     compiled: CompiledModel | None = None
     compiled_refusal: str | None = None
+    # The group attributes its requests may carry (the registry's mlpy.fairness.groups tag).
+    sensitive_features: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, **fields: Any) -> ServedModel:
@@ -193,6 +195,7 @@ class ServedModel:
             "fast_path": self.shortcut is not None,
             "prediction_path": self.path,
             "compiled": self._compiled_status(),
+            "sensitive_features": list(self.sensitive_features),
             "classes": list(self.classes),
             "inputs": [
                 {"name": n, "type": t} for n, t in zip(self.feature_names, self.feature_types, strict=True)

@@ -12,6 +12,8 @@ from functools import cached_property
 
 from mlpy.config import Locations
 from mlpy.environment import Environment
+from mlpy.errors import MlpyError
+from mlpy.registry import check_sensitive_features
 from mlpy_server.errors import ServerConfigError
 
 MiB = 1024 * 1024
@@ -26,6 +28,8 @@ class UriModel:
     format: str = "skops"
     name: str = "model"
     version: str = "1"
+    # The group attributes its requests may carry (what the registry's mlpy.fairness.groups tag says).
+    sensitive_features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class ServerSettings:
                 format=read.text("MLPY_MODEL_FORMAT", "skops") or "skops",
                 name=read.text("MLPY_MODEL_NAME", "model") or "model",
                 version=read.text("MLPY_MODEL_VERSION", "1") or "1",
+                sensitive_features=_sensitive_features(read.items("MLPY_MODEL_SENSITIVE_FEATURES")),
             )
         return cls(
             models=read.items("MLPY_SERVE_MODELS"),
@@ -191,3 +196,10 @@ def _batching_models(read: Environment) -> tuple[tuple[str, int, float], ...]:
             )
         parsed.append((name.strip(), max_rows, wait_ms / 1000))
     return tuple(parsed)
+
+
+def _sensitive_features(names: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return check_sensitive_features(names)
+    except MlpyError as exc:
+        raise ServerConfigError(f"MLPY_MODEL_SENSITIVE_FEATURES: {exc}", hint="e.g. sex,age_band") from exc

@@ -265,9 +265,11 @@ def _audit(
 def _guardrails_message(spec: ExperimentSpec) -> str:
     bounds = spec.config.guardrails
     if not bounds.enabled:
-        return "no guardrails set (spec.guardrails: maxErrorRate, maxP99Ms)"
+        return "no guardrails set (spec.guardrails: maxErrorRate, maxP99Ms, maxFairnessGap)"
     said = [f"error rate <= {bounds.max_error_rate:.1%}"] if bounds.max_error_rate is not None else []
     said += [f"p99 <= {bounds.max_p99_ms:g} ms"] if bounds.max_p99_ms is not None else []
+    gap = bounds.max_fairness_gap
+    said += [f"{bounds.fairness_metric} <= {gap:g}"] if gap is not None else []
     return f"every candidate within {' and '.join(said)}"
 
 

@@ -249,3 +249,13 @@ def test_tables_are_not_cut_in_a_pipe(tmp_path: Path, model_file: Path) -> None:
     )
     done = subprocess.run([*mlpy, "show", "house", "1"], env=env, capture_output=True, text=True, check=True)
     assert long_tag in done.stdout
+
+
+def test_register_declares_sensitive_features(capsys: pytest.CaptureFixture[str], model_file: Path) -> None:
+    args = ["registry", "register", "house", str(model_file)]
+    declared = run_json(capsys, *args, "--sensitive-feature", "sex", "--sensitive-feature", "age_band")
+    assert declared["tags"]["mlpy.fairness.groups"] == "sex,age_band"
+    code, _, err = run(capsys, *args, "--sensitive-feature", "two words")
+    assert code != 0
+    assert err.strip().count("\n") == 0
+    assert "invalid sensitive feature name 'two words'" in err
