@@ -4,17 +4,20 @@ history, the experiments and the fairness results. Each source that has nothing 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from mlpy.cards.content import ModelCard, Section
 from mlpy.cards.errors import CardError
 from mlpy.drift import DriftError, DriftProfile, history
 from mlpy.experiments import ExperimentRepository
+from mlpy.monitoring import fairness_report
 from mlpy.registry import (
     DRIFT_REFERENCE_TAG,
     INTENDED_USE_TAG,
     LIMITATIONS_TAG,
+    SENSITIVE_FEATURES_TAG,
     AliasChange,
     ModelRegistry,
     ModelVersion,
@@ -24,8 +27,9 @@ from mlpy.registry import (
 from mlpy.store import utcnow
 
 #: Tags the card shows in its own sections instead of the tag list.
-_SHOWN_ELSEWHERE = (INTENDED_USE_TAG, LIMITATIONS_TAG, DRIFT_REFERENCE_TAG)
+_SHOWN_ELSEWHERE = (INTENDED_USE_TAG, LIMITATIONS_TAG, DRIFT_REFERENCE_TAG, SENSITIVE_FEATURES_TAG)
 DRIFT_CHECKS_SHOWN = 20
+FAIRNESS_WINDOW = timedelta(days=7)
 
 
 def build_card(
@@ -34,10 +38,11 @@ def build_card(
     ref: int | str,
     *,
     drift_datasets: Iterable[str] = (),
-    fairness: Mapping[str, Any] | None = None,
+    fairness_window: timedelta = FAIRNESS_WINDOW,
 ) -> ModelCard:
     """The card of ``name`` at ``ref``. ``drift_datasets``: more drift history names to include (a
-    DriftMonitor records under ``namespace/name``); ``fairness``: a fairness report to show."""
+    DriftMonitor records under ``namespace/name``); ``fairness_window``: how far back the fairness of
+    the declared sensitive features is measured on logged, labelled predictions."""
     try:
         version = registry.get_version(name, ref)
         lineage = registry.lineage(name, ref)
@@ -52,7 +57,7 @@ def build_card(
         _training_data(version),
         _experiments(registry, version),
         _drift_history(registry, version, drift_datasets),
-        _fairness(fairness),
+        _fairness(registry, version, fairness_window),
         _text_section("Caveats and recommendations", version, LIMITATIONS_TAG, "--limitations"),
         Section(
             "Governance",
@@ -111,7 +116,7 @@ def _text_section(title: str, version: ModelVersion, tag: str, option: str) -> S
 
 def _factors(version: ModelVersion) -> Section:
     inputs = (version.signature or {}).get("inputs") or []
-    groups = version.tags.get("mlpy.fairness.groups")
+    groups = version.tags.get(SENSITIVE_FEATURES_TAG)
     facts = {"sensitive_features": groups} if groups else {}
     note = None if inputs else "no input signature was recorded"
     return Section("Factors", facts, [dict(item) for item in inputs], note)
@@ -189,9 +194,24 @@ def _drift_history(registry: ModelRegistry, version: ModelVersion, extra: Iterab
     return Section("Drift history", rows=rows, note=note)
 
 
-def _fairness(report: Mapping[str, Any] | None) -> Section:
-    if not report:
+def _fairness(registry: ModelRegistry, version: ModelVersion, window: timedelta) -> Section:
+    title = "Ethical considerations"
+    declared = version.tags.get(SENSITIVE_FEATURES_TAG)
+    if not declared:
         return Section(
-            "Ethical considerations", note="no fairness results: no sensitive features were monitored"
+            title, note="no sensitive features were declared at registration (--sensitive-feature)"
         )
-    return Section("Ethical considerations", dict(report))
+    report = fairness_report(registry.store, version.name, str(version.version), window)
+    facts: dict[str, Any] = {
+        "sensitive_features": declared,
+        "window": f"{report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC",
+        "labelled_samples": report.samples,
+    }
+    for attribute in report.attributes:
+        facts[f"{attribute.attribute}: demographic_parity_difference"] = (
+            attribute.demographic_parity_difference
+        )
+        facts[f"{attribute.attribute}: equalized_odds_difference"] = attribute.equalized_odds_difference
+    rows = [{"attribute": a.attribute, **g.to_dict()} for a in report.attributes for g in a.groups]
+    note = None if rows else "no labelled predictions with group attributes were logged in the window"
+    return Section(title, facts, rows, note)

@@ -165,3 +165,39 @@ def test_the_command_prints_writes_and_fails_on_one_line(
     assert code == 1
     assert err.startswith("error: no card for nosuch")
     assert err.count("\n") == 1
+
+
+def test_the_fairness_of_declared_sensitive_features_is_in_the_card(registry: ModelRegistry) -> None:
+    from datetime import timedelta
+
+    from fairlearn.metrics import demographic_parity_difference
+
+    from mlpy.predlog import LoggedPrediction, PredictionLogger
+    from mlpy.store import utcnow
+
+    fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    version = registry.register("credit", fitted, sensitive_features=["region"])
+    logger = PredictionLogger(registry.store.url)
+    regions, predictions, outcomes = [], [], []
+    for i in range(200):
+        region = "north" if i % 2 else "south"
+        predicted = int(i % 5 < (3 if region == "north" else 1))  # north selected 60%, south 20%
+        regions.append(region)
+        predictions.append(predicted)
+        outcomes.append(int(i % 3 == 0))
+        logger.offer(
+            LoggedPrediction(
+                f"r{i}", "credit", str(version.version), [[0.0]], [predicted], groups={"region": [region]},
+                ts=utcnow() - timedelta(minutes=5),
+            )
+        )  # fmt: skip
+        logger.record_outcome(f"r{i}", [outcomes[-1]])
+    logger.flush()
+    section = build_card(registry, "credit", version.version).section("Ethical considerations")
+    assert section.facts["sensitive_features"] == "region"
+    assert section.facts["labelled_samples"] == 200
+    expected = demographic_parity_difference(outcomes, predictions, sensitive_features=regions)
+    assert section.facts["region: demographic_parity_difference"] == pytest.approx(expected)
+    assert sorted(row["group"] for row in section.rows) == ["north", "south"]
+    # Shown where it belongs, not again among the tags.
+    assert build_card(registry, "credit", version.version).section("Model details").facts["tags"] is None
