@@ -16,6 +16,7 @@ from rich.table import Table
 
 from mlpy.config import Locations, home
 from mlpy.demo.data import credit_data
+from mlpy.demo.governance import AGE_BAND, governance_summary
 from mlpy.demo.serving import ab_test, plain, running
 from mlpy.demo.training import Trained, train_all
 from mlpy.demo.watch import detect_drift, simulate_day
@@ -76,6 +77,9 @@ def register_and_promote(state: DemoState) -> str:
             description=f"{trained.name} on generated credit data",
             input_example=example,
             parent=parent,
+            sensitive_features=[AGE_BAND],
+            intended_use="Demonstration: scoring generated credit applications.",
+            limitations="Trained on generated data; not for decisions about real applicants.",
         )
         state.versions.append(version)
         parent = version.version
@@ -129,6 +133,18 @@ def monitor_day(state: DemoState) -> str:
     )
 
 
+def governance_step(state: DemoState) -> str:
+    assert state.test is not None
+    found = governance_summary(state.registry, MODEL, state.test, state.output)
+    rates = ", ".join(f"{group} {rate:.1%}" for group, rate in sorted(found["groups"].items()))
+    audit = found["audit"]
+    chain = f"{audit.entries} entries verified" if audit.ok else f"BROKEN at entry {audit.first_bad_seq}"
+    return (
+        f"card {found['card']}; predicted defaults by age band: {rates} "
+        f"(demographic parity difference {found['demographic_parity_difference']:.3f}); audit chain {chain}"
+    )
+
+
 def serve_step(state: DemoState) -> str:
     """Start the API on the production model (it keeps serving after the summary unless --no-serve)."""
     from mlpy_server import ServerSettings
@@ -155,6 +171,7 @@ STEPS = [
     Step("Detect drift in a shifted window", drift),
     Step("A/B test through the router", ab_test_step),
     Step("Monitor 24 hours of traffic", monitor_day),
+    Step("Govern: model card, fairness, audit", governance_step),
     Step("Serve through the API", serve_step),
 ]
 

@@ -29,6 +29,7 @@ def test_demo_runs_every_step_on_embedded_defaults_and_exits_with_no_serve() -> 
         "Detect drift in a shifted window",
         "A/B test through the router",
         "Monitor 24 hours of traffic",
+        "Govern: model card, fairness, audit",
         "Serve through the API",
     ]
     results = [step["result"] for step in steps]
@@ -45,4 +46,11 @@ def test_demo_runs_every_step_on_embedded_defaults_and_exits_with_no_serve() -> 
     assert "decision" in results[4]
     assert "latency-p99-high" in results[5]
     assert "error_rate" in results[5]
-    assert "first prediction" in results[6]
+    card = home() / "demo" / "model-card.html"
+    assert f"card {card}" in results[6]
+    assert "<h2>Ethical considerations</h2>" in card.read_text()
+    assert "predicted defaults by age band: 40 and over" in results[6]
+    assert "demographic parity difference 0." in results[6]
+    assert "audit chain" in results[6]
+    assert "entries verified" in results[6]
+    assert "first prediction" in results[7]
