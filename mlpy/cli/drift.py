@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_data, print_table
-from mlpy.drift import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLDS, DriftError, Method
+from mlpy.drift import DEFAULT_MIN_EFFECT, DEFAULT_SHAPE_MIN_EFFECT, DEFAULT_THRESHOLDS, DriftError, Method
 
 if TYPE_CHECKING:
     from mlpy.drift import DriftReport
@@ -156,6 +156,14 @@ def check_command(
         metavar="COLUMN=VALUE",
         help="COLUMN=VALUE: effect size a significant test must also reach.",
     ),
+    shape_min_effect: float = typer.Option(
+        DEFAULT_SHAPE_MIN_EFFECT,
+        "--shape-min-effect",
+        min=0.0,
+        max=1.0,
+        help="Effect the shape test beside KS (Anderson-Darling, standardised) must reach.",
+    ),
+    no_shape: bool = typer.Option(False, "--no-shape", help="Judge KS columns on KS alone."),
     drift_share: float = typer.Option(
         0.5, "--drift-share", help="Dataset drift when at least this share of columns drifted."
     ),
@@ -206,6 +214,7 @@ def check_command(
             correction=correction,
             features=names,
             progress=advance,
+            shape_min_effect=None if no_shape else shape_min_effect,
         )
     if not no_store:
         from mlpy.drift import record
@@ -268,7 +277,7 @@ def _rows(report: DriftReport) -> list[list[str]]:
             [
                 feature.name,
                 feature.kind,
-                feature.method,
+                feature.method + (" (shape)" if feature.shape is not None and feature.shape.drifted else ""),
                 _fmt(feature.statistic),
                 _fmt(feature.p_value),
                 f"{feature.threshold:g}",
@@ -351,6 +360,7 @@ def methods(output: OutputFormat = OUTPUT_OPTION) -> None:
         }
         for m in Method
     }
+    table[Method.ks.value]["shape_test"] = {"method": "anderson", "min_effect": DEFAULT_SHAPE_MIN_EFFECT}
     if output.structured:
         print_data(table)
         return

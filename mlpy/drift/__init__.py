@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from mlpy.corrections import Correction
     from mlpy.drift.checking import check
     from mlpy.drift.errors import DriftError
-    from mlpy.drift.methods import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLDS, Method
+    from mlpy.drift.methods import DEFAULT_MIN_EFFECT, DEFAULT_SHAPE_MIN_EFFECT, DEFAULT_THRESHOLDS, Method
     from mlpy.drift.metrics import DriftCollector, exposition, push
     from mlpy.drift.profile import DriftProfile
     from mlpy.drift.records import history, record
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MIN_EFFECT",
+    "DEFAULT_SHAPE_MIN_EFFECT",
     "DEFAULT_THRESHOLDS",
     "ColumnSource",
     "Correction",
@@ -46,6 +47,7 @@ _HOMES = {
     "Correction": "mlpy.corrections",
     "ColumnSource": "mlpy.drift.sources",
     "DEFAULT_MIN_EFFECT": "mlpy.drift.methods",
+    "DEFAULT_SHAPE_MIN_EFFECT": "mlpy.drift.methods",
     "DEFAULT_THRESHOLDS": "mlpy.drift.methods",
     "DriftCollector": "mlpy.drift.metrics",
     "DriftError": "mlpy.drift.errors",

@@ -110,6 +110,14 @@ def _card(feature: FeatureDrift) -> str:
         detail += f" effect {_number(feature.effect_size)} (min {_number(feature.min_effect)})"
     else:
         detail += f", threshold {_number(feature.threshold)}"
+    shape = feature.shape
+    if shape is not None:
+        p = _p(shape.p_value, shape.threshold)
+        detail += (
+            f"<br>shape (Anderson-Darling, standardised): effect {_number(shape.effect_size)}"
+            f" (min {_number(shape.min_effect)}), p {p if p.startswith('&lt;') else '= ' + p}"
+            f"{' (drift)' if shape.drifted else ''}"
+        )
     nulls = feature.null_share
     if nulls.drifted:
         detail += f"<br>null share {_pct(nulls.reference)} &rarr; {_pct(nulls.current)} (drift)"

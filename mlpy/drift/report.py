@@ -37,6 +37,32 @@ class Share:
 
 
 @dataclass(frozen=True)
+class ShapeDrift:
+    """The shape test run beside KS (Anderson-Darling on standardised samples, see shape.py)."""
+
+    statistic: float
+    p_value: float
+    effect_size: float
+    min_effect: float
+    threshold: float
+    p_value_adjusted: float | None = None
+    drifted: bool = False
+    method: str = "anderson"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "statistic": _num(self.statistic),
+            "p_value": _num(self.p_value),
+            "p_value_adjusted": _num(self.p_value_adjusted),
+            "effect_size": _num(self.effect_size),
+            "min_effect": self.min_effect,
+            "threshold": self.threshold,
+            "drifted": self.drifted,
+        }
+
+
+@dataclass(frozen=True)
 class FeatureDrift:
     name: str
     kind: str
@@ -57,6 +83,7 @@ class FeatureDrift:
     current_count: int = 0
     reference_sample: int | None = None
     note: str | None = None
+    shape: ShapeDrift | None = None
     chart: Chart | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +110,8 @@ class FeatureDrift:
             data["reference_sample"] = self.reference_sample
         if self.note:
             data["note"] = self.note
+        if self.shape is not None:
+            data["shape"] = self.shape.to_dict()
         return data
 
 
