@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mlpy.drift.errors import DriftError
     from mlpy.drift.methods import DEFAULT_MIN_EFFECT, DEFAULT_SHAPE_MIN_EFFECT, DEFAULT_THRESHOLDS, Method
     from mlpy.drift.metrics import DriftCollector, exposition, push
+    from mlpy.drift.predictions import PREDICTION, with_predictions
     from mlpy.drift.profile import DriftProfile
     from mlpy.drift.records import history, record
     from mlpy.drift.report import DriftReport, FeatureDrift
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_MIN_EFFECT",
     "DEFAULT_SHAPE_MIN_EFFECT",
     "DEFAULT_THRESHOLDS",
+    "PREDICTION",
     "ColumnSource",
     "Correction",
     "DriftCollector",
@@ -41,6 +43,7 @@ __all__ = [
     "push",
     "read_table",
     "record",
+    "with_predictions",
 ]
 
 _HOMES = {
@@ -52,6 +55,7 @@ _HOMES = {
     "DriftCollector": "mlpy.drift.metrics",
     "DriftError": "mlpy.drift.errors",
     "DriftProfile": "mlpy.drift.profile",
+    "PREDICTION": "mlpy.drift.predictions",
     "DriftReport": "mlpy.drift.report",
     "FeatureDrift": "mlpy.drift.report",
     "Method": "mlpy.drift.methods",
@@ -61,6 +65,7 @@ _HOMES = {
     "push": "mlpy.drift.metrics",
     "read_table": "mlpy.drift.sources",
     "record": "mlpy.drift.records",
+    "with_predictions": "mlpy.drift.predictions",
 }
 
 

@@ -14,7 +14,8 @@ import pyarrow as pa
 
 from mlpy.corrections import Correction
 from mlpy.drift.columns import as_table, categorical_column, numeric_column
-from mlpy.drift.errors import MethodError
+from mlpy.drift.errors import MethodError, SchemaMismatchError
+from mlpy.drift.importance import importance_shares
 from mlpy.drift.methods import (
     DEFAULT_DRIFT_SHARE,
     DEFAULT_SHAPE_MIN_EFFECT,
@@ -24,6 +25,7 @@ from mlpy.drift.methods import (
     criterion_for,
     parse_method,
 )
+from mlpy.drift.predictions import PREDICTION, with_model
 from mlpy.drift.profile import (
     OTHER,
     CategoricalProfile,
@@ -68,11 +70,16 @@ def check(
     features: Sequence[str] | None = None,
     progress: Progress | None = None,
     shape_min_effect: float | None = DEFAULT_SHAPE_MIN_EFFECT,
+    importance: Mapping[str, Any] | None = None,
+    model: Any = None,
 ) -> DriftReport:
     """Judge every reference column (or ``features``) in ``current``; both may be data or file paths.
 
     ``methods``, ``thresholds`` and ``min_effects`` are per column; a key ``"*"`` sets every column.
-    KS columns also run the shape test with ``shape_min_effect`` (None: KS alone).
+    KS columns also run the shape test with ``shape_min_effect`` (None: KS alone). ``importance``
+    (``{feature: mean}``, or a registered version's ``importance``) weighs the columns' drift scores
+    into the report's ``importance_weighted_drift`` and ``ranking``. With ``model``, its outputs are
+    one more column, ``prediction`` (see predictions.py).
     """
     started = time.perf_counter()
     if not 0 < drift_share <= 1:
@@ -81,14 +88,28 @@ def check(
         chosen = Correction.parse(correction)
     except ValueError as exc:
         raise MethodError(str(exc), hint="e.g. --correction bonferroni") from exc
+    current_label = str(current) if isinstance(current, str | Path) else None
+    if model is not None:
+        reference, current, features = with_model(reference, current, model, _listed(features))
     profile = _as_profile(reference, features)
     names = profile.require(features)
     _reject_unknown_keys(names, methods, thresholds, min_effects)
-    source, current_source = _as_current(current, names)
+    try:
+        source, current_source = _as_current(current, names)
+    except SchemaMismatchError as exc:
+        if PREDICTION not in names or model is not None:
+            raise
+        raise SchemaMismatchError(
+            f"{exc.args[0]}; the profile holds the model's outputs ({PREDICTION})",
+            hint="give the model (--model), a window with the logged predictions, or leave prediction "
+            "out with --features",
+        ) from exc
+    current_source = current_source or current_label
     if shape_min_effect is not None and not 0 <= shape_min_effect <= 1:
         raise MethodError(
             f"shape minimum effect {shape_min_effect} is out of range", hint="use a value in [0, 1]"
         )
+    shares = None if importance is None else importance_shares(importance, names)
     criteria = {
         name: _criterion(name, profile.columns[name], methods, thresholds, min_effects, shape_min_effect)
         for name in names
@@ -108,7 +129,12 @@ def check(
         reference_source=profile.source,
         current_source=current_source,
         duration_seconds=time.perf_counter() - started,
+        importance=shares,
     )
+
+
+def _listed(features: Sequence[str] | None) -> list[str] | None:
+    return None if features is None else list(features)
 
 
 def _as_profile(reference: DriftProfile | Any, features: Sequence[str] | None) -> DriftProfile:

@@ -5,10 +5,11 @@ request); drift checks and feedback analysis read a window of it back with :func
 """
 
 from mlpy.predlog.errors import InvalidWindowError, PredictionLogError
-from mlpy.predlog.reader import export_window, read_inputs, read_window
+from mlpy.predlog.reader import META_COLUMNS, export_window, read_inputs, read_window
 from mlpy.predlog.writer import LoggedPrediction, PredictionLogger
 
 __all__ = [
+    "META_COLUMNS",
     "InvalidWindowError",
     "LoggedPrediction",
     "PredictionLogError",

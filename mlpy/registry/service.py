@@ -17,6 +17,7 @@ from mlpy.registry.artifacts import ArtifactStore, read_artifact, sha256_hex
 from mlpy.registry.compiling import conversion_tags
 from mlpy.registry.errors import ArtifactError, ArtifactIntegrityError, InvalidInputError
 from mlpy.registry.formats import ArtifactFormat, dump, format_of, load, parse_format
+from mlpy.registry.importance import version_importance
 from mlpy.registry.names import LATEST, check_model_name
 from mlpy.registry.records import (
     AliasChange,
@@ -60,6 +61,8 @@ class ModelRegistry:
         author: str | None = None,
         if_new: bool = False,
         compile: bool = False,
+        validation: tuple[Any, Any] | None = None,
+        importance: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Serialise a fitted model and register it as the model's next version.
 
@@ -67,6 +70,8 @@ class ModelRegistry:
         newest live version holding exactly these bytes instead of adding a copy, so a retry after a
         crash (or a timeout) is safe. ``compile``: record in ``mlpy.compiled*`` tags whether the model
         compiles for ONNX Runtime and agrees with scikit-learn (the compiled extra; see mlpy.compiled).
+        ``validation=(X, y)``: store the permutation importance of each feature on (a sample of) it, which
+        drift checks weigh features by; ``importance={feature: mean}``: store a precomputed one.
         """
         check_model_name(name)
         fmt = parse_format(format)
@@ -84,6 +89,7 @@ class ModelRegistry:
             author,
             estimator=estimator_name(model),
             signature=signature,
+            importance=version_importance(model, signature, validation, importance),
         )
         return registration.write_version(
             self.store, self.artifacts, name, dump(model, fmt), fmt, details, if_new=if_new
@@ -105,11 +111,13 @@ class ModelRegistry:
         author: str | None = None,
         if_new: bool = False,
         compile: bool = False,
+        validation: tuple[Any, Any] | None = None,
+        importance: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Register a serialised model file as is, after checking that it loads as a model.
 
-        ``if_new`` and ``compile`` as in ``register``: a file whose SHA-256 a live version already has
-        returns that one.
+        ``if_new``, ``compile``, ``validation`` and ``importance`` as in ``register``: a file whose
+        SHA-256 a live version already has returns that one.
         """
         check_model_name(name)
         path = Path(path)
@@ -133,6 +141,7 @@ class ModelRegistry:
             author,
             estimator=estimator_name(model),
             signature=signature,
+            importance=version_importance(model, signature, validation, importance),
         )
         return registration.write_version(self.store, self.artifacts, name, data, fmt, details, if_new=if_new)
 

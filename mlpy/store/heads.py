@@ -15,8 +15,8 @@ HEADS = frozenset(
         "0004_monitoring",
         "0005_predlog",
         "0007_drift_correction_names",
-        "0008_registry_string_tags",
         "0009_experiment_weights",
+        "0013_registry_importance",
     }
 )
 VERSION_TABLE = "alembic_version"
