@@ -16,6 +16,8 @@ import pyarrow as pa
 
 from mlpy.drift.columns import as_table
 from mlpy.drift.errors import SchemaMismatchError
+from mlpy.drift.profile import DriftProfile
+from mlpy.drift.sources import read_table
 
 PREDICTION = "prediction"
 
@@ -65,9 +67,6 @@ def with_model(
     Raw reference data gets its predictions; a stored profile must already hold them (it keeps no
     rows to run the model on). The window gets them unless it brings its own ``prediction`` column.
     """
-    from mlpy.drift.profile import DriftProfile
-    from mlpy.drift.sources import read_table
-
     if isinstance(reference, DriftProfile):
         if PREDICTION not in reference.columns:
             raise SchemaMismatchError(

@@ -148,6 +148,7 @@ def test_json_and_corrections_carry_the_shape_test(rng: np.random.Generator) -> 
         shape = corrected.features[f"x{i}"].shape
         assert shape is not None
         assert shape.p_value_adjusted == pytest.approx(min(p[i] * 3, 1.0))
+    assert "shape (Anderson-Darling, standardised)" in raw.to_html()
     data = raw.to_dict()["features"]["x0"]["shape"]
     assert data["method"] == "anderson"
     assert data["drifted"] is True
@@ -191,3 +192,8 @@ def test_cli_runs_the_shape_test_unless_told_not_to(
     assert "ks (shape)" in capsys.readouterr().out
     assert main([*base, "--no-store", "--shape-min-effect", "2"]) == 2
     assert "--shape-min-effect" in capsys.readouterr().err
+    assert main(["drift", "methods", "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ks"]["shape_test"] == {
+        "method": "anderson",
+        "min_effect": 0.05,
+    }
