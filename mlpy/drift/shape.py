@@ -25,6 +25,8 @@ SHAPE_PVALUE_MAX_N = 10_000
 # amounts) gets no shape test: standardising each side by its own mean and sd moves the repeated values
 # of one side off those of the other, a difference that is only an artefact.
 SHAPE_MAX_TIE_SHARE = 0.001
+# A larger window enters the distance as a quantile sketch of this many values (as profiles keep).
+SHAPE_MAX_SAMPLE = 100_000
 
 
 def largest_tie_share(sorted_values: FloatArray) -> float:
@@ -36,17 +38,17 @@ def largest_tie_share(sorted_values: FloatArray) -> float:
     return float(runs.max()) / len(sorted_values)
 
 
-def standardised(sorted_values: FloatArray, mean: float, std: float) -> FloatArray:
-    """(x - mean) / std, still sorted."""
-    return (sorted_values - mean) / std
-
-
-def ad_distance(reference: FloatArray, current: FloatArray, n_reference: int | None = None) -> float:
+def ad_distance(
+    reference: FloatArray,
+    current: FloatArray,
+    n_reference: int | None = None,
+    n_current: int | None = None,
+) -> float:
     """∫ (F_ref - F_cur)² / (H (1 - H)) dH over the pooled CDF H, from two sorted samples.
 
     This is Scholz and Stephens' A²akN (scipy's ``anderson_ksamp(variant="right")``) divided by
-    n·m/N, so it does not grow with the sample sizes. ``n_reference`` is the true reference size when
-    ``reference`` is a quantile sketch: it sets the reference's weight in H. Ties are handled by
+    n·m/N, so it does not grow with the sample sizes. ``n_reference`` and ``n_current`` are the true
+    sizes when a side is a quantile sketch: they set each side's weight in H. Ties are handled by
     evaluating the CDFs only at the last of each run of equal values.
     """
     k, n = len(reference), len(current)
@@ -57,7 +59,7 @@ def ad_distance(reference: FloatArray, current: FloatArray, n_reference: int | N
     ref_seen = np.cumsum(from_reference)[run_ends]
     f_ref = ref_seen / k
     f_cur = (run_ends + 1 - ref_seen) / n
-    weight = (n_reference or k) / ((n_reference or k) + n)
+    weight = (n_reference or k) / ((n_reference or k) + (n_current or n))
     pooled = weight * f_ref + (1.0 - weight) * f_cur
     mass = np.diff(np.concatenate(([0.0], pooled)))
     return float(np.sum((f_ref - f_cur) ** 2 / (pooled * (1.0 - pooled)) * mass))
@@ -86,12 +88,16 @@ def shape_test(
         return None
     if largest_tie_share(reference) > SHAPE_MAX_TIE_SHARE:
         return None
-    ref = standardised(reference, reference_mean, reference_std)
-    cur = standardised(current, float(np.mean(current)), current_std)
+    # Standardising both sides compares what the reference mapped onto the window's mean and sd: the
+    # distance depends on ranks only, and the window (often the larger side) is then left as it is.
+    ref = (reference - reference_mean) * (current_std / reference_std) + float(np.mean(current))
+    # A window sketch reproduces its CDF to within 1/SHAPE_MAX_SAMPLE, as the reference's does.
+    cur = quantile_sketch(current, SHAPE_MAX_SAMPLE)
     n_ref = len(reference) if n_reference is None else n_reference
-    distance = ad_distance(ref, cur, n_ref)
+    n_cur = len(current)
+    distance = ad_distance(ref, cur, n_ref, n_cur)
     effect = min(math.sqrt(max(distance, 0.0) / DISTANCE_MAX), 1.0)
-    statistic = distance * n_ref * len(cur) / (n_ref + len(cur))
+    statistic = distance * n_ref * n_cur / (n_ref + n_cur)
     return TestResult(statistic, _p_value(ref, cur), effect)
 
 

@@ -13,7 +13,7 @@ from scipy import stats as sps
 
 from mlpy.cli.main import main
 from mlpy.drift import DriftProfile, check
-from mlpy.drift.shape import ad_distance, largest_tie_share, shape_test
+from mlpy.drift.shape import DISTANCE_MAX, ad_distance, largest_tie_share, shape_test
 
 Sample = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -197,3 +197,16 @@ def test_cli_runs_the_shape_test_unless_told_not_to(
         "method": "anderson",
         "min_effect": 0.05,
     }
+
+
+def test_a_sketched_window_gives_the_full_windows_effect(rng: np.random.Generator) -> None:
+    reference = np.sort(rng.normal(size=50_000))
+    window = np.sort(bimodal(rng, 400_000))
+    result = shape_test(
+        reference, window, reference_mean=float(reference.mean()), reference_std=float(reference.std())
+    )
+    assert result is not None
+    standardised = [(side - side.mean()) / side.std() for side in (reference, window)]
+    full = ad_distance(*standardised)
+    assert result.effect_size == pytest.approx(np.sqrt(full / DISTANCE_MAX), abs=1e-3)
+    assert result.statistic == pytest.approx(full * 50_000 * 400_000 / 450_000, rel=0.02)
