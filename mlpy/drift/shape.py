@@ -19,14 +19,13 @@ from mlpy.drift.stats import WARNINGS_LOCK, FloatArray, TestResult, merge_sorted
 
 # ∫ (F - G)² / (H (1 - H)) dH for two equal-sized samples with disjoint supports: the effect's scale.
 DISTANCE_MAX = 2.0 * (2.0 * math.log(2.0) - 1.0)
-# scipy computes the p-value on at most this many values per side (evenly spaced quantiles above it).
-SHAPE_PVALUE_MAX_N = 10_000
+# The test runs on at most this many values per side: evenly spaced quantiles of a larger side, which
+# reproduce its CDF to within 1/SHAPE_SAMPLE (effect sizes within 1e-4 of the full samples' at 10^6).
+SHAPE_SAMPLE = 10_000
 # A reference where one value holds more than this share of the values (counts, integers, rounded
 # amounts) gets no shape test: standardising each side by its own mean and sd moves the repeated values
 # of one side off those of the other, a difference that is only an artefact.
 SHAPE_MAX_TIE_SHARE = 0.001
-# A larger window enters the distance as a quantile sketch of this many values (as profiles keep).
-SHAPE_MAX_SAMPLE = 100_000
 
 
 def largest_tie_share(sorted_values: FloatArray) -> float:
@@ -75,11 +74,12 @@ def shape_test(
 ) -> TestResult | None:
     """Anderson-Darling between the standardised samples; None without spread or with many ties.
 
-    statistic: A² with the true sizes; effect size: √(distance / DISTANCE_MAX), in [0, 1]. The p-value
-    is scipy's ``anderson_ksamp`` (floored at 0.001) on at most SHAPE_PVALUE_MAX_N evenly spaced
-    quantiles per side: the exact samples up to that size, and above it a conservative stand-in (the
-    quantiles of a large sample vary less than a sample of their count), which loses nothing the effect
-    guard keeps, since a shape effect above the guard is significant at 10,000 values already.
+    Both come from at most SHAPE_SAMPLE evenly spaced quantiles per side (the samples themselves below
+    that). statistic: A² with the true sizes; effect size: √(distance / DISTANCE_MAX), in [0, 1]. The
+    p-value is scipy's ``anderson_ksamp`` (floored at 0.001) on those quantiles: exact for samples up to
+    SHAPE_SAMPLE, and above it a conservative stand-in (the quantiles of a large sample vary less than a
+    sample of their count), which loses nothing the effect guard keeps, since a shape effect above the
+    guard is significant at 10,000 values already.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         # Values near the float limit overflow the variance: no usable scale, so no shape test.
@@ -88,11 +88,11 @@ def shape_test(
         return None
     if largest_tie_share(reference) > SHAPE_MAX_TIE_SHARE:
         return None
-    # Standardising both sides compares what the reference mapped onto the window's mean and sd: the
-    # distance depends on ranks only, and the window (often the larger side) is then left as it is.
-    ref = (reference - reference_mean) * (current_std / reference_std) + float(np.mean(current))
-    # A window sketch reproduces its CDF to within 1/SHAPE_MAX_SAMPLE, as the reference's does.
-    cur = quantile_sketch(current, SHAPE_MAX_SAMPLE)
+    # Standardising both sides compares as the reference mapped onto the window's mean and sd does:
+    # the distance depends on ranks only, so the window's values are used as they are.
+    ref = quantile_sketch(reference, SHAPE_SAMPLE)
+    ref = (ref - reference_mean) * (current_std / reference_std) + float(np.mean(current))
+    cur = quantile_sketch(current, SHAPE_SAMPLE)
     n_ref = len(reference) if n_reference is None else n_reference
     n_cur = len(current)
     distance = ad_distance(ref, cur, n_ref, n_cur)
@@ -104,7 +104,7 @@ def shape_test(
 def _p_value(reference: FloatArray, current: FloatArray) -> float:
     from scipy import stats as sps
 
-    samples = [quantile_sketch(side, SHAPE_PVALUE_MAX_N) for side in (reference, current)]
+    samples = [reference, current]
     if len(np.unique(np.concatenate(samples))) < 2:
         return 1.0
     with WARNINGS_LOCK, warnings.catch_warnings():
