@@ -2,7 +2,7 @@
 
 Run ``bash bench/drift_setup.sh`` once (Evidently's own venv), then
 ``.venv/bin/python bench/drift_benchmark.py`` (``--rows 100000`` for a quick look). Data: 1,000,000
-reference and 1,000,000 current rows, 20 numeric and 5 categorical columns with known changes, written
+reference and 1,000,000 current rows, 22 numeric and 5 categorical columns with known changes, written
 once to bench/.data-drift/. Both tools run as subprocesses under /usr/bin/time, so wall time and peak
 RSS are measured the same way.
 """
@@ -37,6 +37,8 @@ CHANGES = {
     "n04": "sd x0.7 (normal)",
     "n05": "trivial: mean +0.02 sd",
     "n06": "trivial: scale x1.02 (exponential)",
+    "n20": "unimodal -> bimodal, same mean and sd",
+    "n21": "normal -> Student t(5), same sd",
     "c00": "frequencies 50/30/20 -> 42/33/25",
     "c01": "new category with 8% of rows",
     "c02": "trivial: frequencies move 0.3 points",
@@ -47,7 +49,9 @@ MATERIAL = {name for name, change in CHANGES.items() if not change.startswith("t
 def generate(rows: int, folder: Path) -> tuple[Path, Path]:
     """Reference and current Parquet files (cached per row count)."""
     folder.mkdir(parents=True, exist_ok=True)
-    reference_path, current_path = folder / f"reference-{rows}.parquet", folder / f"current-{rows}.parquet"
+    # v2: with the shape columns n20 and n21.
+    reference_path = folder / f"reference-{rows}-v2.parquet"
+    current_path = folder / f"current-{rows}-v2.parquet"
     if reference_path.exists() and current_path.exists():
         return reference_path, current_path
     rng = np.random.default_rng(20261127)
@@ -73,6 +77,13 @@ def generate(rows: int, folder: Path) -> tuple[Path, Path]:
         ]
         for index in range(7, 20):
             columns[f"n{index:02d}"] = shapes[index % len(shapes)]()
+        # Same mean (0) and variance (1) on both sides; only the shape changes, which KS's D barely sees.
+        gap = 0.78
+        halves = np.where(rng.random(rows) < 0.5, -gap, gap)
+        columns["n20"] = (
+            rng.normal(0, np.sqrt(1 - gap**2), rows) + halves if changed else rng.normal(0, 1, rows)
+        )
+        columns["n21"] = rng.standard_t(5, rows) * np.sqrt(3 / 5) if changed else rng.normal(0, 1, rows)
         # 2% missing on both sides: handled, and not a change.
         columns["n07"][rng.random(rows) < 0.02] = np.nan
         columns["c00"] = _categories(
@@ -136,12 +147,15 @@ def floor_seconds(current: Path, numeric: list[str], categorical: list[str]) -> 
     return time.perf_counter() - started
 
 
-def mlpy_check_seconds(profile: Path, current: Path) -> float:
-    """The whole check in process: loading the profile, reading the current file, judging every column."""
-    from mlpy.drift import DriftProfile, check
+def mlpy_check_seconds(profile: Path, current: Path, shape: bool = True) -> float:
+    """The whole check in process: loading the profile, reading the current file, judging every column.
+
+    ``shape=False`` judges KS columns on KS alone, as before the shape test: its cost is the difference.
+    """
+    from mlpy.drift import DEFAULT_SHAPE_MIN_EFFECT, DriftProfile, check
 
     started = time.perf_counter()
-    check(DriftProfile.load(profile), current)
+    check(DriftProfile.load(profile), current, shape_min_effect=DEFAULT_SHAPE_MIN_EFFECT if shape else None)
     return time.perf_counter() - started
 
 
@@ -161,7 +175,7 @@ def main() -> None:
     if not options.skip_evidently and not EVIDENTLY_PYTHON.exists():
         raise SystemExit("run 'bash bench/drift_setup.sh' first (creates bench/.venv-evidently)")
 
-    print(f"data: {options.rows:,} reference + {options.rows:,} current rows, 20 numeric + 5 categorical")
+    print(f"data: {options.rows:,} reference + {options.rows:,} current rows, 22 numeric + 5 categorical")
     reference, current = generate(options.rows, DATA)
     schema = pq.read_schema(reference)
     numeric = [f.name for f in schema if pa.types.is_floating(f.type)]
@@ -185,11 +199,15 @@ def main() -> None:
     ours = json.loads(cli.stdout)
     floor = best(floor_seconds, current, numeric, categorical)
     in_process = best(mlpy_check_seconds, profile_path, current)
+    ks_only = best(mlpy_check_seconds, profile_path, current, False)
 
     startup = min((measured([str(MLPY), "--version"]) for _ in range(3)), key=lambda r: r.seconds)
     _line("mlpy profile (once)", profiling)
     _line("mlpy check, CLI process, best of 3", cli)
     print(f"{'mlpy check in process, best of 3':40} {in_process:7.2f} s")
+    print(
+        f"{'  the same, KS alone (--no-shape)':40} {ks_only:7.2f} s  (shape cost {in_process / ks_only:.2f}x)"
+    )
     _line("  of which CLI start-up (mlpy --version)", startup)
     print(f"{'floor: read + sort + count, best of 3':40} {floor:7.2f} s")
     print(f"  check / floor: {in_process / floor:.2f}x (goal <= 3x)")

@@ -12,8 +12,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from mlpy.cli.drift_model import MODEL_HELP, predicted_source, registered
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_data, print_table
-from mlpy.drift import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLDS, DriftError, Method
+from mlpy.drift import (
+    DEFAULT_MIN_EFFECT,
+    DEFAULT_SHAPE_MIN_EFFECT,
+    DEFAULT_THRESHOLDS,
+    PREDICTION,
+    DriftError,
+    Method,
+)
 
 if TYPE_CHECKING:
     from mlpy.drift import DriftReport
@@ -106,13 +114,20 @@ def profile(
         help="Sorted values kept per numeric column; more become a quantile sketch.",
     ),
     bins: int = typer.Option(10, "--bins", min=2, help="Reference-quantile bins for PSI, JS, Hellinger."),
+    model: str | None = typer.Option(
+        None, "--model", help=f"Also profile this model's outputs on the reference. {MODEL_HELP}"
+    ),
+    store: str | None = STORE_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Compute the reference profile once; scheduled checks then read only the current window."""
     from mlpy.drift import ColumnSource, DriftProfile
 
     with _status("reading reference", reference):
-        data = ColumnSource(reference, _split(features), label=repr(reference))
+        if model is None:
+            data = ColumnSource(reference, _split(features), label=repr(reference))
+        else:
+            data = predicted_source(reference, _split(features), registered(model, store).model)
     with _progress("profiling", len(data.names), data.num_rows * len(data.names)) as advance:
         built = DriftProfile.from_columns(data, reference, advance, max_sample, bins)
     written = built.save(out)
@@ -156,6 +171,14 @@ def check_command(
         metavar="COLUMN=VALUE",
         help="COLUMN=VALUE: effect size a significant test must also reach.",
     ),
+    shape_min_effect: float = typer.Option(
+        DEFAULT_SHAPE_MIN_EFFECT,
+        "--shape-min-effect",
+        min=0.0,
+        max=1.0,
+        help="Effect the shape test beside KS (Anderson-Darling, standardised) must reach.",
+    ),
+    no_shape: bool = typer.Option(False, "--no-shape", help="Judge KS columns on KS alone."),
     drift_share: float = typer.Option(
         0.5, "--drift-share", help="Dataset drift when at least this share of columns drifted."
     ),
@@ -178,6 +201,11 @@ def check_command(
     metrics_file: Path | None = typer.Option(
         None, "--metrics-file", help="Also write the metrics in Prometheus text format to this file."
     ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help=f"Weigh drift by this version's feature importance; check its outputs. {MODEL_HELP}",
+    ),
 ) -> None:
     """Compare the current window with the reference, column by column."""
     from mlpy.drift import DriftProfile, check
@@ -188,13 +216,19 @@ def check_command(
     methods = parse_pairs(method, "--method")
     thresholds = parse_pairs(threshold, "--threshold", numeric=True)
     min_effects = parse_pairs(min_effect, "--min-effect", numeric=True)
+    found = None if model is None else registered(model, store)
     if profile_path is not None:
         base = DriftProfile.load(profile_path)
     else:
         assert reference is not None
         with _status("profiling reference", reference):
-            base = DriftProfile.from_file(reference, columns=names)
+            if found is None:
+                base = DriftProfile.from_file(reference, columns=names)
+            else:
+                source = predicted_source(reference, names, found.model)
+                base = DriftProfile.from_columns(source, reference)
     columns = base.require(names)
+    predicting = found is not None and PREDICTION in base.columns
     with _progress("checking", len(columns), _cells(current)) as advance:
         report = check(
             base,
@@ -206,6 +240,9 @@ def check_command(
             correction=correction,
             features=names,
             progress=advance,
+            shape_min_effect=None if no_shape else shape_min_effect,
+            importance=None if found is None else found.version.importance,
+            model=found.model if predicting and found is not None else None,
         )
     if not no_store:
         from mlpy.drift import record
@@ -262,13 +299,14 @@ def _write(path: Path, text: str) -> None:
 
 def _rows(report: DriftReport) -> list[list[str]]:
     rows = []
-    for feature in report.features.values():
+    order = report.ranking if report.importance is not None else list(report.features)
+    for feature in (report.features[name] for name in order):
         nulls = feature.null_share
         rows.append(
             [
                 feature.name,
                 feature.kind,
-                feature.method,
+                feature.method + (" (shape)" if feature.shape is not None and feature.shape.drifted else ""),
                 _fmt(feature.statistic),
                 _fmt(feature.p_value),
                 f"{feature.threshold:g}",
@@ -284,10 +322,14 @@ HEADERS = ["column", "kind", "method", "statistic", "p-value", "threshold", "nul
 
 def _verdict(report: DriftReport) -> str:
     state = "DATASET DRIFT" if report.dataset_drift else "no dataset drift"
-    return (
+    verdict = (
         f"{state}: {len(report.drifted_features)} of {len(report.features)} columns drifted "
         f"(share {report.drift_share:.2f}, threshold {report.drift_share_threshold:g})"
     )
+    weighted = report.importance_weighted_drift
+    if weighted is not None:
+        verdict += f"\nimportance-weighted drift {weighted:.3f}; most: {', '.join(report.ranking[:3])}"
+    return verdict
 
 
 def _print_text(report: DriftReport) -> None:
@@ -351,6 +393,7 @@ def methods(output: OutputFormat = OUTPUT_OPTION) -> None:
         }
         for m in Method
     }
+    table[Method.ks.value]["shape_test"] = {"method": "anderson", "min_effect": DEFAULT_SHAPE_MIN_EFFECT}
     if output.structured:
         print_data(table)
         return

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from mlpy.corrections import Correction
     from mlpy.drift.checking import check
     from mlpy.drift.errors import DriftError
-    from mlpy.drift.methods import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLDS, Method
+    from mlpy.drift.methods import DEFAULT_MIN_EFFECT, DEFAULT_SHAPE_MIN_EFFECT, DEFAULT_THRESHOLDS, Method
     from mlpy.drift.metrics import DriftCollector, exposition, push
+    from mlpy.drift.predictions import PREDICTION, with_predictions
     from mlpy.drift.profile import DriftProfile
     from mlpy.drift.records import history, record
     from mlpy.drift.report import DriftReport, FeatureDrift
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MIN_EFFECT",
+    "DEFAULT_SHAPE_MIN_EFFECT",
     "DEFAULT_THRESHOLDS",
+    "PREDICTION",
     "ColumnSource",
     "Correction",
     "DriftCollector",
@@ -40,16 +43,19 @@ __all__ = [
     "push",
     "read_table",
     "record",
+    "with_predictions",
 ]
 
 _HOMES = {
     "Correction": "mlpy.corrections",
     "ColumnSource": "mlpy.drift.sources",
     "DEFAULT_MIN_EFFECT": "mlpy.drift.methods",
+    "DEFAULT_SHAPE_MIN_EFFECT": "mlpy.drift.methods",
     "DEFAULT_THRESHOLDS": "mlpy.drift.methods",
     "DriftCollector": "mlpy.drift.metrics",
     "DriftError": "mlpy.drift.errors",
     "DriftProfile": "mlpy.drift.profile",
+    "PREDICTION": "mlpy.drift.predictions",
     "DriftReport": "mlpy.drift.report",
     "FeatureDrift": "mlpy.drift.report",
     "Method": "mlpy.drift.methods",
@@ -59,6 +65,7 @@ _HOMES = {
     "push": "mlpy.drift.metrics",
     "read_table": "mlpy.drift.sources",
     "record": "mlpy.drift.records",
+    "with_predictions": "mlpy.drift.predictions",
 }
 
 

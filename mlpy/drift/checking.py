@@ -12,17 +12,20 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mlpy.corrections import Correction, adjust
+from mlpy.corrections import Correction
 from mlpy.drift.columns import as_table, categorical_column, numeric_column
-from mlpy.drift.errors import MethodError
+from mlpy.drift.errors import MethodError, SchemaMismatchError
+from mlpy.drift.importance import importance_shares
 from mlpy.drift.methods import (
     DEFAULT_DRIFT_SHARE,
+    DEFAULT_SHAPE_MIN_EFFECT,
     NULL_SHARE_MIN_DELTA,
     Criterion,
     Method,
     criterion_for,
     parse_method,
 )
+from mlpy.drift.predictions import PREDICTION, with_model
 from mlpy.drift.profile import (
     OTHER,
     CategoricalProfile,
@@ -32,9 +35,11 @@ from mlpy.drift.profile import (
     bucket_counts,
     point_counts,
 )
-from mlpy.drift.report import Chart, DriftReport, FeatureDrift, Share
+from mlpy.drift.report import Chart, DriftReport, FeatureDrift, ShapeDrift, Share
+from mlpy.drift.shape import shape_test
 from mlpy.drift.sources import ColumnSource, map_columns
 from mlpy.drift.stats import (
+    FloatArray,
     IntArray,
     TestResult,
     chi_square,
@@ -45,6 +50,7 @@ from mlpy.drift.stats import (
     psi,
     two_proportion_p_value,
 )
+from mlpy.drift.verdicts import apply_correction, with_verdict
 
 SIGNIFICANCE_FOR_SHARES = 0.05
 CHART_CATEGORIES = 12
@@ -63,10 +69,17 @@ def check(
     correction: str | Correction | None = None,
     features: Sequence[str] | None = None,
     progress: Progress | None = None,
+    shape_min_effect: float | None = DEFAULT_SHAPE_MIN_EFFECT,
+    importance: Mapping[str, Any] | None = None,
+    model: Any = None,
 ) -> DriftReport:
     """Judge every reference column (or ``features``) in ``current``; both may be data or file paths.
 
     ``methods``, ``thresholds`` and ``min_effects`` are per column; a key ``"*"`` sets every column.
+    KS columns also run the shape test with ``shape_min_effect`` (None: KS alone). ``importance``
+    (``{feature: mean}``, or a registered version's ``importance``) weighs the columns' drift scores
+    into the report's ``importance_weighted_drift`` and ``ranking``. With ``model``, its outputs are
+    one more column, ``prediction`` (see predictions.py).
     """
     started = time.perf_counter()
     if not 0 < drift_share <= 1:
@@ -75,19 +88,38 @@ def check(
         chosen = Correction.parse(correction)
     except ValueError as exc:
         raise MethodError(str(exc), hint="e.g. --correction bonferroni") from exc
+    current_label = str(current) if isinstance(current, str | Path) else None
+    if model is not None:
+        reference, current, features = with_model(reference, current, model, _listed(features))
     profile = _as_profile(reference, features)
     names = profile.require(features)
     _reject_unknown_keys(names, methods, thresholds, min_effects)
-    source, current_source = _as_current(current, names)
+    try:
+        source, current_source = _as_current(current, names)
+    except SchemaMismatchError as exc:
+        if PREDICTION not in names or model is not None:
+            raise
+        raise SchemaMismatchError(
+            f"{exc.args[0]}; the profile holds the model's outputs ({PREDICTION})",
+            hint="give the model (--model), a window with the logged predictions, or leave prediction "
+            "out with --features",
+        ) from exc
+    current_source = current_source or current_label
+    if shape_min_effect is not None and not 0 <= shape_min_effect <= 1:
+        raise MethodError(
+            f"shape minimum effect {shape_min_effect} is out of range", hint="use a value in [0, 1]"
+        )
+    shares = None if importance is None else importance_shares(importance, names)
     criteria = {
-        name: _criterion(name, profile.columns[name], methods, thresholds, min_effects) for name in names
+        name: _criterion(name, profile.columns[name], methods, thresholds, min_effects, shape_min_effect)
+        for name in names
     }
 
     def judge(name: str) -> FeatureDrift:
         return judge_column(profile.columns[name], source.column(name), criteria[name])
 
     judged = map_columns(names, judge, progress)
-    results = _apply_correction(judged, chosen)
+    results = apply_correction(judged, chosen)
     return DriftReport(
         features=results,
         drift_share_threshold=drift_share,
@@ -97,7 +129,12 @@ def check(
         reference_source=profile.source,
         current_source=current_source,
         duration_seconds=time.perf_counter() - started,
+        importance=shares,
     )
+
+
+def _listed(features: Sequence[str] | None) -> list[str] | None:
+    return None if features is None else list(features)
 
 
 def _as_profile(reference: DriftProfile | Any, features: Sequence[str] | None) -> DriftProfile:
@@ -130,12 +167,19 @@ def _criterion(
     methods: Mapping[str, str | Method] | None,
     thresholds: Mapping[str, float] | None,
     min_effects: Mapping[str, float] | None,
+    shape_min_effect: float | None,
 ) -> Criterion:
     raw = _pick(methods, name)
     method = parse_method(raw) if isinstance(raw, str) else raw
     discrete = isinstance(profile, NumericProfile) and profile.discrete
     return criterion_for(
-        name, profile.kind, discrete, method, _pick(thresholds, name), _pick(min_effects, name)
+        name,
+        profile.kind,
+        discrete,
+        method,
+        _pick(thresholds, name),
+        _pick(min_effects, name),
+        shape_min_effect,
     )
 
 
@@ -190,6 +234,7 @@ def _judge_numeric(profile: NumericProfile, column: pa.ChunkedArray, criterion: 
     method = criterion.method
     if method is Method.ks:
         result = ks_two_sample(profile.sketch, current.values, n_reference=profile.count)
+        base = dataclasses.replace(base, shape=_shape(profile, current.values, criterion))
     elif method is Method.wasserstein:
         distance = normalised_wasserstein(profile.sketch, current.values, profile.std)
         result = TestResult(distance, None, distance)
@@ -261,6 +306,28 @@ def _undecided(
     )
 
 
+def _shape(profile: NumericProfile, values: FloatArray, criterion: Criterion) -> ShapeDrift | None:
+    if criterion.shape_min_effect is None:
+        return None
+    result = shape_test(
+        profile.sketch,
+        values,
+        reference_mean=profile.mean,
+        reference_std=profile.std,
+        n_reference=profile.count,
+    )
+    if result is None or result.p_value is None:
+        return None
+    return ShapeDrift(
+        statistic=result.statistic,
+        p_value=result.p_value,
+        p_value_adjusted=result.p_value,
+        effect_size=result.effect_size,
+        min_effect=criterion.shape_min_effect,
+        threshold=criterion.threshold,
+    )
+
+
 def _bucket_statistic(method: Method, reference: IntArray, current: IntArray) -> TestResult:
     if method is Method.chisquare:
         return chi_square(reference, current)
@@ -283,21 +350,7 @@ def _decide(base: FeatureDrift, result: TestResult, criterion: Criterion) -> Fea
         p_value_adjusted=result.p_value,
         effect_size=result.effect_size,
     )
-    return _with_verdict(feature, criterion.method)
-
-
-def _with_verdict(feature: FeatureDrift, method: Method) -> FeatureDrift:
-    if method.is_test:
-        p = feature.p_value_adjusted
-        effect = feature.effect_size
-        moved = (
-            p is not None and p < feature.threshold and effect is not None and effect >= feature.min_effect
-        )
-    else:
-        moved = feature.statistic is not None and feature.statistic >= feature.threshold
-    moved = bool(moved)
-    others = feature.null_share.drifted or (feature.inf_share is not None and feature.inf_share.drifted)
-    return dataclasses.replace(feature, distribution_drifted=moved, drifted=moved or others)
+    return with_verdict(feature, criterion.method)
 
 
 def _share(ref_hits: int, ref_rows: int, cur_hits: int, cur_rows: int) -> Share:
@@ -308,19 +361,6 @@ def _share(ref_hits: int, ref_rows: int, cur_hits: int, cur_rows: int) -> Share:
         return Share(ref, cur, False)
     p = two_proportion_p_value(ref_hits, ref_rows, cur_hits, cur_rows)
     return Share(ref, cur, p < SIGNIFICANCE_FOR_SHARES)
-
-
-def _apply_correction(results: dict[str, FeatureDrift], correction: Correction) -> dict[str, FeatureDrift]:
-    """The correction over the columns judged by a test (those with a p-value)."""
-    tested = [name for name, f in results.items() if f.p_value is not None and Method(f.method).is_test]
-    if correction is Correction.none or not tested:
-        return results
-    adjusted = adjust([float(results[name].p_value or 0.0) for name in tested], correction)
-    corrected = dict(results)
-    for name, p in zip(tested, adjusted, strict=True):
-        feature = dataclasses.replace(results[name], p_value_adjusted=float(p))
-        corrected[name] = _with_verdict(feature, Method(feature.method))
-    return corrected
 
 
 def _category_chart(labels: list[str], reference: IntArray, current: IntArray) -> Chart:

@@ -57,12 +57,13 @@ def render_html(report: DriftReport, title: str = "Data drift report") -> str:
         f"<p>{verdict} {drifted} of {len(report.features)} columns drifted "
         f"(share {report.drift_share:.2f}, threshold {report.drift_share_threshold:.2f}"
         f"{', correction ' + _e(report.correction) if report.correction else ''}).</p>"
+        f"{_weighted(report)}"
         f'<p class="muted">reference: {report.reference_rows:,} rows {_e(report.reference_source or "")}'
         f" &middot; current: {report.current_rows:,} rows {_e(report.current_source or '')}"
         f" &middot; {report.created_at:%Y-%m-%d %H:%M:%S} UTC</p>"
         '<p class="legend"><span style="background:#b0bec5"></span>reference'
         '<span style="background:#1565c0"></span>current, as shares of each side\'s rows</p>'
-        '<p class="muted">Drifted columns first, then the rest, each by name.</p>'
+        f'<p class="muted">Drifted columns first, then the rest, each {_order_note(report)}.</p>'
     )
     features = _ordered(report)
     rows = "".join(_row(feature) for feature in features)
@@ -79,12 +80,27 @@ def render_html(report: DriftReport, title: str = "Data drift report") -> str:
 
 
 def _ordered(report: DriftReport) -> list[FeatureDrift]:
-    """Drifted columns first, then the rest, each group by name (case-insensitively).
+    """Drifted columns first, then the rest; each group by name (case-insensitively), or by ranking
+    when the check had the model's feature importance (what matters most first).
 
-    By name rather than by effect size: the methods' effect sizes (KS distance, Cramér's V, PSI, ...)
-    are not on one scale, and a name order lets a reader find a column in a long report.
+    By name without importance: a name order lets a reader find a column in a long report.
     """
+    if report.importance is not None:
+        rank = {name: index for index, name in enumerate(report.ranking)}
+        return sorted(report.features.values(), key=lambda f: (not f.drifted, rank[f.name]))
     return sorted(report.features.values(), key=lambda f: (not f.drifted, f.name.casefold(), f.name))
+
+
+def _order_note(report: DriftReport) -> str:
+    return "by name" if report.importance is None else "by importance-weighted drift"
+
+
+def _weighted(report: DriftReport) -> str:
+    weighted = report.importance_weighted_drift
+    if weighted is None:
+        return ""
+    top = ", ".join(_e(name) for name in report.ranking[:3])
+    return f"<p>Importance-weighted drift {_number(weighted)} (0 to 1); mattering most: {top}.</p>"
 
 
 def _row(feature: FeatureDrift) -> str:
@@ -110,6 +126,14 @@ def _card(feature: FeatureDrift) -> str:
         detail += f" effect {_number(feature.effect_size)} (min {_number(feature.min_effect)})"
     else:
         detail += f", threshold {_number(feature.threshold)}"
+    shape = feature.shape
+    if shape is not None:
+        p = _p(shape.p_value, shape.threshold)
+        detail += (
+            f"<br>shape (Anderson-Darling, standardised): effect {_number(shape.effect_size)}"
+            f" (min {_number(shape.min_effect)}), p {p if p.startswith('&lt;') else '= ' + p}"
+            f"{' (drift)' if shape.drifted else ''}"
+        )
     nulls = feature.null_share
     if nulls.drifted:
         detail += f"<br>null share {_pct(nulls.reference)} &rarr; {_pct(nulls.current)} (drift)"

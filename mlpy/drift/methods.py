@@ -64,6 +64,10 @@ DEFAULT_THRESHOLDS: dict[Method, float] = {
 # Minimum effect a significant test must also show: KS D, and Cramér's V for chi-square.
 DEFAULT_MIN_EFFECT: dict[Method, float] = {Method.ks: 0.05, Method.chisquare: 0.05}
 
+# Minimum shape effect (√ of the standardised Anderson-Darling distance, see shape.py) beside KS.
+DEFAULT_SHAPE_MIN_EFFECT = 0.05
+SHAPE_METHOD = "anderson"
+
 # A numeric column with at most this many distinct reference values is judged on its value counts.
 DISCRETE_MAX_VALUES = 10
 # Reference-quantile bins for PSI, Jensen-Shannon, Hellinger and chi-square on numeric columns.
@@ -80,6 +84,8 @@ class Criterion:
     method: Method
     threshold: float
     min_effect: float
+    # KS columns also run the shape test with this minimum effect; None: no shape test.
+    shape_min_effect: float | None = None
 
 
 def parse_method(raw: str) -> Method:
@@ -105,6 +111,7 @@ def criterion_for(
     method: Method | None = None,
     threshold: float | None = None,
     min_effect: float | None = None,
+    shape_min_effect: float | None = DEFAULT_SHAPE_MIN_EFFECT,
 ) -> Criterion:
     """The column's criterion: the user's choices where given, the documented defaults elsewhere."""
     chosen = method or automatic_method(kind, discrete)
@@ -120,4 +127,5 @@ def criterion_for(
             hint="alpha for ks/chisquare lies in (0, 1); distance thresholds are positive",
         )
     effect = DEFAULT_MIN_EFFECT.get(chosen, 0.0) if min_effect is None else min_effect
-    return Criterion(chosen, limit, effect)
+    shape = shape_min_effect if chosen is Method.ks else None
+    return Criterion(chosen, limit, effect, shape)

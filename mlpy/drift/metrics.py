@@ -50,6 +50,11 @@ class DriftCollector(Collector):
         duration = GaugeMetricFamily(
             "mlpy_drift_check_duration_seconds", "How long the check took.", labels=dataset_labels
         )
+        weighted = GaugeMetricFamily(
+            "mlpy_drift_importance_weighted",
+            "Importance-weighted drift score, 0 to 1 (checks given the model's feature importance).",
+            labels=dataset_labels,
+        )
         drifted = GaugeMetricFamily(
             "mlpy_drift_feature_drifted", "1 when the column drifted.", labels=feature_labels
         )
@@ -70,6 +75,8 @@ class DriftCollector(Collector):
             columns.add_metric([name], float(len(report.features)))
             checked_at.add_metric([name], report.created_at.timestamp())
             duration.add_metric([name], report.duration_seconds)
+            if report.importance_weighted_drift is not None:
+                weighted.add_metric([name], report.importance_weighted_drift)
             for feature in report.features.values():
                 labels = [name, feature.name, feature.method]
                 drifted.add_metric(labels, float(feature.drifted))
@@ -79,7 +86,8 @@ class DriftCollector(Collector):
                     p_value.add_metric(labels, feature.p_value)
                 if feature.null_share.current is not None:
                     null_share.add_metric([name, feature.name], feature.null_share.current)
-        yield from (verdict, share, columns, checked_at, duration, drifted, statistic, p_value, null_share)
+        yield from (verdict, share, columns, checked_at, duration, weighted, drifted, statistic, p_value)
+        yield null_share
 
 
 def registry_for(report: DriftReport, dataset: str | None = None) -> CollectorRegistry:

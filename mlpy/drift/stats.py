@@ -10,6 +10,7 @@ come from ``scipy.special``; ``scipy.stats`` (half a second to import) loads onl
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ IntArray = npt.NDArray[np.int64]
 KS_EXACT_MAX_N = 10_000
 # Up to this effective size the p-value is scipy's kstwo; above it, the Kolmogorov limit (see ks_p_value).
 KS_SCIPY_MAX_EN = 10_000
+# Columns are judged on threads, and warnings.catch_warnings swaps process-wide state: one at a time.
+WARNINGS_LOCK = threading.Lock()
 # Proportions below this floor are raised to it before PSI takes logarithms (see docs/drift.md).
 PSI_FLOOR = 1e-4
 
@@ -49,7 +52,7 @@ def ks_two_sample(reference: FloatArray, current: FloatArray, n_reference: int |
     if max(n_ref, n_cur) <= KS_EXACT_MAX_N and n_ref == len(reference):
         from scipy import stats as sps
 
-        with warnings.catch_warnings():
+        with WARNINGS_LOCK, warnings.catch_warnings():
             # scipy warns when its exact method falls back to the asymptotic one; the result is still scipy's.
             warnings.simplefilter("ignore", RuntimeWarning)
             result = sps.ks_2samp(reference, current, method="auto")
@@ -99,23 +102,33 @@ def ks_statistic(reference: FloatArray, current: FloatArray) -> float:
 def wasserstein(reference: FloatArray, current: FloatArray) -> float:
     """W1 = ∫|F_ref - F_cur| dx between two sorted samples (``scipy.stats.wasserstein_distance``).
 
-    The two sorted arrays are merged by position instead of re-sorted, then both CDFs come from
-    running counts, which keeps a million-row window to a handful of vector passes.
+    The two sorted arrays are merged (merge_sorted), then both CDFs come from running counts, which
+    keeps a million-row window to a handful of vector passes.
     """
     k, n = len(reference), len(current)
     if k == 0 or n == 0:
         return math.nan
+    merged, from_reference = merge_sorted(reference, current)
+    ref_seen = np.cumsum(from_reference)
+    cur_seen = np.arange(1, k + n + 1) - ref_seen
+    gaps = np.diff(merged)
+    cdf_gap = np.abs(ref_seen[:-1] / k - cur_seen[:-1] / n)
+    return float(np.dot(cdf_gap, gaps))
+
+
+def merge_sorted(reference: FloatArray, current: FloatArray) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Both sorted arrays merged into one sorted array, and which of its entries came from ``reference``.
+
+    Placed by position (one binary search per reference value) rather than re-sorted.
+    """
+    k, n = len(reference), len(current)
     positions = np.searchsorted(current, reference, side="left") + np.arange(k)
     from_reference = np.zeros(k + n, dtype=bool)
     from_reference[positions] = True
     merged = np.empty(k + n, dtype=np.float64)
     merged[positions] = reference
     merged[~from_reference] = current
-    ref_seen = np.cumsum(from_reference)
-    cur_seen = np.arange(1, k + n + 1) - ref_seen
-    gaps = np.diff(merged)
-    cdf_gap = np.abs(ref_seen[:-1] / k - cur_seen[:-1] / n)
-    return float(np.dot(cdf_gap, gaps))
+    return merged, from_reference
 
 
 def normalised_wasserstein(reference: FloatArray, current: FloatArray, reference_std: float) -> float:

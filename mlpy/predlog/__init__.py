@@ -8,6 +8,7 @@ instances that carry group attributes and an outcome with :func:`read_labelled_g
 from mlpy.predlog.errors import InvalidWindowError, PredictionLogError
 from mlpy.predlog.reader import (
     LABELLED_COLUMNS,
+    META_COLUMNS,
     export_window,
     read_inputs,
     read_labelled_groups,
@@ -17,6 +18,7 @@ from mlpy.predlog.writer import LoggedPrediction, PredictionLogger
 
 __all__ = [
     "LABELLED_COLUMNS",
+    "META_COLUMNS",
     "InvalidWindowError",
     "LoggedPrediction",
     "PredictionLogError",

@@ -87,6 +87,7 @@ def to_record(name: str, row: ModelVersionRow, aliases: Sequence[str]) -> ModelV
         tags=dict(row.tags or {}),
         description=row.description,
         signature=row.signature,
+        importance=row.importance,
         estimator=row.estimator,
         parent=parent,
         author=row.author,

@@ -27,6 +27,8 @@ class ModelVersion:
     tags: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
     signature: dict[str, Any] | None = None
+    # Permutation importance per feature, {name: {"mean": m, "std": s}}; None when not given.
+    importance: dict[str, Any] | None = None
     estimator: str | None = None
     parent: str | None = None
     author: str | None = None

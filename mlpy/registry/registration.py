@@ -46,6 +46,7 @@ class VersionDetails:
     # Set by the registry from the model itself.
     estimator: str | None = field(default=None, compare=False)
     signature: dict[str, Any] | None = field(default=None, compare=False)
+    importance: dict[str, dict[str, float]] | None = field(default=None, compare=False)
 
 
 def current_user() -> str:
@@ -105,6 +106,7 @@ def write_version(
                 tags=tags,
                 description=details.description,
                 signature=details.signature,
+                importance=details.importance,
                 estimator=details.estimator,
                 parent_model=parent_model,
                 parent_version=parent_version,

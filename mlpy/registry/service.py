@@ -18,6 +18,7 @@ from mlpy.registry.card_fields import with_card_fields
 from mlpy.registry.compiling import conversion_tags
 from mlpy.registry.errors import ArtifactError, ArtifactIntegrityError, InvalidInputError
 from mlpy.registry.formats import ArtifactFormat, dump, format_of, load, parse_format
+from mlpy.registry.importance import version_importance
 from mlpy.registry.names import LATEST, check_model_name
 from mlpy.registry.records import (
     AliasChange,
@@ -65,6 +66,8 @@ class ModelRegistry:
         intended_use: str | None = None,
         limitations: str | None = None,
         sensitive_features: Iterable[str] = (),
+        validation: tuple[Any, Any] | None = None,
+        importance: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Serialise a fitted model and register it as the model's next version.
 
@@ -76,6 +79,8 @@ class ModelRegistry:
         card``).
         ``sensitive_features``: the group attributes its requests may carry for fairness monitoring,
         kept in the ``mlpy.fairness.groups`` tag (docs/fairness.md).
+        ``validation=(X, y)``: store the permutation importance of each feature on (a sample of) it, which
+        drift checks weigh features by; ``importance={feature: mean}``: store a precomputed one.
         """
         check_model_name(name)
         fmt = parse_format(format)
@@ -95,6 +100,7 @@ class ModelRegistry:
             author,
             estimator=estimator_name(model),
             signature=signature,
+            importance=version_importance(model, signature, validation, importance),
         )
         return registration.write_version(
             self.store, self.artifacts, name, dump(model, fmt), fmt, details, if_new=if_new
@@ -119,11 +125,13 @@ class ModelRegistry:
         intended_use: str | None = None,
         limitations: str | None = None,
         sensitive_features: Iterable[str] = (),
+        validation: tuple[Any, Any] | None = None,
+        importance: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Register a serialised model file as is, after checking that it loads as a model.
 
-        ``if_new``, ``compile`` and ``sensitive_features`` as in ``register``: a file whose SHA-256 a
-        live version already has returns that one.
+        ``if_new``, ``compile``, ``sensitive_features``, ``validation`` and ``importance`` as in
+        ``register``: a file whose SHA-256 a live version already has returns that one.
         """
         check_model_name(name)
         path = Path(path)
@@ -149,6 +157,7 @@ class ModelRegistry:
             author,
             estimator=estimator_name(model),
             signature=signature,
+            importance=version_importance(model, signature, validation, importance),
         )
         return registration.write_version(self.store, self.artifacts, name, data, fmt, details, if_new=if_new)
 

@@ -43,6 +43,8 @@ class ModelVersionRow(Base):
     tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     signature: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Permutation importance per feature, {name: {"mean": m, "std": s}} (mlpy.registry.importance).
+    importance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     estimator: Mapped[str | None] = mapped_column(String(256), nullable=True)
     parent_model: Mapped[str | None] = mapped_column(String(128), nullable=True)
     parent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)

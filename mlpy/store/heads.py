@@ -13,12 +13,12 @@ from sqlalchemy import Engine, inspect, text
 HEADS = frozenset(
     {
         "0007_drift_correction_names",
-        "0008_registry_string_tags",
         "0009_experiment_weights",
         "0014_training_runs",
         "0011_monitoring_kpi",
         "0010_audit",
         "0012_fairness",
+        "0013_registry_importance",
     }
 )
 VERSION_TABLE = "alembic_version"

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from mlpy.drift import DriftReport, check
-from mlpy.predlog import read_inputs
-from mlpy.registry import ModelRegistry
+from mlpy.drift import PREDICTION, DriftReport, check
+from mlpy.predlog import META_COLUMNS, read_window
+from mlpy.registry import ModelRegistry, ModelVersion, RegistryError
 from mlpy.store import Store, utcnow
 from mlpy.worker.errors import InvalidSettingsError, ReferenceUnavailableError
 from mlpy.worker.references import REFERENCE_TAG, load_reference
@@ -81,11 +81,14 @@ class WindowCheck:
     skipped: str | None = None
 
 
+def _version(settings: DriftSettings, registry: ModelRegistry) -> ModelVersion:
+    return registry.get_version(settings.model, settings.version or "@production")
+
+
 def _reference_uri(settings: DriftSettings, registry: ModelRegistry) -> str:
     if settings.reference:
         return settings.reference
-    ref = settings.version or "@production"
-    version = registry.get_version(settings.model, ref)
+    version = _version(settings, registry)
     uri = version.tags.get(REFERENCE_TAG)
     if not uri:
         raise ReferenceUnavailableError(
@@ -100,24 +103,39 @@ def check_window(
 ) -> WindowCheck:
     """Read the window from the prediction log and judge it; too few rows is a skip, not a verdict."""
     until = now or utcnow()
-    frame = read_inputs(store, settings.model, until - settings.window, until, version=settings.version)
+    frame = read_window(store, settings.model, until - settings.window, until, version=settings.version)
     if len(frame) < settings.min_rows:
         return WindowCheck(
             settings, len(frame), None, f"{len(frame)} rows logged, fewer than {settings.min_rows}"
         )
     profile = load_reference(_reference_uri(settings, registry), settings.features or None)
-    features = settings.features or [name for name in profile.columns if name in frame.columns]
+    inputs = frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns])
+    features = settings.features or [name for name in profile.columns if name in inputs.columns]
     if not features:
         raise ReferenceUnavailableError(
             f"no logged input of {settings.model} is in its reference",
             hint="log predictions with feature names (the server does for models fitted on DataFrames)",
         )
+    current = inputs[features]
+    if PREDICTION in profile.columns and PREDICTION not in features:
+        # The reference profile holds the model's outputs on the training data: judge the logged ones.
+        current = current.assign(**{PREDICTION: frame["prediction"]})
+        features = [*features, PREDICTION]
     report = check(
         profile,
-        frame[features],
+        current,
         methods=settings.methods,
         thresholds=settings.thresholds,
         drift_share=settings.drift_share,
         features=features,
+        importance=_importance(settings, registry),
     )
     return WindowCheck(settings, len(frame), report)
+
+
+def _importance(settings: DriftSettings, registry: ModelRegistry) -> dict[str, Any] | None:
+    """The checked version's feature importance; None when it has none (or is not registered here)."""
+    try:
+        return _version(settings, registry).importance
+    except RegistryError:
+        return None

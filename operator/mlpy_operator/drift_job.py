@@ -24,15 +24,36 @@ log = logging.getLogger("mlpy.drift_job")
 
 
 def current_window(settings: Mapping[str, Any], store: str, now: datetime) -> Any:
-    """The logged features of the window (metadata columns dropped), as a DataFrame."""
-    from mlpy.predlog import read_inputs
+    """The logged features of the window and the model's logged outputs (``prediction``), as a DataFrame.
+
+    The other metadata columns are dropped; ``prediction`` counts only where the reference has it.
+    """
+    from mlpy.predlog import META_COLUMNS, read_window
 
     since = now - parse_duration(str(settings["window"]), "spec.window")
-    return read_inputs(store, str(settings["model"]), since, now, version=settings.get("version"))
+    frame = read_window(store, str(settings["model"]), since, now, version=settings.get("version"))
+    return frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns and c != "prediction"])
 
 
-def run_check(settings: Mapping[str, Any], current: Any) -> Any:
-    """The DriftReport of the window against the reference (data file or stored ``.npz`` profile)."""
+def version_importance(settings: Mapping[str, Any], store: str) -> Any:
+    """The monitored version's feature importance from the registry; None when it has none."""
+    from mlpy.registry import ModelRegistry
+
+    try:
+        version = ModelRegistry(store).get_version(
+            str(settings["model"]), settings.get("version") or "@production"
+        )
+    except MlpyError as exc:
+        log.info("no feature importance for the drift weights: %s", exc)
+        return None
+    return version.importance
+
+
+def run_check(settings: Mapping[str, Any], current: Any, importance: Any = None) -> Any:
+    """The DriftReport of the window against the reference (data file or stored ``.npz`` profile).
+
+    ``importance`` (the version's) weighs the columns' drift into the report's weighted score.
+    """
     from mlpy.drift import DriftProfile, check
 
     reference: Any = settings["reference"]
@@ -45,6 +66,7 @@ def run_check(settings: Mapping[str, Any], current: Any) -> Any:
         thresholds=settings.get("thresholds") or None,
         drift_share=float(settings.get("driftShare", 0.5)),
         features=settings.get("features") or None,
+        importance=importance,
     )
 
 
@@ -75,7 +97,7 @@ def main(env: Mapping[str, str] = os.environ, now: datetime | None = None) -> in
             )
             log.warning(message)
             return 0
-        report = run_check(settings, current)
+        report = run_check(settings, current, version_importance(settings, store))
         summary = dict(report.to_dict())
     except MlpyError as exc:
         api.patch_status(

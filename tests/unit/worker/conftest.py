@@ -30,11 +30,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
 
 
 @pytest.fixture
-def log_rows(tmp_path: Path) -> Callable[[str, pd.DataFrame], None]:
-    """Write rows to the prediction log of ``store`` as the model server does (by feature name)."""
+def log_rows(tmp_path: Path) -> Callable[..., None]:
+    """Write rows to the prediction log of ``store`` as the model server does (by feature name).
+
+    The logged outputs are ``predictions`` when given, else 0 for every row.
+    """
     from mlpy.predlog import LoggedPrediction, PredictionLogger
 
-    def write(store: str, frame: pd.DataFrame) -> None:
+    def write(store: str, frame: pd.DataFrame, predictions: list[Any] | None = None) -> None:
         logger = PredictionLogger(store)
         logger.start()
         logger.offer(
@@ -43,7 +46,7 @@ def log_rows(tmp_path: Path) -> Callable[[str, pd.DataFrame], None]:
                 "credit",
                 "1",
                 frame.to_numpy(dtype=object).tolist(),
-                [0] * len(frame),
+                [0] * len(frame) if predictions is None else predictions,
                 feature_names=tuple(frame.columns),
             )
         )

@@ -122,3 +122,30 @@ def test_monitor_reports_a_failing_model_and_goes_on(trained: Any, log_rows: Any
     assert summary.checks[0]["outcome"] == "error"
     assert "/nowhere/ref.npz" in summary.checks[0]["error"]
     assert summary.checks[1]["outcome"] in {"ok", "drift"}
+
+
+def test_logged_predictions_are_judged_against_the_reference_outputs(
+    trained: Any, log_rows: Any, same_inputs: Any, drifted_inputs: Any, tmp_path: Any
+) -> None:
+    """The training job profiles the model's outputs and stores its importance; checks use both."""
+    registry = ModelRegistry(trained.store, trained.artifacts)
+    version = registry.get_version("credit", "@production")
+    assert version.importance is not None
+    assert set(same_inputs.columns) <= set(version.importance)
+    model = registry.load("credit", "@production")
+    settings = DriftSettings.from_mapping({"model": "credit", "window": "1h"})
+    calm_log, stormy_log = f"sqlite:///{tmp_path / 'calm.db'}", f"sqlite:///{tmp_path / 'stormy.db'}"
+    log_rows(calm_log, same_inputs, model.predict(same_inputs).tolist())
+    calm = check_window(settings, open_store(calm_log), registry)
+    assert calm.report is not None
+    assert "prediction" in calm.report.features
+    assert not calm.report.features["prediction"].drifted
+    assert calm.report.importance_weighted_drift is not None
+    # The outputs the model really gave on the shifted window: they moved with its inputs.
+    log_rows(stormy_log, drifted_inputs, model.predict(drifted_inputs).tolist())
+    stormy = check_window(settings, open_store(stormy_log), registry)
+    assert stormy.report is not None
+    assert stormy.report.features["prediction"].drifted
+    stormy_score = stormy.report.importance_weighted_drift
+    assert stormy_score is not None
+    assert stormy_score > 2 * calm.report.importance_weighted_drift
