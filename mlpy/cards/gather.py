@@ -115,11 +115,23 @@ def _text_section(title: str, version: ModelVersion, tag: str, option: str) -> S
 
 
 def _factors(version: ModelVersion) -> Section:
+    """The inputs, each with its permutation importance when it was measured at registration."""
     inputs = (version.signature or {}).get("inputs") or []
+    importance = version.importance or {}
+    rows = []
+    for item in inputs:
+        row = dict(item)
+        measured = importance.get(str(item.get("name")))
+        if importance:
+            row["importance"] = None if measured is None else measured.get("mean")
+            row["importance_std"] = None if measured is None else measured.get("std")
+        rows.append(row)
     groups = version.tags.get(SENSITIVE_FEATURES_TAG)
     facts = {"sensitive_features": groups} if groups else {}
+    if not importance:
+        facts["importance"] = "not measured (register with validation=(X, y))"
     note = None if inputs else "no input signature was recorded"
-    return Section("Factors", facts, [dict(item) for item in inputs], note)
+    return Section("Factors", facts, rows, note)
 
 
 def _metrics(version: ModelVersion) -> Section:

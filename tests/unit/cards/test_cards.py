@@ -44,6 +44,7 @@ def registry(sqlite_url: str, tmp_path: Path) -> ModelRegistry:
         metrics={"auc": 0.81},
         params={"C": 1.0},
         tags={DRIFT_REFERENCE_TAG: reference, "team": "risk"},
+        validation=(data[NUMERIC], data[TARGET]),
     )
     reg.promote("credit", 1, alias="production", reason="beat the rules engine", actor="ana")
     reg.register(
@@ -65,7 +66,10 @@ def test_the_card_has_every_section_in_the_order_of_the_practice(registry: Model
     assert details.facts["tags"] == {"team": "risk"}
     assert card.section("Metrics").facts == {"auc": 0.81}
     assert card.section("Metrics").rows == [{"parameter": "C", "value": 1.0}]
-    assert [row["name"] for row in card.section("Factors").rows] == NUMERIC
+    factors = card.section("Factors").rows
+    assert [row["name"] for row in factors] == NUMERIC
+    importance = registry.get_version("credit", 1).importance or {}
+    assert [row["importance"] for row in factors] == [importance[name]["mean"] for name in NUMERIC]
     training = card.section("Training data")
     assert training.facts["rows"] == 600
     assert training.facts["source"] == "credit-train.parquet"
@@ -86,6 +90,7 @@ def test_lineage_and_the_free_text_of_a_child_version(registry: ModelRegistry) -
     assert card.section("Intended use").facts["text"].startswith("Pre-screening")
     assert "Not for business loans" in card.section("Caveats and recommendations").facts["text"]
     assert card.section("Governance").note == "no alias has pointed at credit:2"
+    assert "not measured" in card.section("Factors").facts["importance"]
     assert "training inputs' profile was not kept" in (card.section("Training data").note or "")
 
 
