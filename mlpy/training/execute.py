@@ -92,6 +92,7 @@ def train(
         description=spec.description or f"trained by {spec.entry_point} (run {run_id})",
         parent=None if current is None else current.version,
         input_example=_example(trained.estimator, inputs),
+        validation=trained.validation,
     )
     promoted = False
     if decision is not None and decision.promote and gate is not None:

@@ -14,6 +14,8 @@ from mlpy.training.errors import TrainingResultError
 class Trained:
     estimator: Any
     metrics: dict[str, float]
+    #: ``(X, y)`` the registry measures permutation importance on, when the function returns one.
+    validation: tuple[Any, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,14 @@ class Fitted:
 
 
 def check_result(value: Any, entry_point: str) -> Trained:
-    """``(estimator, metrics)``, or a mapping with ``model`` and ``metrics``; anything else is refused."""
+    """``(estimator, metrics)``, or a mapping with ``model``, ``metrics`` and optionally ``validation``
+    (``(X, y)`` for the permutation importance the version keeps); anything else is refused."""
+    validation = None
     if isinstance(value, Mapping) and "model" in value:
         estimator, metrics = value["model"], value.get("metrics") or {}
+        validation = value.get("validation")
+        if validation is not None and not (isinstance(validation, tuple | list) and len(validation) == 2):
+            raise TrainingResultError(f"{entry_point} returned validation that is not (X, y)")
     elif isinstance(value, tuple) and len(value) == 2:
         estimator, metrics = value
     else:
@@ -62,4 +69,4 @@ def check_result(value: Any, entry_point: str) -> Trained:
                 f"{entry_point} returned metric {key!r} = {number!r}, not a finite number"
             )
         checked[str(key)] = float(number)
-    return Trained(estimator, checked)
+    return Trained(estimator, checked, None if validation is None else (validation[0], validation[1]))

@@ -71,6 +71,23 @@ def test_a_job_registers_with_full_lineage_and_opens_an_empty_gate(
     assert run.backend == "local"
 
 
+def test_a_function_that_returns_its_holdout_gives_the_version_its_importance(
+    user_code: Path, credit_files: dict[str, str], tmp_path: Path
+) -> None:
+    where = locations(tmp_path)
+    result = run_job(spec(credit_files, entryPoint="credit_training.train:fit_with_importance"), **where)
+    importance = (
+        ModelRegistry(where["store"], where["artifacts"]).get_version("credit", result["version"]).importance
+    )
+    assert importance is not None
+    assert set(importance) == {"age", "income", "debt_ratio", "credit_lines", "late_payments"}
+    assert max(importance, key=lambda name: importance[name]["mean"]) in {
+        "income",
+        "debt_ratio",
+        "late_payments",
+    }
+
+
 def test_the_gate_refuses_a_worse_model_and_promotes_a_better_one(
     user_code: Path, credit_files: dict[str, str], tmp_path: Path
 ) -> None:
