@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import os
 import socket
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -74,14 +75,22 @@ def connect_ray(address: str | None, spec: TrainingSpec, timeout: float = CONNEC
     environment = runtime_env(spec)
     _answers(address, host, port, timeout)
     os.environ.update(CONFINED)
+    imported_before = "ray" in sys.modules
     if is_loopback(host):
         os.environ.setdefault(LOOPBACK_SWITCH, "0")
     try:
         import ray
+        from ray._private import ray_constants
     except ImportError as exc:
         raise BackendUnavailableError(
             "--backend ray needs Ray installed here", hint="pip install 'mlpy[ray]'"
         ) from exc
+    if is_loopback(host) and imported_before and ray_constants.ENABLE_RAY_CLUSTER:
+        # Ray read the switch when it was imported; it would now take the loopback address elsewhere.
+        raise BackendUnavailableError(
+            f"Ray was imported before connecting to {address}, and would leave loopback",
+            hint=f"set {LOOPBACK_SWITCH}=0 before importing ray, or connect before importing it",
+        )
 
     if ray.is_initialized():
         return

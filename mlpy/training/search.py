@@ -14,17 +14,17 @@ from mlpy.training.errors import TrainingResultError
 from mlpy.training.outcome import Fitted, Trained, check_result
 from mlpy.training.spec import SearchSpace, TrainingSpec
 
-#: What one trial gives back: its checked result, its seconds, and the node it ran on.
-Outcome = tuple[Trained, float, str]
+#: What one trial gives back: its checked result, its seconds, the node it ran on, when it started.
+Outcome = tuple[Trained, float, str, float]
 
 
 def trial(
     function: Callable[..., Any], frames: dict[str, Any], params: dict[str, Any], entry: str
 ) -> Outcome:
     """One trial: the function on ``params``, its result checked."""
-    started = time.perf_counter()
+    began, started = time.time(), time.perf_counter()
     trained = check_result(function(frames, dict(params)), entry)
-    return trained, time.perf_counter() - started, node_name()
+    return trained, time.perf_counter() - started, node_name(), began
 
 
 def node_name() -> str:
@@ -77,7 +77,7 @@ def best_of(
     outcomes: list[Outcome],
     seconds: float,
 ) -> Fitted:
-    missing = [i for i, (trained, _, _) in enumerate(outcomes) if search.metric not in trained.metrics]
+    missing = [i for i, outcome in enumerate(outcomes) if search.metric not in outcome[0].metrics]
     if missing:
         raise TrainingResultError(
             f"the search ranks by {search.metric!r}, which trial {missing[0] + 1} did not return",
@@ -93,6 +93,7 @@ def best_of(
             "metrics": outcomes[i][0].metrics,
             "seconds": round(outcomes[i][1], 4),
             "node": outcomes[i][2],
+            "started": round(outcomes[i][3], 3),
         }
         for i in range(len(outcomes))
     ]

@@ -19,42 +19,18 @@ import yaml
 from mlpy.cli.main import main
 from mlpy.registry import ModelRegistry, read_artifact
 from mlpy.store import open_store
-from mlpy.training import (
-    BackendUnavailableError,
-    RunLog,
-    TrainingSpec,
-    connect_ray,
-    disconnect_ray,
-    run_on_ray,
-)
+from mlpy.training import BackendUnavailableError, RunLog, TrainingSpec, connect_ray, run_on_ray
+from tests.ray_cluster import CONFINEMENT, LOOPBACK, loopback_cluster
 
 pytestmark = pytest.mark.slow
-LOOPBACK = "127.0.0.1"
-#: What keeps Ray on this machine: no usage statistics sent, loopback addresses left loopback.
-CONFINEMENT = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 GRID = {"C": [0.01, 0.1, 1.0], "features": ["age", ""]}
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    """A head and a second node, one CPU each, on 127.0.0.1, no dashboard; this process connects to it
-    as a user's driver would, through connect_ray."""
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in CONFINEMENT.items():
-            env.setenv(key, value)
-        from ray.cluster_utils import Cluster
-
-        ray_cluster = Cluster(
-            initialize_head=True,
-            head_node_args={"num_cpus": 1, "include_dashboard": False, "node_ip_address": LOOPBACK},
-        )
-        try:
-            ray_cluster.add_node(num_cpus=1, node_ip_address=LOOPBACK)
-            ray_cluster.wait_for_nodes()
-            yield ray_cluster
-        finally:
-            disconnect_ray()
-            ray_cluster.shutdown()
+    """This process connects to it as a user's driver would, through connect_ray."""
+    with loopback_cluster() as ray_cluster:
+        yield ray_cluster
 
 
 def job(data: dict[str, str], **overrides: Any) -> dict[str, Any]:
@@ -215,3 +191,35 @@ def test_a_missing_address_or_a_single_module_is_refused(
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("lone_training", None)
+
+
+def test_ray_imported_before_a_loopback_connection_is_refused_not_left_to_hang(
+    user_code: Path, credit_files: dict[str, str], tmp_path: Path
+) -> None:
+    """Ray reads its loopback switch on import: imported earlier, it would take 127.0.0.1 elsewhere."""
+    spec_file = tmp_path / "job.json"
+    spec_file.write_text(json.dumps(job(credit_files)))
+    script = (
+        "import json, sys, ray\n"
+        "from mlpy.training import BackendUnavailableError, TrainingSpec, connect_ray\n"
+        "spec = TrainingSpec.from_dict(json.load(open(sys.argv[1])))\n"
+        "try:\n"
+        "    connect_ray(sys.argv[2], spec)\n"
+        "except BackendUnavailableError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    env["PYTHONPATH"] = str(user_code)
+    with socket.socket() as listener:
+        listener.bind((LOOPBACK, 0))
+        listener.listen(1)
+        address = f"{LOOPBACK}:{listener.getsockname()[1]}"
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(spec_file), address],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    assert f"Ray was imported before connecting to {address}" in done.stdout, done.stderr
