@@ -74,24 +74,7 @@ def connect_ray(address: str | None, spec: TrainingSpec, timeout: float = CONNEC
     host, port = split_address(address)
     environment = runtime_env(spec)
     _answers(address, host, port, timeout)
-    os.environ.update(CONFINED)
-    imported_before = "ray" in sys.modules
-    if is_loopback(host):
-        os.environ.setdefault(LOOPBACK_SWITCH, "0")
-    try:
-        import ray
-        from ray._private import ray_constants
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "--backend ray needs Ray installed here", hint="pip install 'mlpy[ray]'"
-        ) from exc
-    if is_loopback(host) and imported_before and ray_constants.ENABLE_RAY_CLUSTER:
-        # Ray read the switch when it was imported; it would now take the loopback address elsewhere.
-        raise BackendUnavailableError(
-            f"Ray was imported before connecting to {address}, and would leave loopback",
-            hint=f"set {LOOPBACK_SWITCH}=0 before importing ray, or connect before importing it",
-        )
-
+    ray = _confined_ray(address, host)
     if ray.is_initialized():
         return
     logging.getLogger("ray").setLevel(logging.ERROR)
@@ -124,6 +107,28 @@ def connect_ray(address: str | None, spec: TrainingSpec, timeout: float = CONNEC
             f"cannot connect to the Ray cluster at {address}: {' '.join(str(failure[0]).split())[:300]}",
             hint="check the address and that this machine runs the cluster's Ray and Python versions",
         ) from failure[0]
+
+
+def _confined_ray(address: str, host: str) -> Any:
+    """Ray, imported with its usage statistics off and, for a loopback address, loopback kept."""
+    os.environ.update(CONFINED)
+    imported_before = "ray" in sys.modules
+    if is_loopback(host):
+        os.environ.setdefault(LOOPBACK_SWITCH, "0")
+    try:
+        import ray
+        from ray._private import ray_constants
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "--backend ray needs Ray installed here", hint="pip install 'mlpy[ray]'"
+        ) from exc
+    if is_loopback(host) and imported_before and ray_constants.ENABLE_RAY_CLUSTER:
+        # Ray read the switch when it was imported; it would now take the loopback address elsewhere.
+        raise BackendUnavailableError(
+            f"Ray was imported before connecting to {address}, and would leave loopback",
+            hint=f"set {LOOPBACK_SWITCH}=0 before importing ray, or connect before importing it",
+        )
+    return ray
 
 
 def _answers(address: str, host: str, port: int, timeout: float) -> None:
@@ -178,7 +183,7 @@ def run_on_ray(
         result: dict[str, Any] = ray.get(ref, timeout=timeout)
     except ray.exceptions.GetTimeoutError as exc:
         ray.cancel(ref, force=True)
-        message = f"the job did not finish on the Ray cluster in {timeout:.0f}s"
+        message = f"the job did not finish on the Ray cluster in {timeout:g}s"
         _fail(log, run_id, message)
         raise TrainingError(message, hint="raise --timeout, or add nodes to the cluster") from exc
     except ray.exceptions.RayTaskError as exc:

@@ -19,7 +19,14 @@ import yaml
 from mlpy.cli.main import main
 from mlpy.registry import ModelRegistry, read_artifact
 from mlpy.store import open_store
-from mlpy.training import BackendUnavailableError, RunLog, TrainingSpec, connect_ray, run_on_ray
+from mlpy.training import (
+    BackendUnavailableError,
+    RunLog,
+    TrainingError,
+    TrainingSpec,
+    connect_ray,
+    run_on_ray,
+)
 from tests.ray_cluster import CONFINEMENT, LOOPBACK, loopback_cluster
 
 pytestmark = pytest.mark.slow
@@ -119,6 +126,19 @@ def test_the_cli_runs_a_job_on_the_cluster_and_a_failing_one_as_one_line(
     assert "ValueError: the holdout has no positive label" in err.splitlines()[-1]
     failed = RunLog(open_store(where[1])).list()[0]
     assert (failed.backend, failed.state) == ("ray", "failed")
+
+
+def test_a_job_past_its_timeout_is_cancelled_and_its_run_failed(
+    cluster: Any, user_code: Path, credit_files: dict[str, str], tmp_path: Path
+) -> None:
+    spec = job(credit_files)
+    connect_ray(cluster.address, TrainingSpec.from_dict(spec))
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    with pytest.raises(TrainingError, match=r"did not finish on the Ray cluster in 0\.5s"):
+        run_on_ray(spec, store=store, artifacts=str(tmp_path / "a"), timeout=0.5)
+    (run,) = RunLog(open_store(store)).list()
+    assert (run.backend, run.state, run.result) == ("ray", "failed", None)
+    assert "did not finish" in (run.error or "")
 
 
 def free_port() -> int:
