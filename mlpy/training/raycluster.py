@@ -167,8 +167,12 @@ def run_on_ray(
 ) -> dict[str, Any]:
     """Run the job ``spec`` as a task on the connected cluster (see :func:`connect_ray`) and return its
     result; a failure is recorded on the run and raised, as with the other backends."""
-    import ray
-
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        # Ray would otherwise start a cluster of its own here, on its defaults.
+        raise BackendUnavailableError(
+            "not connected to a Ray cluster", hint="call connect_ray(address, spec) first"
+        )
     parsed = TrainingSpec.from_dict(spec)
     locations = Locations.resolve(store, artifacts)
     where = (_absolute_store(locations.store), _absolute_path(locations.artifacts))

@@ -213,16 +213,22 @@ def test_a_missing_address_or_a_single_module_is_refused(
         sys.modules.pop("lone_training", None)
 
 
-def test_ray_imported_before_a_loopback_connection_is_refused_not_left_to_hang(
+def test_no_connection_and_ray_imported_too_early_are_refused_not_left_to_chance(
     user_code: Path, credit_files: dict[str, str], tmp_path: Path
 ) -> None:
-    """Ray reads its loopback switch on import: imported earlier, it would take 127.0.0.1 elsewhere."""
+    """Unconnected, Ray would start a cluster of its own; and it reads its loopback switch on import:
+    imported earlier, it would take 127.0.0.1 elsewhere."""
     spec_file = tmp_path / "job.json"
     spec_file.write_text(json.dumps(job(credit_files)))
     script = (
         "import json, sys, ray\n"
-        "from mlpy.training import BackendUnavailableError, TrainingSpec, connect_ray\n"
-        "spec = TrainingSpec.from_dict(json.load(open(sys.argv[1])))\n"
+        "from mlpy.training import BackendUnavailableError, TrainingSpec, connect_ray, run_on_ray\n"
+        "raw = json.load(open(sys.argv[1]))\n"
+        "spec = TrainingSpec.from_dict(raw)\n"
+        "try:\n"
+        "    run_on_ray(raw)\n"
+        "except BackendUnavailableError as exc:\n"
+        "    print(exc)\n"
         "try:\n"
         "    connect_ray(sys.argv[2], spec)\n"
         "except BackendUnavailableError as exc:\n"
@@ -242,4 +248,6 @@ def test_ray_imported_before_a_loopback_connection_is_refused_not_left_to_hang(
             timeout=120,
             check=False,
         )
-    assert f"Ray was imported before connecting to {address}" in done.stdout, done.stderr
+    not_connected, imported_before = done.stdout.splitlines()
+    assert not_connected.startswith("not connected to a Ray cluster"), done.stderr
+    assert imported_before.startswith(f"Ray was imported before connecting to {address}"), done.stderr
