@@ -29,6 +29,7 @@ FINISHED = {"succeeded", "failed"}
 class Backend(StrEnum):
     local = "local"
     queue = "queue"
+    ray = "ray"
 
 
 @app.command("run")
@@ -43,6 +44,9 @@ def run_command(
     queue: str | None = typer.Option(
         None, "--queue", help="Queue name (default: MLPY_WORKER_QUEUE, else mlpy)."
     ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", envvar="RAY_ADDRESS", help="--backend ray: the head's HOST:PORT."
+    ),
     store: str | None = STORE_OPTION,
     artifacts: str | None = ARTIFACTS_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
@@ -52,6 +56,10 @@ def run_command(
 
     spec = TrainingSpec.load(spec_file)
     preflight(spec)
+    if backend is Backend.ray:
+        from mlpy.training import connect_ray
+
+        connect_ray(ray_address, spec)  # an unreachable cluster fails here, before the run is recorded
     log = _log(store)
     run = log.create(spec.to_dict(), spec.model, backend.value)
     typer.echo(f"run {run.id}: {spec.entry_point} -> {spec.model} ({backend.value})", err=True)
@@ -59,6 +67,11 @@ def run_command(
         # Whatever the user's code raises is recorded on the run, and printed below as one line.
         with contextlib.suppress(Exception):
             run_job(spec.to_dict(), run_id=run.id, backend="local", store=store, artifacts=artifacts)
+    elif backend is Backend.ray:
+        from mlpy.training import run_on_ray
+
+        with contextlib.suppress(Exception):  # recorded on the run, as above; the CLI waits for it
+            run_on_ray(spec.to_dict(), run_id=run.id, store=store, artifacts=artifacts, timeout=timeout)
     else:
         from mlpy.worker import connect, open_queue, queue_name, redis_url, submit_spec
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     )
     from mlpy.training.execute import run_job, train
     from mlpy.training.outcome import Fitted, Trained
+    from mlpy.training.raycluster import connect_ray, disconnect_ray, run_on_ray
     from mlpy.training.references import store_profile
     from mlpy.training.runs import RunLog, TrainingRun
     from mlpy.training.search import grid_fit
@@ -44,9 +45,12 @@ __all__ = [
     "TrainingResultError",
     "TrainingRun",
     "TrainingSpec",
+    "connect_ray",
+    "disconnect_ray",
     "grid_fit",
     "preflight",
     "run_job",
+    "run_on_ray",
     "store_profile",
     "train",
 ]
@@ -68,7 +72,10 @@ _HOMES = {
     "TrainingSpec": "mlpy.training.spec",
     "grid_fit": "mlpy.training.search",
     "preflight": "mlpy.training.checks",
+    "connect_ray": "mlpy.training.raycluster",
+    "disconnect_ray": "mlpy.training.raycluster",
     "run_job": "mlpy.training.execute",
+    "run_on_ray": "mlpy.training.raycluster",
     "store_profile": "mlpy.training.references",
     "train": "mlpy.training.execute",
 }

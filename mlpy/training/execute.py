@@ -20,12 +20,14 @@ from mlpy.training.gate import decide, holder
 from mlpy.training.identity import code_identity
 from mlpy.training.inputs import LoadedInput, load_inputs
 from mlpy.training.outcome import Fitted, check_result
-from mlpy.training.references import store_profile
+from mlpy.training.references import store_profile, store_trials
 from mlpy.training.runs import RunLog
 from mlpy.training.search import grid_fit
 from mlpy.training.spec import TrainingSpec
 
 TAG = "mlpy.train"
+#: The version's tag naming its search's trials (a JSON artifact beside the model).
+TRIALS_TAG = f"{TAG}.trials"
 #: Runs the function for a job and returns what to register (one call, or a search's best trial).
 Fit = Callable[[Callable[..., Any], dict[str, Any], TrainingSpec], Fitted]
 
@@ -83,12 +85,15 @@ def train(
     current = holder(registry, spec.model, gate.alias if gate else "production")
     decision = decide(gate, trained.metrics, current) if gate is not None else None
     reference = _save_reference(trained.estimator, inputs, registry.artifacts, spec.model)
+    kept: dict[str, str] = {}
+    if "trials" in fitted.extra:
+        kept[TRIALS_TAG] = store_trials(fitted.extra["trials"], registry.artifacts, spec.model)
     version = registry.register(
         spec.model,
         trained.estimator,
         metrics=trained.metrics,
         params=_scalars(params),
-        tags={**_lineage_tags(spec, inputs, function, run_id), DRIFT_REFERENCE_TAG: reference},
+        tags={**_lineage_tags(spec, inputs, function, run_id), DRIFT_REFERENCE_TAG: reference, **kept},
         description=spec.description or f"trained by {spec.entry_point} (run {run_id})",
         parent=None if current is None else current.version,
         input_example=_example(trained.estimator, inputs),
@@ -113,6 +118,7 @@ def train(
         "reference": reference,
         "data": {name: {"uri": i.uri, "sha256": i.sha256, "rows": i.rows} for name, i in inputs.items()},
         **fitted.extra,
+        **({"trials_uri": kept[TRIALS_TAG]} if kept else {}),
     }
 
 

@@ -1,8 +1,11 @@
 """A grid search over the user's function: one trial per combination, run by joblib (in this process,
-or on a Ray cluster through Ray's joblib backend), the best registered with every trial kept."""
+or on a Ray cluster through Ray's joblib backend), the best registered with every trial kept, each with
+the node it ran on."""
 
 from __future__ import annotations
 
+import platform
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,19 +14,33 @@ from mlpy.training.errors import TrainingResultError
 from mlpy.training.outcome import Fitted, Trained, check_result
 from mlpy.training.spec import SearchSpace, TrainingSpec
 
+#: What one trial gives back: its checked result, its seconds, the node it ran on, when it started.
+Outcome = tuple[Trained, float, str, float]
 
-def trial(function: Callable[..., Any], frames: dict[str, Any], params: dict[str, Any], entry: str) -> Any:
-    """One trial: the function on ``params``, its result checked; returns (trained, seconds)."""
-    started = time.perf_counter()
+
+def trial(
+    function: Callable[..., Any], frames: dict[str, Any], params: dict[str, Any], entry: str
+) -> Outcome:
+    """One trial: the function on ``params``, its result checked."""
+    began, started = time.time(), time.perf_counter()
     trained = check_result(function(frames, dict(params)), entry)
-    return trained, time.perf_counter() - started
+    return trained, time.perf_counter() - started, node_name(), began
+
+
+def node_name() -> str:
+    """Where this process runs: the Ray node id inside a Ray worker, else the host name."""
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        return str(ray.get_runtime_context().get_node_id())
+    return platform.node()
 
 
 def grid_fit(
     backend: str | None = None, n_jobs: int = 1
 ) -> Callable[[Callable[..., Any], dict[str, Any], TrainingSpec], Fitted]:
     """A ``fit`` for :func:`mlpy.training.execute.train` that searches the spec's grid with joblib:
-    ``backend=None`` in this process (``n_jobs`` processes), ``"ray"`` on the connected Ray cluster."""
+    ``backend=None`` in this process (``n_jobs`` processes), ``"ray"`` on the connected Ray cluster
+    (``n_jobs=-1``: one trial per CPU of the whole cluster)."""
 
     def fit(function: Callable[..., Any], frames: dict[str, Any], spec: TrainingSpec) -> Fitted:
         from joblib import Parallel, delayed, parallel_backend
@@ -37,8 +54,18 @@ def grid_fit(
         if backend is None:
             outcomes = Parallel(n_jobs=n_jobs)(calls)
         else:
-            with parallel_backend(backend, n_jobs=n_jobs):
-                outcomes = Parallel()(calls)
+            options: dict[str, Any] = {}
+            if backend == "ray":
+                from ray.util.joblib import register_ray
+
+                register_ray()  # type: ignore[no-untyped-call]
+                # Each worker of the pool holds a CPU (Ray's actors hold none by default, so they
+                # could crowd one node), spread over the nodes.
+                options["ray_remote_args"] = {"num_cpus": 1, "scheduling_strategy": "SPREAD"}
+            # One trial per task: a trial is a whole fit, so batching saves little and would leave
+            # CPUs idle at the end of a small grid.
+            with parallel_backend(backend, n_jobs=n_jobs, **options):
+                outcomes = Parallel(batch_size=1)(calls)
         return best_of(search, candidates, list(outcomes), time.perf_counter() - started)
 
     return fit
@@ -47,10 +74,10 @@ def grid_fit(
 def best_of(
     search: SearchSpace,
     candidates: list[dict[str, Any]],
-    outcomes: list[tuple[Trained, float]],
+    outcomes: list[Outcome],
     seconds: float,
 ) -> Fitted:
-    missing = [i for i, (trained, _) in enumerate(outcomes) if search.metric not in trained.metrics]
+    missing = [i for i, outcome in enumerate(outcomes) if search.metric not in outcome[0].metrics]
     if missing:
         raise TrainingResultError(
             f"the search ranks by {search.metric!r}, which trial {missing[0] + 1} did not return",
@@ -65,6 +92,8 @@ def best_of(
             "params": candidates[i],
             "metrics": outcomes[i][0].metrics,
             "seconds": round(outcomes[i][1], 4),
+            "node": outcomes[i][2],
+            "started": round(outcomes[i][3], 3),
         }
         for i in range(len(outcomes))
     ]
@@ -74,6 +103,7 @@ def best_of(
             "trials": len(trials),
             "best_trial": best + 1,
             "seconds": round(seconds, 3),
+            "nodes": len({outcome[2] for outcome in outcomes}),
         },
         "trials": trials,
     }

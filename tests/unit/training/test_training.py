@@ -4,6 +4,8 @@ refused with one line before anything is registered."""
 from __future__ import annotations
 
 import hashlib
+import json
+import platform
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 
 from mlpy.drift import DriftProfile
-from mlpy.registry import DRIFT_REFERENCE_TAG, ModelNotFoundError, ModelRegistry
+from mlpy.registry import DRIFT_REFERENCE_TAG, ModelNotFoundError, ModelRegistry, read_artifact
 from mlpy.store import open_store
 from mlpy.training import (
     EntryPointError,
@@ -134,6 +136,9 @@ def test_a_search_registers_the_best_trial_and_keeps_every_trial(
     version = ModelRegistry(where["store"], where["artifacts"]).get_version("credit", result["version"])
     assert version.params == best["params"]
     assert version.metrics == best["metrics"]
+    # Every trial is kept with the version too, with the node it ran on (here: this machine).
+    assert {t["node"] for t in trials} == {platform.node()}
+    assert json.loads(read_artifact(version.tags["mlpy.train.trials"])) == trials
 
 
 @pytest.mark.parametrize(
