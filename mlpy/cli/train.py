@@ -30,6 +30,7 @@ class Backend(StrEnum):
     local = "local"
     queue = "queue"
     ray = "ray"
+    kubernetes = "kubernetes"
 
 
 @app.command("run")
@@ -47,6 +48,25 @@ def run_command(
     ray_address: str | None = typer.Option(
         None, "--ray-address", envvar="RAY_ADDRESS", help="--backend ray: the head's HOST:PORT."
     ),
+    namespace: str | None = typer.Option(
+        None, "--namespace", "-n", help="Kubernetes: the Job's namespace (default: the kubeconfig's)."
+    ),
+    image: str | None = typer.Option(
+        None, "--image", help="Kubernetes: the image with your code (default: the server image)."
+    ),
+    packages: list[str] = typer.Option(
+        [], "--package", help="Kubernetes: a pip requirement installed into the server image first."
+    ),
+    stores_secret: str | None = typer.Option(
+        None, "--stores-secret", envvar="MLPY_STORES_SECRET", help="Kubernetes: the stores' Secret."
+    ),
+    service_account: str = typer.Option(
+        "mlpy-training", "--service-account", help="Kubernetes: the pod's ServiceAccount (the chart's)."
+    ),
+    cpu: str | None = typer.Option(None, "--cpu", help="Kubernetes: CPU requested (default 1)."),
+    memory: str | None = typer.Option(
+        None, "--memory", help="Kubernetes: memory requested and the limit (default 2Gi)."
+    ),
     store: str | None = STORE_OPTION,
     artifacts: str | None = ARTIFACTS_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
@@ -55,6 +75,17 @@ def run_command(
     from mlpy.training import run_job
 
     spec = TrainingSpec.load(spec_file)
+    if backend is Backend.kubernetes:
+        from mlpy.cli.train_kubernetes import KubernetesTarget, run_on_kubernetes
+
+        target = KubernetesTarget(
+            namespace, image, tuple(packages), stores_secret, service_account, cpu, memory
+        )
+        _finish(
+            run_on_kubernetes(spec, target, store=store, artifacts=artifacts, wait=wait, timeout=timeout),
+            output,
+        )
+        return
     preflight(spec)
     if backend is Backend.ray:
         from mlpy.training import connect_ray
@@ -91,6 +122,9 @@ def run_command(
 def status_command(
     run_id: str = typer.Argument(..., help="Run id printed by 'mlpy train run'."),
     redis: str | None = typer.Option(None, "--redis", help="Queued runs: the queue's Redis, to ask it too."),
+    namespace: str | None = typer.Option(
+        None, "--namespace", "-n", help="Kubernetes runs: the Job's namespace, to ask the cluster too."
+    ),
     store: str | None = STORE_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
@@ -99,7 +133,32 @@ def status_command(
     run = log.get(run_id)
     if run.backend == Backend.queue.value and run.state not in FINISHED:
         run = _with_queue_state(log, run, redis)
+    if run.backend == Backend.kubernetes.value and run.state not in FINISHED:
+        from mlpy.cli.train_kubernetes import with_job_state
+
+        run = with_job_state(log, run, namespace)
     _finish(run, output)
+
+
+@app.command("execute")
+def execute_command(
+    run_id: str = typer.Option(..., "--run-id", help="The recorded run to execute here."),
+    store: str | None = STORE_OPTION,
+    artifacts: str | None = ARTIFACTS_OPTION,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Run a recorded run's spec here: what a Kubernetes Job's pod runs (a run executes once)."""
+    from mlpy.cli.train_kubernetes import record_own_image
+    from mlpy.training import run_job
+
+    log = _log(store)
+    run = log.get(run_id)
+    if run.state != "queued":
+        raise TrainingError(f"run {run_id} is {run.state}: a run executes once", hint="start a new run")
+    record_own_image(log, run_id)
+    with contextlib.suppress(Exception):  # recorded on the run, printed below as one line
+        run_job(run.spec, run_id=run_id, backend=run.backend, store=store, artifacts=artifacts)
+    _finish(log.get(run_id), output)
 
 
 def _with_queue_state(log: RunLog, run: TrainingRun, redis: str | None) -> TrainingRun:

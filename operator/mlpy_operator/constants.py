@@ -26,3 +26,5 @@ SERVER_PORT = 8000
 GRPC_PORT = 8001
 DEFAULT_SERVER_IMAGE = "ghcr.io/mlpy/mlpy-server:0.1.0"
 RUN_AS_USER = 10001
+#: On a training Job and its pod: the training run (``mlpy train status ID``) it runs.
+LABEL_TRAINING_RUN = "mlpy.io/training-run"

@@ -88,6 +88,12 @@ with a dot, a colon or "localhost"), or in front of it when it names none. */}}
 {{- uniq $namespaces | toJson }}
 {{- end }}
 
+{{/* Namespaces that get the training Jobs' ServiceAccount, as a JSON list. */}}
+{{- define "mlpy.trainingNamespaces" -}}
+{{- $namespaces := .Values.training.namespaces | default .Values.operator.watchNamespaces | default (list .Release.Namespace) }}
+{{- uniq $namespaces | toJson }}
+{{- end }}
+
 {{/*
 What the operator does inside a namespace it watches. kopf lists, watches and patches the custom
 resources (progress annotations under mlpy.io/) and their status, and posts Events; the reconcilers
