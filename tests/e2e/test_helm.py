@@ -284,6 +284,9 @@ def test_install_reconcile_with_the_chart_rbac_and_uninstall(
     drift_job = f"system:serviceaccount:{ns}:mlpy-drift-job"
     assert _can_i(tools, drift_job, "patch", "driftmonitors.mlpy.io", "--subresource=status", "-n", ns)
     assert not _can_i(tools, drift_job, "patch", "driftmonitors.mlpy.io", "-n", ns)
+    training = f"system:serviceaccount:{ns}:mlpy-training"
+    assert _can_i(tools, training, "get", "pods", "-n", ns)
+    assert not _can_i(tools, training, "list", "pods", "-n", ns)
 
     # From here this process is the operator, with the chart's ServiceAccount: the chart's own pod
     # stops first, or the two would share the work and the metrics below would be a coin toss.

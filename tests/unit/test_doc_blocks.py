@@ -100,6 +100,9 @@ NOT_RUN = {
         "docker build -f Dockerfile.operator -t ghcr.io/mlpy/mlpy-operator:0.1.0 .",
     ): "buildah",
     ("scripts/k8s/README.md", "pytest -m e2e"): "the test suite itself",
+    ("docs/training.md", "docker build -t registry.example/credit-training:1.4.0 ."): (
+        "tests/e2e/node/test_training_job.py"
+    ),
 }
 
 

@@ -8,6 +8,7 @@ from localk8s.binaries import BINARIES, NODE_BINARIES, bin_dir, cache_root, find
 from localk8s.cleanup import HostSnapshot
 from localk8s.cluster import LocalCluster, NodeMode, node_unavailable_reason, start_for_session, stop_cluster
 from localk8s.confinement import Audit, audit_confinement
+from localk8s.derived import build_derived, import_into
 from localk8s.errors import ClusterError, ImageBuildError, MissingBinariesError, NodeUnavailableError
 from localk8s.images import Image, build_images, current_images, product_images, stale_images
 from localk8s.kwok import FAKE_NODE, TAINT_KEY
@@ -36,6 +37,7 @@ __all__ = [
     "NodeUnavailableError",
     "audit_confinement",
     "bin_dir",
+    "build_derived",
     "build_images",
     "cache_root",
     "current_images",
@@ -43,6 +45,7 @@ __all__ = [
     "find_binaries",
     "free_port",
     "free_ports",
+    "import_into",
     "make_pki",
     "node_unavailable_reason",
     "product_images",

@@ -290,6 +290,39 @@ def build_pause(key: str, log: Path) -> Image:
     return _save(PAUSE_IMAGE, key)
 
 
+def bud(
+    ref: str, dockerfile: Path, context: Path, log: Path, build_args: dict[str, str] | None = None
+) -> None:
+    """``buildah bud`` of one Dockerfile as written: nothing pulled from a registry (every ``FROM`` is
+    in buildah's storage), pip reaching its index with the host's settings."""
+    # A stable path: buildah's layer cache keys a RUN step on its mounts too, so a new temporary
+    # folder each time would rebuild the dependency layer every time.
+    conf, ca = _pip_config(images_dir())
+    argv = [
+        "buildah",
+        "bud",
+        "--pull=never",
+        "--network",
+        "host",
+        "--layers",
+        "--format",
+        "docker",
+        "--runtime",
+        which("runc") or "runc",
+        "-v",
+        f"{ca}:/etc/mlpy-build/ca.crt:ro",
+        "-v",
+        f"{conf}:/etc/pip.conf:ro",
+        "-f",
+        str(dockerfile),
+        "-t",
+        ref,
+    ]
+    for name, value in (build_args or {}).items():
+        argv += ["--build-arg", f"{name}={value}"]
+    _logged([*argv, str(context)], log, timeout=1800)
+
+
 def build_images(log: Path | None = None, echo: bool = True) -> dict[str, Image]:
     """Build what is stale, reuse the rest; the current image of every reference."""
     images_dir().mkdir(parents=True, exist_ok=True)
@@ -304,36 +337,12 @@ def build_images(log: Path | None = None, echo: bool = True) -> dict[str, Image]
     products = product_images()
     if stale & set(products):
         ensure_base(base_names(products.values()), log)
-    # A stable path: buildah's layer cache keys a RUN step on its mounts too, so a new temporary
-    # folder each time would rebuild the dependency layer every time.
-    conf, ca = _pip_config(images_dir())
     for ref, dockerfile in products.items():
         if ref not in stale:
             continue
         say(f"images: building {ref} from {dockerfile.name}")
-        argv = [
-            "buildah",
-            "bud",
-            "--pull=never",
-            "--network",
-            "host",
-            "--layers",
-            "--format",
-            "docker",
-            "--runtime",
-            which("runc") or "runc",
-            "-v",
-            f"{ca}:/etc/mlpy-build/ca.crt:ro",
-            "-v",
-            f"{conf}:/etc/pip.conf:ro",
-            "-f",
-            str(dockerfile),
-            "-t",
-            ref,
-            str(REPO),
-        ]
         started = log.stat().st_size if log.exists() else 0
-        _logged(argv, log, timeout=1800)
+        bud(ref, dockerfile, REPO, log)
         _remember_layers(ref, log, started)
         index[ref] = _save(ref, keys[ref])
         _write_index(index)

@@ -60,9 +60,9 @@ def host_sysctls() -> list[str]:
     return [*localk8s.NODE_SYSCTLS, *localk8s.COMPONENT_SYSCTLS]
 
 
-@pytest.fixture(scope="module")
-def node_cluster(k8s_cluster: K8sCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
-    """A cluster with a real node for this module; its stop is checked by the module's last test."""
+def _node_cluster(
+    k8s_cluster: K8sCluster, tmp_path_factory: pytest.TempPathFactory, stores: bool
+) -> Iterator[NodeCluster]:
     if k8s_cluster.backend != "local":
         pytest.skip(
             "real-node tests run on the local backend (they import the images built here), "
@@ -73,7 +73,7 @@ def node_cluster(k8s_cluster: K8sCluster, tmp_path_factory: pytest.TempPathFacto
     if reason:
         unavailable(f"no real node on this machine: {reason}")
     before = localk8s.HostSnapshot.take(host_sysctls())
-    cluster = localk8s.start_for_session(tmp_path_factory.mktemp("node"), node="require")
+    cluster = localk8s.start_for_session(tmp_path_factory.mktemp("node"), node="require", stores=stores)
     from kubernetes import config
 
     new_client: Any = config.new_client_from_config
@@ -83,6 +83,21 @@ def node_cluster(k8s_cluster: K8sCluster, tmp_path_factory: pytest.TempPathFacto
     finally:
         api.close()
         cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def node_cluster(k8s_cluster: K8sCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
+    """A cluster with a real node for this module; its stop is checked by the module's last test."""
+    yield from _node_cluster(k8s_cluster, tmp_path_factory, stores=False)
+
+
+@pytest.fixture(scope="module")
+def node_with_stores(
+    k8s_cluster: K8sCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[NodeCluster]:
+    """The same with the stores a team has (PostgreSQL, Redis, S3) on the node's address, where pods
+    and this process both reach them (``stores.env`` beside the kubeconfig)."""
+    yield from _node_cluster(k8s_cluster, tmp_path_factory, stores=True)
 
 
 @pytest.fixture(scope="module")

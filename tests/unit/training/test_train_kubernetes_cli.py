@@ -115,3 +115,55 @@ def test_the_pod_gets_the_stores_without_the_password(monkeypatch: pytest.Monkey
     monkeypatch.setenv("MLPY_S3_ENDPOINT_URL", "http://minio.example:9000")
     env = pod_locations(Locations("postgresql://mlpy@db.example/mlpy", "s3://mlpy/models"), None)
     assert env["MLPY_S3_ENDPOINT_URL"] == "http://minio.example:9000"
+
+
+def recorded_run(tmp_path: Path, credit_files: dict[str, str]) -> tuple[list[str], str]:
+    """A run recorded as ``mlpy train run --backend kubernetes`` records it, before its pod starts."""
+    from mlpy.store import open_store
+    from mlpy.training import RunLog, TrainingSpec
+
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    spec = TrainingSpec.load(write_spec(tmp_path, credit_files))
+    run_id = RunLog(open_store(store)).create(spec.to_dict(), spec.model, "kubernetes").id
+    return ["--store", store, "--artifacts", str(tmp_path / "artifacts")], run_id
+
+
+def test_execute_runs_a_recorded_run_once(
+    user_code: Path,
+    credit_files: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("MLPY_POD_NAME", "MLPY_NAMESPACE"):
+        monkeypatch.delenv(name, raising=False)  # not in a pod: no image digest to read
+    where, run_id = recorded_run(tmp_path, credit_files)
+    code, out, err = run(capsys, "train", "execute", "--run-id", run_id, *where, "--output", "json")
+    assert code == 0, err
+    done = yaml.safe_load(out)
+    assert (done["state"], done["backend"], done["result"]["version"]) == ("succeeded", "kubernetes", 1)
+    code, _, err = run(capsys, "train", "execute", "--run-id", run_id, *where)
+    assert code == 1
+    assert err.strip() == f"error: run {run_id} is succeeded: a run executes once (start a new run)"
+
+
+def test_execute_in_a_pod_that_cannot_read_its_digest_fails_the_run(
+    user_code: Path,
+    credit_files: dict[str, str],
+    tmp_path: Path,
+    dead_cluster: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MLPY_POD_NAME", "train-x-abcde")
+    monkeypatch.setenv("MLPY_NAMESPACE", "ml")
+    where, run_id = recorded_run(tmp_path, credit_files)
+    code, _, err = run(capsys, "train", "execute", "--run-id", run_id, *where)
+    assert code == 1
+    assert err.startswith("error: cannot read this pod's image digest: ")
+    assert "(run the Job as a ServiceAccount that may get pods (the chart's mlpy-training))" in err
+    code, out, _ = run(capsys, "train", "status", run_id, "--store", where[1], "--output", "json")
+    shown = yaml.safe_load(out)
+    assert shown["state"] == "failed"
+    assert shown["error"].startswith("cannot read this pod's image digest")
+    assert shown["result"] is None  # nothing trained, nothing registered
