@@ -39,7 +39,9 @@ def run_command(
         ..., help="The job's spec (YAML): entryPoint, data, params, model, promote."
     ),
     backend: Backend = typer.Option(Backend.local, "--backend", help="Where the job runs."),
-    wait: bool = typer.Option(True, "--wait/--no-wait", help="Queued jobs: wait for the result."),
+    wait: bool = typer.Option(
+        True, "--wait/--no-wait", help="Queued and Kubernetes jobs: wait for the result."
+    ),
     timeout: float = typer.Option(1800.0, "--timeout", min=1, help="Seconds --wait waits at most."),
     redis: str | None = typer.Option(None, "--redis", help="The queue's Redis (default: MLPY_REDIS_URL)."),
     queue: str | None = typer.Option(
