@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import typer
+
 from mlpy.config import Locations
 from mlpy.store import open_store
 from mlpy.training import (
@@ -96,9 +98,8 @@ def run_on_kubernetes(
             f"cannot create the Job in namespace {namespace}: {_api_error(exc)}",
             hint="check the namespace and that you may create Jobs there",
         ) from exc
-    import typer
-
-    typer.echo(f"run {run.id}: Job {job_name(run.id)} in namespace {namespace} ({image})", err=True)
+    where = f"kubernetes Job {job_name(run.id)} in {namespace}, {image}"
+    typer.echo(f"run {run.id}: {spec.entry_point} -> {spec.model} ({where})", err=True)
     if wait:
         return follow(kube, log, run.id, namespace, timeout)
     return log.get(run.id)
