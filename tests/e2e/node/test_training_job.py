@@ -121,6 +121,7 @@ def train(env: dict[str, str], namespace: str, spec: Path, *extra: str) -> subpr
     )  # fmt: skip
 
 
+@pytest.mark.timeout(1500)  # builds the training image, installs the chart, trains three times, serves
 def test_training_jobs_register_with_lineage_pass_the_gate_and_serve(
     node_with_stores: NodeCluster, training_namespace: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -194,6 +195,7 @@ def test_training_jobs_register_with_lineage_pass_the_gate_and_serve(
     assert answer["version"] in (2, "2"), answer
 
 
+@pytest.mark.timeout(600)
 def test_a_job_whose_image_does_not_exist_is_a_failed_run_with_the_reason(
     node_with_stores: NodeCluster, training_namespace: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
