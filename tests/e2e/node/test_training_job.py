@@ -123,7 +123,10 @@ def train(env: dict[str, str], namespace: str, spec: Path, *extra: str) -> subpr
 
 @pytest.mark.timeout(1500)  # builds the training image, installs the chart, trains three times, serves
 def test_training_jobs_register_with_lineage_pass_the_gate_and_serve(
-    node_with_stores: NodeCluster, training_namespace: tuple[str, dict[str, str]], tmp_path: Path
+    node_with_stores: NodeCluster,
+    training_namespace: tuple[str, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     namespace, env = training_namespace
     data = upload_data(env)
@@ -153,13 +156,14 @@ def test_training_jobs_register_with_lineage_pass_the_gate_and_serve(
 
     from mlpy.registry import ModelRegistry
 
+    monkeypatch.setenv("PGPASSWORD", env["PGPASSWORD"])  # this process reads the registry too
     version = ModelRegistry(env["MLPY_STORE"], env["MLPY_ARTIFACTS"]).get_version("credit", 2)
     tags = version.tags
     assert tags["mlpy.train.run"] == runs[1]["id"]
     assert tags["mlpy.train.entry_point"] == "credit_training.train:fit"
     assert tags["mlpy.train.data.train"] == data["train"]
     assert len(tags["mlpy.train.data.train.sha256"]) == 64
-    assert tags["mlpy.train.code.package"] == "credit-training==1.4.0"
+    assert tags["mlpy.train.code.package"].replace("_", "-") == "credit-training==1.4.0"
     assert tags["mlpy.train.code.image"] == TRAINING_IMAGE
     assert "sha256:" in tags["mlpy.train.code.image_digest"]
     pods = json.loads(
