@@ -159,6 +159,8 @@ def test_training_jobs_register_with_lineage_pass_the_gate_and_serve(
     monkeypatch.setenv("PGPASSWORD", env["PGPASSWORD"])  # this process reads the registry too
     version = ModelRegistry(env["MLPY_STORE"], env["MLPY_ARTIFACTS"]).get_version("credit", 2)
     tags = version.tags
+    print("lineage of credit:2:", json.dumps({k: v for k, v in tags.items() if k.startswith("mlpy.train")}))
+    print("gates:", [r["result"]["gate"]["reason"] for r in runs])
     assert tags["mlpy.train.run"] == runs[1]["id"]
     assert tags["mlpy.train.entry_point"] == "credit_training.train:fit"
     assert tags["mlpy.train.data.train"] == data["train"]
@@ -218,6 +220,7 @@ def test_a_job_whose_image_does_not_exist_is_a_failed_run_with_the_reason(
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith("error: run ")
     shown = json.loads(done.stdout)
+    print("recorded:", shown["error"])
     assert shown["state"] == "failed"
     assert "container train: " in shown["error"]
     assert any(reason in shown["error"] for reason in ("ErrImagePull", "ImagePullBackOff")), shown["error"]
