@@ -27,25 +27,32 @@ def test_a_ray_job_reads_s3_and_is_recorded_on_postgresql(
 ) -> None:
     artifacts = f"s3://{s3_bucket}/models"
     data = upload(s3_bucket, s3_endpoint)
-    path = tmp_path / "job.yaml"
-    spec = {"entryPoint": "credit_training.train:fit", "model": "credit", "promote": {"metric": "auc"}}
-    spec["data"] = {name: uri for name, (uri, _) in data.items()}
-    spec["search"] = {"grid": GRID, "metric": "auc"}
-    path.write_text(yaml.safe_dump(spec))
+    base = {"entryPoint": "credit_training.train:fit", "model": "credit", "promote": {"metric": "auc"}}
+    base["data"] = {name: uri for name, (uri, _) in data.items()}
+    worse = {**base, "params": {"features": "age"}}
+    searched = {**base, "search": {"grid": GRID, "metric": "auc"}}
     # The CLI's environment; the nodes inherit the credentials (a cluster's machines have their own),
     # and only this process has the user's code on its path: Ray ships it to the nodes.
     with pytest.MonkeyPatch.context() as env, loopback_cluster() as cluster:
         for key, value in {"MLPY_STORE": postgres_url, "MLPY_ARTIFACTS": artifacts}.items():
             env.setenv(key, value)
         env.syspath_prepend(str(FIXTURE_SRC))
-        command = ["train", "run", str(path), "--backend", "ray", "--ray-address", cluster.address]
-        code = main([*command, "--output", "json"])
+        gates = []
+        for number, job in enumerate((worse, searched, worse)):
+            path = tmp_path / f"job-{number}.yaml"
+            path.write_text(yaml.safe_dump(job))
+            command = ["train", "run", str(path), "--backend", "ray", "--ray-address", cluster.address]
+            code = main([*command, "--output", "json"])
+            out, err = capsys.readouterr()
+            assert code == 0, err
+            gates.append(json.loads(out))
         import ray  # after the cluster, as a user's driver: see tests/ray_cluster.py
 
         nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    shown = json.loads(out)
+    # The gate opens on an empty alias, promotes the better search, refuses the worse model after it.
+    assert [g["result"]["promoted"] for g in gates] == [True, True, False]
+    assert "is not at least credit:2's" in gates[2]["result"]["gate"]["reason"]
+    shown = gates[1]
     result = shown["result"]
     assert (shown["backend"], shown["state"], result["promoted"]) == ("ray", "succeeded", True)
     assert len(nodes) == 2
