@@ -131,6 +131,12 @@ def test_cluster_wide_mode_uses_one_cluster_role(helm: str, repo: Path) -> None:
     env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["MLPY_OPERATOR_NAMESPACES"] == ""
     assert env["MLPY_SERVER_IMAGE"] == "ghcr.io/mlpy/mlpy-server:0.1.0"
+    # The audit log's actor: the operator's ServiceAccount, from the downward API.
+    (account,) = [
+        e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        if e["name"] == "MLPY_OPERATOR_SERVICE_ACCOUNT"
+    ]  # fmt: skip
+    assert account["valueFrom"] == {"fieldRef": {"fieldPath": "spec.serviceAccountName"}}
 
 
 def test_operator_pod_is_locked_down(helm: str, repo: Path) -> None:
