@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from mlpy.registry.records import ModelVersion
+from mlpy.registry.sensitive import sensitive_features
 
 API_VERSION = "mlpy.io/v1alpha1"
 STAGES = ("production", "staging")
@@ -41,15 +42,15 @@ def model_version_manifest(
     }
     if namespace:
         metadata["namespace"] = namespace
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "ModelVersion",
-        "metadata": metadata,
-        "spec": {
-            "model": model,
-            "version": version.version,
-            "artifact": {"uri": version.artifact_uri, "sha256": version.sha256, "format": version.format},
-            "stage": stage or stage_of(version),
-            "replicas": replicas,
-        },
+    spec: dict[str, Any] = {
+        "model": model,
+        "version": version.version,
+        "artifact": {"uri": version.artifact_uri, "sha256": version.sha256, "format": version.format},
+        "stage": stage or stage_of(version),
+        "replicas": replicas,
     }
+    declared = sensitive_features(version.tags)
+    if declared:
+        # The server then accepts exactly these group attributes beside the features.
+        spec["serving"] = {"sensitiveFeatures": list(declared)}
+    return {"apiVersion": API_VERSION, "kind": "ModelVersion", "metadata": metadata, "spec": spec}

@@ -63,6 +63,8 @@ class ModelVersionSpec:
     grpc: bool = False
     batching_max_rows: int | None = None
     batching_max_wait_ms: float | None = None
+    #: Group attributes requests may carry for fairness monitoring (the registry's declared ones).
+    sensitive_features: tuple[str, ...] = ()
     env: list[dict[str, Any]] = field(default_factory=list)
     pod: PodOptions = field(default_factory=PodOptions)
 
@@ -86,6 +88,7 @@ class ModelVersionSpec:
                 grpc=bool(serving.get("grpc", False)),
                 batching_max_rows=_optional(int, (serving.get("batching") or {}).get("maxRows")),
                 batching_max_wait_ms=_optional(float, (serving.get("batching") or {}).get("maxWaitMs")),
+                sensitive_features=tuple(str(name) for name in serving.get("sensitiveFeatures") or ()),
                 env=list(serving.get("env") or []),
                 pod=PodOptions.from_spec(serving, "modelversion.spec.serving"),
             )

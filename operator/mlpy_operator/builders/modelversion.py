@@ -57,6 +57,8 @@ def server_env(spec: ModelVersionSpec, stores: dict[str, str] | None = None) -> 
         values["MLPY_BATCHING_MAX_ROWS"] = str(spec.batching_max_rows)
     if spec.batching_max_wait_ms is not None:
         values["MLPY_BATCHING_MAX_WAIT_MS"] = f"{spec.batching_max_wait_ms:g}"
+    if spec.sensitive_features:
+        values["MLPY_MODEL_SENSITIVE_FEATURES"] = ",".join(spec.sensitive_features)
     values.update(stores or {})
     return merge_env(env_list(values), spec.env)
 

@@ -144,3 +144,24 @@ def test_pod_fields_platform_teams_set_reach_the_serving_pods() -> None:
 def test_a_malformed_pod_field_is_a_spec_error() -> None:
     with pytest.raises(SpecError, match=r"modelversion\.spec\.serving: a pod field is malformed"):
         ModelVersionSpec.from_spec({**SPEC, "serving": {"imagePullSecrets": ["just-a-name"]}})
+
+
+def test_declared_sensitive_features_reach_the_server_from_the_registry_manifest(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from mlpy.registry import ModelRegistry, model_version_manifest
+
+    registry = ModelRegistry(f"sqlite:///{tmp_path / 'r.db'}", str(tmp_path / "a"))
+    fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    version = registry.register("credit-risk", fitted, sensitive_features=["sex", "age_band"])
+    manifest = model_version_manifest(version)
+    assert manifest["spec"]["serving"] == {"sensitiveFeatures": ["sex", "age_band"]}
+    container = build.deployment("credit-risk-v1", "models", ModelVersionSpec.from_spec(manifest["spec"]))
+    env = {e["name"]: e.get("value") for e in container["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MLPY_MODEL_SENSITIVE_FEATURES"] == "sex,age_band"
+    # What the server makes of it: exactly these names are accepted beside the features.
+    uri_model = ServerSettings.from_env(env).uri_model
+    assert uri_model is not None
+    assert uri_model.sensitive_features == ("sex", "age_band")
+    plain = model_version_manifest(registry.register("plain", fitted))
+    assert "serving" not in plain["spec"]
