@@ -71,7 +71,7 @@ class ExperimentConfig:
         if self.strategy is Strategy.canary and not self.guardrails.enabled:
             raise InvalidExperimentError(
                 "the canary strategy advances only while its guardrails hold: it needs some",
-                hint="set guardrails.maxErrorRate or guardrails.maxP99Ms",
+                hint="set guardrails.maxErrorRate, maxP99Ms or maxFairnessGap",
             )
 
     @property
