@@ -87,20 +87,21 @@ class ModelRegistry:
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"{type(model).__name__} has no predict(): not a model")
         signature = signature or infer_signature(model, input_example)
-        tags = {**(tags or {}), **sensitive_features_tag(sensitive_features)}
-        if compile:
-            tags = {**tags, **conversion_tags(model, signature)}
-        tags = with_card_fields(tags, intended_use, limitations)
-        details = VersionDetails(
-            metrics,
-            params,
-            tags,
-            description,
-            parent,
-            author,
-            estimator=estimator_name(model),
-            signature=signature,
-            importance=version_importance(model, signature, validation, importance),
+        details = _details(
+            model,
+            signature,
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            description=description,
+            parent=parent,
+            author=author,
+            compile=compile,
+            intended_use=intended_use,
+            limitations=limitations,
+            sensitive_features=sensitive_features,
+            validation=validation,
+            importance=importance,
         )
         return registration.write_version(
             self.store, self.artifacts, name, dump(model, fmt), fmt, details, if_new=if_new
@@ -144,20 +145,21 @@ class ModelRegistry:
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"{path.name} holds a {type(model).__name__}, which has no predict()")
         signature = infer_signature(model)
-        tags = {**(tags or {}), **sensitive_features_tag(sensitive_features)}
-        if compile:
-            tags = {**tags, **conversion_tags(model, signature)}
-        tags = with_card_fields(tags, intended_use, limitations)
-        details = VersionDetails(
-            metrics,
-            params,
-            tags,
-            description,
-            parent,
-            author,
-            estimator=estimator_name(model),
-            signature=signature,
-            importance=version_importance(model, signature, validation, importance),
+        details = _details(
+            model,
+            signature,
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            description=description,
+            parent=parent,
+            author=author,
+            compile=compile,
+            intended_use=intended_use,
+            limitations=limitations,
+            sensitive_features=sensitive_features,
+            validation=validation,
+            importance=importance,
         )
         return registration.write_version(self.store, self.artifacts, name, data, fmt, details, if_new=if_new)
 
@@ -272,6 +274,42 @@ class ModelRegistry:
     def gc(self, name: str, *, keep: int, dry_run: bool = False) -> CleanupPlan:
         """Delete all but the ``keep`` newest versions; a version an alias points at is never deleted."""
         return cleanup.gc(self.store, name, keep=keep, dry_run=dry_run)
+
+
+def _details(
+    model: Any,
+    signature: dict[str, Any] | None,
+    *,
+    metrics: Mapping[str, float] | None,
+    params: Mapping[str, Any] | None,
+    tags: Mapping[str, Any] | None,
+    description: str | None,
+    parent: int | str | None,
+    author: str | None,
+    compile: bool,
+    intended_use: str | None,
+    limitations: str | None,
+    sensitive_features: Iterable[str],
+    validation: tuple[Any, Any] | None,
+    importance: Mapping[str, Any] | None,
+) -> VersionDetails:
+    """What both ways of registering record about a loaded model: its tags (the user's, then the
+    declared sensitive features, the compilation check and the card's text), estimator, signature and
+    permutation importance."""
+    tagged = {**(tags or {}), **sensitive_features_tag(sensitive_features)}
+    if compile:
+        tagged = {**tagged, **conversion_tags(model, signature)}
+    return VersionDetails(
+        metrics,
+        params,
+        with_card_fields(tagged, intended_use, limitations),
+        description,
+        parent,
+        author,
+        estimator=estimator_name(model),
+        signature=signature,
+        importance=version_importance(model, signature, validation, importance),
+    )
 
 
 def load_verified(
