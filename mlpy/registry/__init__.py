@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from mlpy import faces
 
 if TYPE_CHECKING:
-    from mlpy.registry.artifacts import ArtifactStore, read_artifact, storage_options
+    from mlpy.registry.artifacts import ArtifactStore, filesystem, read_artifact, storage_options
     from mlpy.registry.card_fields import DRIFT_REFERENCE_TAG, INTENDED_USE_TAG, LIMITATIONS_TAG
     from mlpy.registry.errors import (
         AliasError,
@@ -74,6 +74,7 @@ __all__ = [
     "VersionNotFoundError",
     "check_model_name",
     "check_sensitive_features",
+    "filesystem",
     "infer_signature",
     "load_verified",
     "model_version_manifest",
@@ -122,6 +123,7 @@ _HOMES = {
     "selects_columns_by_name": "mlpy.registry.signature",
     "sensitive_features": "mlpy.registry.sensitive",
     "storage_options": "mlpy.registry.artifacts",
+    "filesystem": "mlpy.registry.artifacts",
     "takes_named_columns": "mlpy.registry.signature",
     "text_categories": "mlpy.registry.signature",
 }

@@ -3,7 +3,7 @@ and each input is CSV or Parquet that exists. A failure is one line naming what 
 
 from __future__ import annotations
 
-from mlpy.registry import storage_options
+from mlpy.registry import filesystem
 from mlpy.training.entry import load_entry_point
 from mlpy.training.errors import TrainingDataError
 from mlpy.training.inputs import check_readable_kind
@@ -22,10 +22,8 @@ def preflight(spec: TrainingSpec, *, import_code: bool = True, probe_data: bool 
 
 
 def _exists(name: str, uri: str) -> None:
-    import fsspec
-
     try:
-        fs, path = fsspec.core.url_to_fs(uri, **storage_options(uri))
+        fs, path = filesystem(uri)  # the registry's: fsspec with the S3 endpoint of MLPY_S3_ENDPOINT_URL
         found = fs.exists(path)
     except Exception as exc:
         raise TrainingDataError(

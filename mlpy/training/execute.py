@@ -13,7 +13,7 @@ from typing import Any
 
 from mlpy.config import Locations
 from mlpy.drift import DriftProfile
-from mlpy.registry import DRIFT_REFERENCE_TAG, ArtifactStore, ModelRegistry
+from mlpy.registry import DRIFT_REFERENCE_TAG, ModelRegistry
 from mlpy.store import open_store
 from mlpy.training.entry import load_entry_point
 from mlpy.training.gate import decide, holder
@@ -80,11 +80,14 @@ def train(
         )
     else:
         fitted = fit(function, frames, spec)
-    trained, params = fitted.trained, fitted.params
+    trained, params = fitted.trained, _scalars(fitted.params)
+    features = _feature_frame(trained.estimator, inputs)
     gate = spec.promote
     current = holder(registry, spec.model, gate.alias if gate else "production")
     decision = decide(gate, trained.metrics, current) if gate is not None else None
-    reference = _save_reference(trained.estimator, inputs, registry.artifacts, spec.model)
+    # The drift reference of the training inputs, beside the model's artifacts.
+    source = next(iter(inputs.values())).uri
+    reference = store_profile(DriftProfile.from_data(features, source=source), registry.artifacts, spec.model)
     kept: dict[str, str] = {}
     if "trials" in fitted.extra:
         kept[TRIALS_TAG] = store_trials(fitted.extra["trials"], registry.artifacts, spec.model)
@@ -92,11 +95,11 @@ def train(
         spec.model,
         trained.estimator,
         metrics=trained.metrics,
-        params=_scalars(params),
+        params=params,
         tags={**_lineage_tags(spec, inputs, function, run_id), DRIFT_REFERENCE_TAG: reference, **kept},
         description=spec.description or f"trained by {spec.entry_point} (run {run_id})",
         parent=None if current is None else current.version,
-        input_example=_example(trained.estimator, inputs),
+        input_example=features.head(5) if hasattr(trained.estimator, "feature_names_in_") else None,
         validation=trained.validation,
     )
     promoted = False
@@ -111,7 +114,7 @@ def train(
         "version": version.version,
         "sha256": version.sha256,
         "metrics": trained.metrics,
-        "params": _scalars(params),
+        "params": params,
         "parent": None if current is None else current.version,
         "promoted": promoted,
         "gate": None if decision is None else decision.to_dict(),
@@ -141,20 +144,6 @@ def _feature_frame(estimator: Any, inputs: dict[str, LoadedInput]) -> Any:
     if names is None:
         return frame
     return frame[[str(name) for name in names if str(name) in frame.columns]]
-
-
-def _example(estimator: Any, inputs: dict[str, LoadedInput]) -> Any:
-    return _feature_frame(estimator, inputs).head(5) if hasattr(estimator, "feature_names_in_") else None
-
-
-def _save_reference(
-    estimator: Any, inputs: dict[str, LoadedInput], artifacts: ArtifactStore, model: str
-) -> str:
-    """The drift reference of the training inputs, beside the model's artifacts."""
-    first = next(iter(inputs.values()))
-    return store_profile(
-        DriftProfile.from_data(_feature_frame(estimator, inputs), source=first.uri), artifacts, model
-    )
 
 
 def _scalars(params: dict[str, Any]) -> dict[str, Any]:
