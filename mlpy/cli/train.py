@@ -93,6 +93,10 @@ def run_command(
         from mlpy.training import connect_ray
 
         connect_ray(ray_address, spec)  # an unreachable cluster fails here, before the run is recorded
+    if backend is Backend.queue:
+        from mlpy.worker import connect, open_queue, queue_name, redis_url, submit_spec
+
+        jobs = open_queue(connect(redis_url(redis)), queue_name(queue))  # as the cluster: before recording
     log = _log(store)
     run = log.create(spec.to_dict(), spec.model, backend.value)
     typer.echo(f"run {run.id}: {spec.entry_point} -> {spec.model} ({backend.value})", err=True)
@@ -106,10 +110,8 @@ def run_command(
         with contextlib.suppress(Exception):  # recorded on the run, as above; the CLI waits for it
             run_on_ray(spec.to_dict(), run_id=run.id, store=store, artifacts=artifacts, timeout=timeout)
     else:
-        from mlpy.worker import connect, open_queue, queue_name, redis_url, submit_spec
-
         submit_spec(
-            open_queue(connect(redis_url(redis)), queue_name(queue)),
+            jobs,
             spec.to_dict(),
             run.id,
             store=store,

@@ -79,3 +79,17 @@ def test_bad_input_is_refused_before_any_run_is_recorded(
     code, _, err = run(capsys, "train", "status", "0" * 32, *where)
     assert code == 1
     assert err.startswith("error: no training run")
+
+
+def test_an_unreachable_queue_is_refused_before_any_run_is_recorded(
+    user_code: Path, credit_files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ["--store", f"sqlite:///{tmp_path / 's.db'}"]
+    spec = write_spec(tmp_path, credit_files)
+    code, _, err = run(
+        capsys, "train", "run", spec, "--backend", "queue", "--redis", "redis://127.0.0.1:1/0", *where
+    )
+    assert (code, err.count("\n")) == (1, 1), err
+    assert err.startswith("error: cannot reach Redis at redis://127.0.0.1:1/0")
+    code, out, _ = run(capsys, "train", "list", *where, "--output", "json")
+    assert json.loads(out) == {"items": []}
