@@ -6,9 +6,6 @@ so the card finds them and a user's own tags never collide with them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from mlpy.registry.errors import InvalidInputError
 
 #: The tag naming a version's drift reference: the profile of its training inputs (training jobs write it).
@@ -18,15 +15,10 @@ LIMITATIONS_TAG = "mlpy.card.limitations"
 MAX_CARD_TEXT = 10_000
 
 
-def with_card_fields(
-    tags: Mapping[str, Any] | None, intended_use: str | None, limitations: str | None
-) -> dict[str, Any] | None:
-    """``tags`` plus the card's free-text fields (unchanged when neither is given)."""
+def card_tags(intended_use: str | None, limitations: str | None) -> dict[str, str]:
+    """The reserved tags recording the card's free-text fields (none when neither is given)."""
     fields = {INTENDED_USE_TAG: intended_use, LIMITATIONS_TAG: limitations}
-    given = {tag: _text(tag, value) for tag, value in fields.items() if value is not None}
-    if not given:
-        return None if tags is None else dict(tags)
-    return {**(tags or {}), **given}
+    return {tag: _text(tag, value) for tag, value in fields.items() if value is not None}
 
 
 def _text(tag: str, value: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from mlpy.config import Locations
 from mlpy.registry import aliases, cleanup, queries, registration
 from mlpy.registry.artifacts import ArtifactStore, read_artifact, sha256_hex
-from mlpy.registry.card_fields import with_card_fields
+from mlpy.registry.card_fields import card_tags
 from mlpy.registry.compiling import conversion_tags
 from mlpy.registry.errors import ArtifactError, ArtifactIntegrityError, InvalidInputError
 from mlpy.registry.formats import ArtifactFormat, dump, format_of, load, parse_format
@@ -302,7 +302,7 @@ def _details(
     return VersionDetails(
         metrics,
         params,
-        with_card_fields(tagged, intended_use, limitations),
+        {**tagged, **card_tags(intended_use, limitations)},
         description,
         parent,
         author,
