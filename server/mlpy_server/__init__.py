@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from mlpy_server.app import create_app
     from mlpy_server.auth import Authenticator
     from mlpy_server.logs import uvicorn_log_config
-    from mlpy_server.router import load_experiment
+    from mlpy_server.router_plan import load_experiment
     from mlpy_server.settings import ServerSettings
 
 __all__ = ["Authenticator", "ServerSettings", "create_app", "load_experiment", "uvicorn_log_config"]
@@ -22,7 +22,7 @@ _HOMES = {
     "Authenticator": "mlpy_server.auth",
     "ServerSettings": "mlpy_server.settings",
     "create_app": "mlpy_server.app",
-    "load_experiment": "mlpy_server.router",
+    "load_experiment": "mlpy_server.router_plan",
     "uvicorn_log_config": "mlpy_server.logs",
 }
 

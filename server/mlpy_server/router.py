@@ -12,41 +12,34 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 import orjson
-import yaml
 
 from mlpy.audit import acting_as
 from mlpy.errors import MlpyError
 from mlpy.experiments import (
     Breach,
     Experiment,
-    ExperimentConfig,
     GuardrailWatch,
     MirrorReport,
-    StatsBackend,
     VariantStats,
     analyse,
     new_signing_key,
-    open_backend,
     without,
 )
 from mlpy_server.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
-    ServerConfigError,
     StatisticsUnavailableError,
     UpstreamError,
 )
 from mlpy_server.metrics import ServerMetrics
 from mlpy_server.mirroring import ShadowCopies
-from mlpy_server.settings import ServerSettings, parse_upstreams
+from mlpy_server.router_plan import RouterPlan
 from mlpy_server.signed_ids import RequestIdSigner
 from mlpy_server.upstream import UpstreamConnectionError, UpstreamPool, UpstreamTimeoutError
 from mlpy_server.variant_fairness import VariantFairnessReader
@@ -63,63 +56,6 @@ FORWARDED_HEADERS = frozenset(
         b"inference-header-content-length",
     }
 )
-
-
-@dataclass(frozen=True)
-class RouterPlan:
-    name: str
-    config: ExperimentConfig
-    upstreams: dict[str, str]
-    backend: StatsBackend
-    #: When the experiment began: its record's start, or the router's for a file.
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    #: Where the variants' servers log predictions: a fairness guardrail reads it.
-    predlog_store: str | None = None
-
-
-def load_experiment(settings: ServerSettings) -> RouterPlan:
-    """The experiment from a YAML/JSON file or from the metadata store, and each variant's upstream URL."""
-    source = settings.experiment or ""
-    path = Path(source)
-    file_upstreams: dict[str, str] = {}
-    record = None
-    backend_url = settings.experiment_stats_url
-    if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.is_file():
-        try:
-            document = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ServerConfigError(f"cannot read experiment file {source}: {exc}") from exc
-        if not isinstance(document, dict):
-            raise ServerConfigError(f"experiment file {source} must hold a mapping with name and spec")
-        spec = document.get("spec", document)
-        name = str(document.get("name") or (document.get("metadata") or {}).get("name") or path.stem)
-        config = ExperimentConfig.from_dict(spec)
-        for variant in spec.get("variants", []):
-            url = variant.get("upstream") or variant.get("url")
-            if url:
-                file_upstreams.update(parse_upstreams([f"{variant['name']}={url}"]))
-        backend = open_backend(backend_url)
-    else:
-        from mlpy.experiments import ExperimentRepository
-        from mlpy.store import open_store
-
-        store = open_store(settings.locations.store)
-        record = ExperimentRepository(store).get(source)
-        name, config = record.name, record.config
-        backend = open_backend(backend_url or settings.locations.store)
-    upstreams = {**file_upstreams, **settings.upstreams}
-    missing = [v.name for v in config.variants if v.name not in upstreams]
-    if missing:
-        raise ServerConfigError(
-            f"experiment {name!r}: no upstream URL for variant {missing[0]!r}",
-            hint=f"pass --upstream {missing[0]}=http://HOST:PORT (or MLPY_ROUTER_UPSTREAMS)",
-        )
-    unknown = sorted(set(upstreams) - {v.name for v in config.variants})
-    if unknown:
-        raise ServerConfigError(f"upstream given for unknown variant {unknown[0]!r}")
-    started_at = record.started_at if record is not None else datetime.now(UTC)
-    predlog_store = settings.predlog_store_url or settings.locations.store
-    return RouterPlan(name, config, upstreams, backend, started_at, predlog_store)
 
 
 class ABRouter:

@@ -76,7 +76,8 @@ class ServerState:
         )
         self.router: ABRouter | None = None
         if settings.router_mode:
-            from mlpy_server.router import ABRouter, load_experiment
+            from mlpy_server.router import ABRouter
+            from mlpy_server.router_plan import load_experiment
 
             self.router = ABRouter(load_experiment(settings), self.metrics, settings.upstream_timeout_s)
         self._tasks: list[asyncio.Task[Any]] = []

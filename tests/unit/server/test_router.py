@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from mlpy_server import ServerSettings, create_app
 from mlpy_server.auth import hash_key
 from mlpy_server.errors import ServerConfigError
-from mlpy_server.router import load_experiment
+from mlpy_server.router_plan import load_experiment
 
 ADMIN = {"X-API-Key": "ops"}
 
