@@ -4,13 +4,12 @@ A scheduled check then reads only the current window. Per numeric column the pro
 finite values (or, above ``max_sample`` values, a quantile sketch of them: the values at evenly spaced
 mid-ranks, which reproduces the reference CDF to within 1/max_sample), reference-quantile bin edges with
 the reference counts, and a chart histogram. Per categorical column it keeps the category counts.
-The file is a NumPy ``.npz`` read with ``allow_pickle=False`` plus a JSON header with a format version.
+The file is a NumPy ``.npz`` read with ``allow_pickle=False`` plus a JSON header with a format version
+(profile_storage.py).
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,20 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
-from mlpy import __version__
 from mlpy.drift.columns import as_table, categorical_column, kind_of, numeric_column
 from mlpy.drift.errors import ProfileFormatError, SchemaMismatchError
-from mlpy.drift.locations import fetch, is_remote, local_path, upload
 from mlpy.drift.methods import DEFAULT_BINS, DISCRETE_MAX_VALUES, Kind
+from mlpy.drift.profile_storage import read_profile, write_profile
 from mlpy.drift.sources import ColumnSource, map_columns
 from mlpy.drift.stats import FloatArray, IntArray
 from mlpy.store import utcnow
 
-FORMAT = "mlpy-drift-profile"
-FORMAT_VERSION = 1
 DEFAULT_MAX_SAMPLE = 100_000
 DEFAULT_MAX_CATEGORIES = 1_000
 CHART_BINS = 24
@@ -241,9 +236,6 @@ class DriftProfile:
 
     def save(self, location: str | Path) -> str:
         """Write the profile as one ``.npz`` file, a path or a URL (the suffix is added when missing)."""
-        target = str(location)
-        if not target.endswith(".npz"):
-            target += ".npz"
         arrays: dict[str, Any] = {}
         described = []
         for index, profile in enumerate(self.columns.values()):
@@ -251,61 +243,19 @@ class DriftProfile:
             for key, value in _arrays(profile).items():
                 arrays[f"c{index}.{key}"] = value
         header = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "mlpy_version": __version__,
             "created_at": self.created_at.isoformat(),
             "rows": self.rows,
             "source": self.source,
             "settings": self.settings,
             "columns": described,
         }
-        arrays["header"] = np.frombuffer(orjson.dumps(header), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        if is_remote(target):
-            upload(target, buffer.getvalue())
-            return target
-        path = local_path(target)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(buffer.getvalue())
-        except OSError as exc:
-            raise ProfileFormatError(
-                f"cannot write {target!r}: {exc.strerror or exc}", hint="check the path"
-            ) from exc
-        return target
+        return write_profile(str(location), header, arrays)
 
     @classmethod
     def load(cls, location: str | Path) -> DriftProfile:
         """Read a profile from a path or a URL; never unpickles anything."""
         source = str(location)
-        if is_remote(source):
-            content = fetch(source)
-        else:
-            path = local_path(source)
-            if not path.is_file():
-                raise ProfileFormatError(
-                    f"no such profile: {source!r}", hint="create one with 'mlpy drift profile'"
-                )
-            content = path.read_bytes()
-        try:
-            with np.load(io.BytesIO(content), allow_pickle=False) as stored:
-                arrays = {key: stored[key] for key in stored.files}
-            header = orjson.loads(arrays.pop("header").tobytes())
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, orjson.JSONDecodeError) as exc:
-            raise ProfileFormatError(
-                f"{source!r} is not a drift profile",
-                hint="create one with 'mlpy drift profile --reference FILE --out PROFILE'",
-            ) from exc
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise ProfileFormatError(f"{source!r} is not a drift profile")
-        if header.get("format_version") != FORMAT_VERSION:
-            raise ProfileFormatError(
-                f"profile {source!r} has format version {header.get('format_version')}, "
-                f"this mlpy reads version {FORMAT_VERSION}",
-                hint="re-create the profile from the reference data with this mlpy",
-            )
+        header, arrays = read_profile(source)
         try:
             columns = [_restore(index, meta, arrays) for index, meta in enumerate(header["columns"])]
             return cls(
