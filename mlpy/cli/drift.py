@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mlpy.cli.drift_model import MODEL_HELP, predicted_source, registered
+from mlpy.cli.drift_output import plain_text, print_text
 from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_data, print_table
 from mlpy.drift import (
     DEFAULT_MIN_EFFECT,
@@ -279,9 +280,9 @@ def _emit(report: DriftReport, output: CheckOutput, out: Path | None) -> None:
         text = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode()
     else:
         if out is None:
-            _print_text(report)
+            print_text(report)
             return
-        text = _plain_text(report)
+        text = plain_text(report)
     if out is None:
         typer.echo(text)
     else:
@@ -295,59 +296,6 @@ def _write(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise DriftError(f"cannot write {str(path)!r}: {exc.strerror or exc}", hint="check the path") from exc
-
-
-def _rows(report: DriftReport) -> list[list[str]]:
-    rows = []
-    order = report.ranking if report.importance is not None else list(report.features)
-    for feature in (report.features[name] for name in order):
-        nulls = feature.null_share
-        rows.append(
-            [
-                feature.name,
-                feature.kind,
-                feature.method + (" (shape)" if feature.shape is not None and feature.shape.drifted else ""),
-                _fmt(feature.statistic),
-                _fmt(feature.p_value),
-                f"{feature.threshold:g}",
-                f"{_pct(nulls.reference)} -> {_pct(nulls.current)}",
-                "DRIFT" if feature.drifted else "ok",
-            ]
-        )
-    return rows
-
-
-HEADERS = ["column", "kind", "method", "statistic", "p-value", "threshold", "null share", "drift"]
-
-
-def _verdict(report: DriftReport) -> str:
-    state = "DATASET DRIFT" if report.dataset_drift else "no dataset drift"
-    verdict = (
-        f"{state}: {len(report.drifted_features)} of {len(report.features)} columns drifted "
-        f"(share {report.drift_share:.2f}, threshold {report.drift_share_threshold:g})"
-    )
-    weighted = report.importance_weighted_drift
-    if weighted is not None:
-        verdict += f"\nimportance-weighted drift {weighted:.3f}; most: {', '.join(report.ranking[:3])}"
-    return verdict
-
-
-def _print_text(report: DriftReport) -> None:
-    print_table(None, HEADERS, _rows(report))
-    typer.echo(_verdict(report))
-
-
-def _plain_text(report: DriftReport) -> str:
-    lines = ["\t".join(HEADERS), *("\t".join(row) for row in _rows(report)), _verdict(report)]
-    return "\n".join(lines) + "\n"
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 @app.command()
