@@ -106,8 +106,14 @@ class ServedModel:
         compiled, refusal = None, None
         if fields.pop("compile", False) and shortcut is None:
             try:
+                # The same rows as the check at registration: the probes and the input example.
                 compiled = compile_model(
-                    model, names, types, by_name=frame, categories=text_categories(model)
+                    model,
+                    names,
+                    types,
+                    by_name=frame,
+                    categories=text_categories(model),
+                    examples=(signature or {}).get("example"),
                 )
             except CompileRefusedError as exc:
                 refusal = str(exc)

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sklearn.ensemble import RandomForestClassifier
@@ -15,6 +16,7 @@ from sklearn.ensemble import RandomForestClassifier
 import mlpy.compiled.onnx as onnx_module
 import mlpy.compiled.trees as trees_module
 from mlpy.registry import ModelRegistry
+from tests.unit.compiled.lying import lie_on
 from tests.unit.server.conftest import wait_until_ready
 
 NAMES = ["age", "income", "score"]
@@ -69,6 +71,29 @@ def test_a_forest_is_served_compiled_with_scikit_learns_answers(
     labels, proba = predictions(client)
     assert labels == forest.predict(ROWS).tolist()
     assert np.allclose(proba, forest.predict_proba(ROWS), atol=1e-5)
+
+
+EXAMPLE = ROWS[:5]
+
+
+@pytest.mark.parametrize("lying", [False, True], ids=["agreeing engine", "engine wrong on the example"])
+def test_the_server_verifies_on_the_registered_input_example_too(
+    make_client: Callable[..., TestClient], registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch, lying: bool
+) -> None:
+    """The check at load runs on the example's rows as the one at registration does: an engine
+    wrong on those rows alone (the probes never meet them) is refused."""
+    model = fitted()
+    registry.register("forest", model, input_example=pd.DataFrame(EXAMPLE, columns=NAMES))
+    registry.promote("forest", 1)
+    if lying:
+        lie_on(monkeypatch, EXAMPLE)
+    shown = make_client(models=("forest",), compiled=True).get("/models/forest").json()
+    if not lying:
+        assert shown["prediction_path"] == "compiled (ONNX Runtime)"
+        assert (shown["compiled"]["verified_rows"], shown["compiled"]["example_rows"]) == (512 + 5, 5)
+        return
+    assert shown["prediction_path"] == "scikit-learn predict"
+    assert "disagrees with scikit-learn" in shown["compiled"]["reason"]
 
 
 class CountingEngine:
