@@ -96,6 +96,32 @@ def test_the_server_verifies_on_the_registered_input_example_too(
     assert "disagrees with scikit-learn" in shown["compiled"]["reason"]
 
 
+@pytest.mark.parametrize("lying", [False, True], ids=["agreeing engine", "engine wrong on the sample"])
+def test_the_server_verifies_on_the_versions_stored_sample(
+    make_client: Callable[..., TestClient], registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch, lying: bool
+) -> None:
+    """Registered with validation data, a version keeps 200 of its rows; the server's check runs
+    on them, so an engine wrong only on real rows is refused."""
+    model = fitted()
+    x = np.random.default_rng(14).normal(size=(300, 3)) * [10.0, 1000.0, 1.0]
+    version = registry.register(
+        "forest", model, signature=SIGNATURE, validation=(pd.DataFrame(x, columns=NAMES), model.predict(x))
+    )
+    registry.promote("forest", 1)
+    assert version.signature is not None
+    sample = np.asarray(version.signature["sample"])
+    assert sample.shape == (200, 3)
+    if lying:
+        lie_on(monkeypatch, sample[-3:])
+    shown = make_client(models=("forest",), compiled=True).get("/models/forest").json()
+    if not lying:
+        assert shown["prediction_path"] == "compiled (ONNX Runtime)"
+        assert (shown["compiled"]["verified_rows"], shown["compiled"]["sample_rows"]) == (512 + 200, 200)
+        return
+    assert shown["prediction_path"] == "scikit-learn predict"
+    assert "disagrees with scikit-learn" in shown["compiled"]["reason"]
+
+
 class CountingEngine:
     """A compiled model's engine that counts its runs."""
 
