@@ -213,6 +213,27 @@ def test_a_models_own_batching_overrides_the_servers(
     assert client.get("/models/clf").json()["batching"] is None  # not named: the server default (off)
 
 
+def test_a_model_set_to_zero_is_not_batched_when_the_server_batches(
+    make_client: Callable[..., TestClient], registry: ModelRegistry, forest: RandomForestClassifier
+) -> None:
+    """MLPY_BATCHING_MAX_ROWS on for the server, ``forest=0`` for one model: that one gets no queue
+    and each of its requests is its own predict call, while the other model batches."""
+    registry.register("trees", fitted(), signature=SIGNATURE)
+    registry.promote("trees", 1)
+    client = make_client(
+        models=("forest", "trees"), batching_max_rows=8, batching_models=(("forest", 0, 0.005),)
+    )
+    assert client.get("/models/forest").json()["batching"] is None
+    assert client.get("/models/trees").json()["batching"]["max_rows"] == 8
+    plane = client.app.state.mlpy.plane  # type: ignore[attr-defined]
+    assert plane.batcher(plane.model("forest")) is None
+    assert plane.batcher(plane.model("trees")) is not None
+    labels, _ = predictions(client)
+    assert labels == forest.predict(ROWS).tolist()
+    text = client.get("/metrics").text
+    assert 'mlpy_batching_calls_total{model="forest"' not in text
+
+
 def boosting_pipeline() -> Any:
     """HistGradientBoosting behind a scaler and a one-hot encoder that refuses unknown categories."""
     import pandas as pd
