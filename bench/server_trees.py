@@ -1,14 +1,17 @@
 """Serving the models people ship, side by side in one run: MLServer with its adaptive batching, and
 mlpy answering with scikit-learn's predict one request at a time, then with adaptive batching.
 
-Two models, the same files for both servers:
+Two models, the same joblib file for both servers (mlpy loads it with MLPY_MODEL_TRUST_PICKLE: the
+file is ours):
   forest    RandomForestClassifier(n_estimators=100) on 20 numeric features (one FP64 tensor);
   pipeline  ColumnTransformer (scaling 18 numeric columns, one-hot of 2 text columns) and a
             HistGradientBoostingClassifier (one tensor per column, text as BYTES).
 Single-row Open Inference Protocol v2 requests at 64 connections (wrk, one thread). MLServer gets
 max_batch_size 32 and max_batch_time 5 ms; mlpy MLPY_BATCHING_MAX_ROWS=32 and 5 ms, then
 MLPY_COMPILED (ONNX Runtime, used only when it agrees with scikit-learn), alone, batched, and with
---workers 2. Each row names the path that answered, as the server's GET /models/{name} reports it.
+--workers 2. Each row names the path that answered, as the server's GET /models/{name} reports it,
+with the requests per predict call it counted; predict's share of the CPU per request is timed on
+that many rows per call.
 
     python bench/server_trees.py            # ~5 minutes
     python bench/server_trees.py --quick    # 5 s runs
@@ -48,11 +51,11 @@ TEXT = ["region", "channel"]
 
 
 def fit(folder: Path) -> dict[str, dict[str, Any]]:
-    """Both models, saved as skops (mlpy) and joblib (MLServer), with a one-row request for each."""
+    """Both models, saved as joblib (what MLServer's scikit-learn runtime loads, and mlpy too), with a
+    one-row request for each."""
     import joblib
     import numpy as np
     import pandas as pd
-    import skops.io
     from sklearn.compose import make_column_transformer
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.pipeline import make_pipeline
@@ -90,12 +93,10 @@ def fit(folder: Path) -> dict[str, dict[str, Any]]:
     }
     out: dict[str, dict[str, Any]] = {}
     for name, (model, body) in models.items():
-        skops_path, joblib_path = folder / f"{name}.skops", folder / f"{name}.joblib"
-        skops.io.dump(model, skops_path)
+        joblib_path = folder / f"{name}.joblib"
         joblib.dump(model, joblib_path)
-        sha = hashlib.sha256(skops_path.read_bytes()).hexdigest()
+        sha = hashlib.sha256(joblib_path.read_bytes()).hexdigest()
         out[name] = {
-            "skops": skops_path,
             "joblib": joblib_path,
             "sha": sha,
             "body": json.dumps(body).encode(),
@@ -105,53 +106,60 @@ def fit(folder: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def predict_costs(entry: dict[str, Any]) -> dict[str, float]:
-    """In-process microseconds of predict per request on each path: one row alone, or one of 32
-    rows predicted together (what a full batch costs each request). The compiled path falls back
-    to scikit-learn's figures when the model does not compile, as the server does."""
-    import time
+class PredictCosts:
+    """In-process microseconds of predict per request on each path, one-row requests ``rows`` to a
+    call: 1 unbatched, or the requests per call a batching server counted (a batch of that many rows
+    costs each of its requests its share). The compiled path falls back to scikit-learn's figures
+    when the model does not compile, as the server does."""
 
-    import numpy as np
-    import pandas as pd
+    def __init__(self, entry: dict[str, Any]) -> None:
+        from mlpy.compiled import CompileRefusedError, compile_model
+        from mlpy.registry import infer_signature, selects_columns_by_name, text_categories
 
-    from mlpy.compiled import CompileRefusedError, compile_model
-    from mlpy.registry import infer_signature, selects_columns_by_name, text_categories
+        model, self.one = entry["model"], entry["row"]
+        one = self.one
+        inputs = (infer_signature(model, one if hasattr(one, "columns") else None) or {}).get("inputs") or []
+        names = [i["name"] for i in inputs] or [f"x{i}" for i in range(one.shape[1])]
+        types = [i.get("type", "number") for i in inputs] or ["number"] * one.shape[1]
+        by_name = hasattr(one, "columns") and selects_columns_by_name(model)
+        self.predictors: dict[str, Any] = {"sklearn": model.predict}
+        try:
+            compiled = compile_model(model, names, types, by_name=by_name, categories=text_categories(model))
+            self.predictors["compiled"] = compiled.predict
+        except CompileRefusedError:
+            self.predictors["compiled"] = model.predict
+        self._known: dict[tuple[str, int], float] = {}
 
-    model, one = entry["model"], entry["row"]
-    many = pd.concat([one] * 32, ignore_index=True) if hasattr(one, "columns") else np.repeat(one, 32, axis=0)
-    inputs = (infer_signature(model, one if hasattr(one, "columns") else None) or {}).get("inputs") or []
-    names = [i["name"] for i in inputs] or [f"x{i}" for i in range(one.shape[1])]
-    types = [i.get("type", "number") for i in inputs] or ["number"] * one.shape[1]
-    by_name = hasattr(one, "columns") and selects_columns_by_name(model)
-    predictors: dict[str, Any] = {"sklearn": model.predict}
-    try:
-        compiled = compile_model(model, names, types, by_name=by_name, categories=text_categories(model))
-        predictors["compiled"] = compiled.predict
-    except CompileRefusedError:
-        predictors["compiled"] = model.predict
+    def per_request(self, path: str, rows: int) -> float:
+        """Microseconds of ``path``'s predict per request, at ``rows`` one-row requests a call."""
+        import time
 
-    def per_call(predict: Any, rows: Any) -> float:
-        predict(rows)
-        started, calls = time.perf_counter(), 0
-        while time.perf_counter() - started < 1.0:
-            predict(rows)
-            calls += 1
-        return (time.perf_counter() - started) / calls * 1e6
+        import numpy as np
+        import pandas as pd
 
-    costs: dict[str, float] = {}
-    for path, predict in predictors.items():
-        costs[f"{path}, 1 row"] = per_call(predict, one)
-        costs[f"{path}, 32 rows"] = per_call(predict, many) / 32
-    return costs
+        if (path, rows) not in self._known:
+            one, predict = self.one, self.predictors[path]
+            many = (
+                pd.concat([one] * rows, ignore_index=True)
+                if hasattr(one, "columns")
+                else np.repeat(one, rows, axis=0)
+            )
+            predict(many)
+            started, calls = time.perf_counter(), 0
+            while time.perf_counter() - started < 1.0:
+                predict(many)
+                calls += 1
+            self._known[(path, rows)] = (time.perf_counter() - started) / calls * 1e6 / rows
+        return self._known[(path, rows)]
 
 
-# Which in-process cost each server row pays per request.
-COST_OF = {
-    "mlpy, sklearn predict": "sklearn, 1 row",
-    "mlpy, batched": "sklearn, 32 rows",
-    "mlpy, compiled": "compiled, 1 row",
-    "mlpy, compiled, batched": "compiled, 32 rows",
-    "mlpy, compiled, 2 workers": "compiled, 1 row",
+# Which path's predict each server row pays for.
+PATH_OF = {
+    "mlpy, sklearn predict": "sklearn",
+    "mlpy, batched": "sklearn",
+    "mlpy, compiled": "compiled",
+    "mlpy, compiled, batched": "compiled",
+    "mlpy, compiled, 2 workers": "compiled",
 }
 
 
@@ -189,8 +197,10 @@ def start_mlpy(
     env = {
         **os.environ,
         "MLPY_HOME": str(folder / f"home-{name}"),
-        "MLPY_MODEL_URI": str(model["skops"]),
+        "MLPY_MODEL_URI": str(model["joblib"]),
         "MLPY_MODEL_SHA256": model["sha"],
+        "MLPY_MODEL_FORMAT": "joblib",
+        "MLPY_MODEL_TRUST_PICKLE": "true",  # the file this script just wrote, as MLServer loads it
         "MLPY_MODEL_NAME": name,
         "MLPY_MODEL_VERSION": "1",
         **extra,
@@ -200,22 +210,24 @@ def start_mlpy(
     return start(f"mlpy-{name}", argv, port, env, "/readyz")
 
 
-def answering_path(server: Server, name: str) -> str:
-    """What the server says answered: the prediction path, and batching's calls over requests."""
+def answering_path(server: Server, name: str) -> tuple[str, float]:
+    """What the server says answered: the prediction path, and batching's requests per call (1 when
+    it does not batch)."""
     import httpx
 
     if not server.name.startswith("mlpy"):
-        return "scikit-learn predict, batched (MLServer)"
+        return "scikit-learn predict, batched (MLServer)", 1.0
     shown = httpx.get(f"{server.url}/models/{name}", timeout=10).json()
     path = str(shown.get("prediction_path"))
     compiled = shown.get("compiled") or {}
     if compiled and not compiled.get("used"):
         path += f" (compiled refused: {str(compiled.get('reason'))[:90]})"
     batching = shown.get("batching")
+    per_call = 1.0
     if batching:
-        calls, requests = batching["calls"], batching["requests"]
-        path += f", batched {requests / max(calls, 1):.1f} requests per call (one worker's count)"
-    return path
+        per_call = batching["requests"] / max(batching["calls"], 1)
+        path += f", batched {per_call:.1f} requests per call (one worker's count)"
+    return path, per_call
 
 
 def main() -> None:
@@ -232,6 +244,7 @@ def main() -> None:
     compiled = {"MLPY_COMPILED": "true"}
     results: list[Result] = []
     paths: dict[str, str] = {}
+    per_call: dict[str, float] = {}
     print(f"single-row OIP v2 requests, {CONNECTIONS} connections, {seconds} s per run")
     for name, model in models.items():
         path, body = f"/v2/models/{name}/infer", model["body"]
@@ -249,20 +262,21 @@ def main() -> None:
                 result = run_wrk(
                     f"{name}: {label}", server, path, body, 1, seconds, folder, connections=CONNECTIONS
                 )
-                paths[result.scenario] = answering_path(server, name)
+                paths[result.scenario], per_call[result.scenario] = answering_path(server, name)
                 print(f"      answered by: {paths[result.scenario]}")
             finally:
                 server.stop()
             results.append(result)
     by = {r.scenario: r for r in results}
     print("\nratios (throughput over MLServer with its batching; goal >= 3 at p99 <= 50 ms), and the")
-    print("share of the CPU per request that predict itself takes (timed in this process)")
+    print("share of the CPU per request that predict itself takes (timed in this process, on as many")
+    print("rows per call as the server counted requests per call)")
     for name in models:
         anchor = by[f"{name}: MLServer, adaptive batching"].requests_per_s
-        costs = predict_costs(models[name])
+        costs = PredictCosts(models[name])
         for label in MLPY_ROWS:
             row = by[f"{name}: {label}"]
-            cost = costs[COST_OF[label]]
+            cost = costs.per_request(PATH_OF[label], max(1, round(per_call[row.scenario])))
             share = cost / row.cpu_us_per_request if row.cpu_us_per_request else 0.0
             print(
                 f"  {name:<9} {label:<26} {row.requests_per_s / anchor:>6.2f}x  p99 {row.p99_ms:>7.1f} ms"
@@ -272,7 +286,15 @@ def main() -> None:
         scaling = two.requests_per_s / one.requests_per_s
         print(f"  {name:<9} 2 workers over 1 (compiled)  {scaling:>6.2f}x  (goal >= 1.7)")
     out = BENCH / "results" / "server_trees.json"
-    out.write_text(json.dumps([{**asdict(r), "path": paths.get(r.scenario)} for r in results], indent=2))
+    out.write_text(
+        json.dumps(
+            [
+                {**asdict(r), "path": paths.get(r.scenario), "requests_per_call": per_call.get(r.scenario)}
+                for r in results
+            ],
+            indent=2,
+        )
+    )
     print(f"\nwritten to {out.relative_to(BENCH.parent)}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -115,10 +116,67 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 def share_cores_between_workers(workers: int) -> None:
     """Give each worker's BLAS and OpenMP pools its share of the cores, not all of them: N workers each
     starting a thread per core would oversubscribe the machine. A variable the caller set is kept."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    share = str(max(1, cores // workers))
+    share = str(max(1, usable_cores() // workers))
     for name in THREAD_VARIABLES:
         os.environ.setdefault(name, share)
+
+
+# Where the kernel shows this process's control groups (tests point these at fake trees).
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity), or fewer when its container's CPU quota
+    allows fewer: a pod limited to 2 CPUs on a 32-core node has 32 in its affinity."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = cpu_quota()
+    return max(1, min(cores, quota)) if quota is not None else cores
+
+
+def cpu_quota() -> int | None:
+    """The CPUs the cgroup CPU quota grants, rounded up (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``
+    over ``cpu.cfs_period_us``); the tightest of this process's group and its ancestors; None
+    when no quota is set or none can be read."""
+    try:
+        lines = PROC_CGROUP.read_text().splitlines()
+    except OSError:
+        lines = []
+    limits: list[int] = []
+    for line in lines or ["0::/"]:
+        fields = line.split(":", 2)
+        if len(fields) != 3:
+            continue
+        controllers, path = fields[1], fields[2]
+        if controllers == "":
+            for folder in _up_from(CGROUP_ROOT, path):
+                limits += _limit(folder / "cpu.max", None)
+        elif "cpu" in controllers.split(","):
+            for folder in _up_from(CGROUP_ROOT / controllers, path):
+                limits += _limit(folder / "cpu.cfs_quota_us", folder / "cpu.cfs_period_us")
+    return min(limits) if limits else None
+
+
+def _up_from(root: Path, path: str) -> list[Path]:
+    """The group's folder and each ancestor's up to ``root`` (in a container the group's own path is
+    often not mounted, and ``root`` is the group)."""
+    parts = [p for p in path.strip("/").split("/") if p and p != ".."]
+    return [root.joinpath(*parts[:n]) for n in range(len(parts), -1, -1)]
+
+
+def _limit(quota_file: Path, period_file: Path | None) -> list[int]:
+    """The CPUs one group's quota grants, as a list of none or one."""
+    import math
+
+    try:
+        text = quota_file.read_text().split()
+        quota = text[0]
+        period = text[1] if period_file is None else period_file.read_text().strip()
+        if quota in ("max", "-1") or float(period) <= 0:
+            return []
+        return [max(1, math.ceil(float(quota) / float(period)))]
+    except (OSError, IndexError, ValueError):
+        return []
 
 
 def _share_metrics_between_workers() -> None:

@@ -3,7 +3,8 @@
 ONNX Runtime goes first (for a forest it is several times faster than treelite's GTIL); treelite
 takes what ONNX Runtime cannot run exactly, such as HistGradientBoosting. Each engine must pass the
 same proof: identical labels, probabilities and values within :data:`TOLERANCE`, on probe rows made
-from the model itself and on the registered input example.
+from the model itself, on the registered input example and on the real rows stored with the version
+(mlpy.registry.with_sample): probes alone cannot aim at the thresholds of a pipeline's trees.
 """
 
 from __future__ import annotations
@@ -49,10 +50,11 @@ def compile_model(
     by_name: bool,
     categories: Mapping[str, Sequence[str]] | None = None,
     examples: Sequence[Sequence[Any]] | None = None,
+    sample: Sequence[Sequence[Any]] | None = None,
 ) -> CompiledModel:
-    """Compile ``model`` and prove it on probe rows (plus ``examples``, rows in the inputs' order,
-    such as the input example a registry keeps in the signature); raises
-    :class:`CompileRefusedError` saying why each engine cannot be used.
+    """Compile ``model`` and prove it on probe rows, plus ``examples`` and ``sample`` (rows in the
+    inputs' order: the input example and the stored sample a registry keeps in the signature);
+    raises :class:`CompileRefusedError` saying why each engine cannot be used.
 
     ``by_name``: the model takes a DataFrame (one input per column). ``categories``: the text
     values each text column's encoder knows, for the probes."""
@@ -66,7 +68,7 @@ def compile_model(
     if text and not by_name:
         raise CompileRefusedError("text inputs need a model that selects its columns by name")
     classes = np.asarray(model.classes_) if hasattr(model, "classes_") else None
-    probes = _probes(model, feature_names, feature_types, by_name, categories or {}, examples)
+    probes = _probes(model, feature_names, feature_types, by_name, categories or {}, examples, sample)
     refusals: dict[str, str] = {}
     for name, build, versions in _engines(model, feature_names, text, by_name, classes is not None):
         try:
@@ -89,30 +91,36 @@ def _probes(
     by_name: bool,
     categories: Mapping[str, Sequence[str]],
     examples: Sequence[Sequence[Any]] | None,
-) -> tuple[Any, int]:
+    sample: Sequence[Sequence[Any]] | None,
+) -> tuple[Any, int, int]:
     """The rows every engine must get right, as the server would pass them, and how many of them
-    came from the examples."""
+    came from the examples and from the sample."""
     import pandas as pd
 
     columns = probe_frame(model, names, types, categories)
-    # Example rows first; a row with a missing value is left out (the probes have none either).
-    usable = [row for row in examples or () if len(row) == len(names) and all(v is not None for v in row)]
+
+    def complete(rows: Sequence[Sequence[Any]] | None) -> list[Sequence[Any]]:
+        # A row with a missing value is left out (the server refuses those before predict).
+        return [row for row in rows or () if len(row) == len(names) and all(v is not None for v in row)]
+
+    from_example, from_sample = complete(examples), complete(sample)
+    usable = from_example + from_sample  # real rows first, then the probes
     if usable:
         columns = {
             n: np.concatenate([np.asarray([row[j] for row in usable], dtype=columns[n].dtype), columns[n]])
             for j, n in enumerate(names)
         }
     frame = pd.DataFrame(columns)
-    return (frame if by_name else frame.to_numpy(dtype=np.float64)), len(usable)
+    return (frame if by_name else frame.to_numpy(dtype=np.float64)), len(from_example), len(from_sample)
 
 
-def _verify(compiled: CompiledModel, model: Any, probes: Any, example_rows: int) -> None:
+def _verify(compiled: CompiledModel, model: Any, probes: Any, example_rows: int, sample_rows: int) -> None:
     try:
         expected = np.asarray(model.predict(probes))
         got = compiled.predict(probes)
     except Exception as exc:
         raise CompileRefusedError(
-            f"the compiled model failed on probe rows: {type(exc).__name__}: {exc}"
+            f"the compiled model failed on the verification rows: {type(exc).__name__}: {exc}"
         ) from exc
     problem, worst = disagreement(expected, got, "predictions")
     if problem is None and compiled.classes is not None and hasattr(model, "predict_proba"):
@@ -121,11 +129,29 @@ def _verify(compiled: CompiledModel, model: Any, probes: Any, example_rows: int)
         )
     if problem is not None:
         raise CompileRefusedError(
-            f"the compiled model disagrees with scikit-learn on {len(probes)} probe rows: {problem}"
+            f"the compiled model disagrees with scikit-learn on {_counted(len(probes), example_rows, sample_rows)}:"
+            f" {problem}"
         )
     compiled.verified_rows = len(probes)
     compiled.example_rows = example_rows
+    compiled.sample_rows = sample_rows
     compiled.max_difference = worst
+
+
+def _counted(rows: int, example_rows: int, sample_rows: int) -> str:
+    """``712 rows (200 of the stored sample, 512 probe rows)``: which rows a verdict rests on."""
+    if not example_rows and not sample_rows:
+        return f"{rows} probe rows"
+    parts = [
+        f"{n} {what}"
+        for n, what in (
+            (example_rows, "of the input example"),
+            (sample_rows, "of the stored sample"),
+            (rows - example_rows - sample_rows, "probe rows"),
+        )
+        if n
+    ]
+    return f"{rows} rows ({', '.join(parts)})"
 
 
 def conversion_tags(
@@ -136,13 +162,20 @@ def conversion_tags(
     by_name: bool,
     categories: Mapping[str, Sequence[str]] | None = None,
     examples: Sequence[Sequence[Any]] | None = None,
+    sample: Sequence[Sequence[Any]] | None = None,
 ) -> dict[str, str]:
     """What a registry records about compiling ``model``: verified (engine, runtime, rows, largest
     difference) or refused (why). Never raises for a model that cannot be compiled: that is an
     answer too."""
     try:
         compiled = compile_model(
-            model, feature_names, feature_types, by_name=by_name, categories=categories, examples=examples
+            model,
+            feature_names,
+            feature_types,
+            by_name=by_name,
+            categories=categories,
+            examples=examples,
+            sample=sample,
         )
     except CompileRefusedError as exc:
         return {"mlpy.compiled": "refused", "mlpy.compiled.reason": str(exc)[:500]}
@@ -152,6 +185,7 @@ def conversion_tags(
         "mlpy.compiled.engine": str(described["engine"]),
         "mlpy.compiled.runtime": str(described["runtime"]),
         "mlpy.compiled.verified_rows": str(described["verified_rows"]),
+        "mlpy.compiled.sample_rows": str(described["sample_rows"]),
         "mlpy.compiled.max_difference": f"{described['max_difference']:.3g}",
         "mlpy.compiled.tolerance": f"{described['tolerance']:g}",
     }

@@ -28,6 +28,7 @@ class CompiledModel:
     text_inputs: frozenset[str] = frozenset()
     verified_rows: int = 0
     example_rows: int = 0  # of the verified rows, how many came from the registered input example
+    sample_rows: int = 0  # and how many from the real rows stored with the version
     max_difference: float = 0.0
     # Why the engines tried before this one were not used, by engine.
     passed_over: Mapping[str, str] = field(default_factory=dict)
@@ -54,6 +55,7 @@ class CompiledModel:
             "runtime": " ".join(f"{k} {v}" for k, v in self.versions.items()),
             "verified_rows": self.verified_rows,
             "example_rows": self.example_rows,
+            "sample_rows": self.sample_rows,
             "max_difference": self.max_difference,
             "tolerance": TOLERANCE,
         }

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         selects_columns_by_name,
         takes_named_columns,
         text_categories,
+        verification_rows,
     )
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "storage_options",
     "takes_named_columns",
     "text_categories",
+    "verification_rows",
 ]
 
 _HOMES = {
@@ -126,6 +128,7 @@ _HOMES = {
     "filesystem": "mlpy.registry.artifacts",
     "takes_named_columns": "mlpy.registry.signature",
     "text_categories": "mlpy.registry.signature",
+    "verification_rows": "mlpy.registry.signature",
 }
 
 

@@ -1,8 +1,9 @@
-"""``register(..., compile=True)``: record in the version's tags whether the model compiles for ONNX
-Runtime and agrees with scikit-learn (mlpy.compiled), so a reader sees it before serving it.
+"""``register(..., compile=True)``: record in the version's tags whether the model compiles (ONNX
+Runtime first, else treelite) and agrees with scikit-learn on the probes, the input example and the
+stored sample (mlpy.compiled), so a reader sees it before serving it.
 
-The server converts and verifies again when it loads the version: the record says what was true at
-registration, with that runtime; the server's own check decides what it serves.
+The server converts and verifies again, on the same rows, when it loads the version: the record
+says what was true at registration, with that runtime; the server's own check decides what it serves.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlpy.registry.signature import takes_named_columns, text_categories
+from mlpy.registry.signature import takes_named_columns, text_categories, verification_rows
 
 
 def conversion_tags(model: Any, signature: Mapping[str, Any] | None) -> dict[str, str]:
@@ -20,5 +21,6 @@ def conversion_tags(model: Any, signature: Mapping[str, Any] | None) -> dict[str
     names = [str(i["name"]) for i in inputs]
     types = [str(i.get("type", "number")) for i in inputs]
     by_name = takes_named_columns(model, types)
-    examples = (signature or {}).get("example")
-    return convert(model, names, types, by_name=by_name, categories=text_categories(model), examples=examples)
+    return convert(
+        model, names, types, by_name=by_name, categories=text_categories(model), **verification_rows(signature)
+    )

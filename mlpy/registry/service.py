@@ -31,7 +31,7 @@ from mlpy.registry.records import (
 )
 from mlpy.registry.registration import STALE_PENDING_AFTER, VersionDetails
 from mlpy.registry.sensitive import sensitive_features_tag
-from mlpy.registry.signature import estimator_name, infer_signature
+from mlpy.registry.signature import estimator_name, infer_signature, with_sample
 from mlpy.store import Store, open_store
 
 
@@ -74,7 +74,10 @@ class ModelRegistry:
         Tags are kept as strings (as in MLflow); params keep their JSON types. ``if_new``: return the
         newest live version holding exactly these bytes instead of adding a copy, so a retry after a
         crash (or a timeout) is safe. ``compile``: record in ``mlpy.compiled*`` tags whether the model
-        compiles for ONNX Runtime and agrees with scikit-learn (the compiled extra; see mlpy.compiled).
+        compiles (ONNX Runtime or treelite) and agrees with scikit-learn (the compiled extra; see
+        mlpy.compiled). Up to 200 rows of ``validation``'s X, else of an input example longer than the
+        20 rows the signature keeps, are stored in the signature's ``sample``: real rows every
+        compiled model of this version is verified on.
         ``intended_use`` and ``limitations``: free text the version's model card shows (``mlpy registry
         card``).
         ``sensitive_features``: the group attributes its requests may carry for fairness monitoring,
@@ -87,6 +90,8 @@ class ModelRegistry:
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"{type(model).__name__} has no predict(): not a model")
         signature = signature or infer_signature(model, input_example)
+        if validation is None:
+            signature = with_sample(signature, input_example, validation=False)
         details = _details(
             model,
             signature,
@@ -295,7 +300,9 @@ def _details(
 ) -> VersionDetails:
     """What both ways of registering record about a loaded model: its tags (the user's, then the
     declared sensitive features, the compilation check and the card's text), estimator, signature and
-    permutation importance."""
+    permutation importance. The signature gains a sample of the validation rows, when given."""
+    if validation is not None and isinstance(validation, tuple | list) and len(validation) == 2:
+        signature = with_sample(signature, validation[0], validation=True)
     tagged = {**(tags or {}), **sensitive_features_tag(sensitive_features)}
     if compile:
         tagged = {**tagged, **conversion_tags(model, signature)}

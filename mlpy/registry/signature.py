@@ -62,14 +62,19 @@ EXAMPLE_ROWS = 20
 
 def example_rows(example: Any) -> list[list[Any]]:
     """The first rows of an input example as JSON values (non-finite numbers as None)."""
-    import math
-
     import numpy as np
 
     head = example.head(EXAMPLE_ROWS).to_numpy(dtype=object) if hasattr(example, "head") else None
     if head is None:
         array = np.asarray(example, dtype=object)
         head = array.reshape(-1, 1)[:EXAMPLE_ROWS] if array.ndim < 2 else array[:EXAMPLE_ROWS]
+    return _json_rows(head)
+
+
+def _json_rows(rows: Any) -> list[list[Any]]:
+    import math
+
+    import numpy as np
 
     def plain(value: Any) -> Any:
         value = value.item() if isinstance(value, np.generic) else value
@@ -77,7 +82,49 @@ def example_rows(example: Any) -> list[list[Any]]:
             return None
         return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
-    return [[plain(v) for v in row] for row in head]
+    return [[plain(v) for v in row] for row in rows]
+
+
+# The stored sample: real input rows kept with the version (validation X, else a larger input
+# example), so a compiled model is proven on data like the traffic, not on probes alone. Bounded in
+# rows and in values, so a wide model's signature stays small; drawn with a fixed seed.
+SAMPLE_ROWS = 200
+SAMPLE_VALUES = 20_000
+
+
+def with_sample(signature: dict[str, Any] | None, data: Any, *, validation: bool) -> dict[str, Any] | None:
+    """``signature`` with a ``sample`` of ``data``'s rows in its inputs' order, or unchanged when the
+    rows cannot be matched to the inputs, or when an input example has no rows beyond the example
+    the signature already keeps (``validation``: ``data`` is the validation X, always sampled)."""
+    import numpy as np
+
+    inputs = (signature or {}).get("inputs") or []
+    names = [str(i["name"]) for i in inputs]
+    if signature is None or data is None or not names or "sample" in signature:
+        return signature
+    rows = len(data) if hasattr(data, "__len__") else 0
+    if rows == 0 or (not validation and rows <= EXAMPLE_ROWS):
+        return signature
+    keep = min(SAMPLE_ROWS, max(1, SAMPLE_VALUES // len(names)))
+    # Drawn first, converted after: a training frame of millions of rows costs its sample only.
+    chosen = np.sort(np.random.default_rng(0).choice(rows, keep, replace=False)) if rows > keep else None
+    if hasattr(data, "columns"):
+        if not set(names) <= {str(c) for c in data.columns}:
+            return signature
+        data = data if chosen is None else data.iloc[chosen]
+        array = data.rename(columns=str)[names].to_numpy(dtype=object)
+    else:
+        array = np.asarray(data if chosen is None else np.asarray(data)[chosen], dtype=object)
+        array = array.reshape(-1, 1) if array.ndim == 1 else array
+    if array.ndim != 2 or array.shape[1] != len(names):
+        return signature
+    return {**signature, "sample": _json_rows(array)}
+
+
+def verification_rows(signature: Any) -> dict[str, list[list[Any]] | None]:
+    """The real rows a version's compiled model must reproduce scikit-learn on, beside the probes:
+    its input example and its stored sample (None for a version registered without them)."""
+    return {"examples": (signature or {}).get("example"), "sample": (signature or {}).get("sample")}
 
 
 def _parts(model: Any) -> Iterator[Any]:

@@ -99,7 +99,9 @@ def train(
         tags={**_lineage_tags(spec, inputs, function, run_id), DRIFT_REFERENCE_TAG: reference, **kept},
         description=spec.description or f"trained by {spec.entry_point} (run {run_id})",
         parent=None if current is None else current.version,
-        input_example=features.head(5) if hasattr(trained.estimator, "feature_names_in_") else None,
+        # The whole frame: the signature keeps its first rows as the example and, without validation
+        # data, a sample of its rows to verify compiled models on (mlpy.registry.with_sample).
+        input_example=features if hasattr(trained.estimator, "feature_names_in_") else None,
         validation=trained.validation,
     )
     promoted = False

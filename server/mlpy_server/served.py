@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from mlpy.compiled import CompiledModel, CompileRefusedError, compile_model
-from mlpy.registry import NUMERIC_TYPES, infer_signature, takes_named_columns, text_categories
+from mlpy.registry import (
+    NUMERIC_TYPES,
+    infer_signature,
+    takes_named_columns,
+    text_categories,
+    verification_rows,
+)
 from mlpy.store import utcnow
 from mlpy_server.fastpath import compile_predictor
 
@@ -106,8 +112,14 @@ class ServedModel:
         compiled, refusal = None, None
         if fields.pop("compile", False) and shortcut is None:
             try:
+                # The same rows as the check at registration: probes, input example, stored sample.
                 compiled = compile_model(
-                    model, names, types, by_name=frame, categories=text_categories(model)
+                    model,
+                    names,
+                    types,
+                    by_name=frame,
+                    categories=text_categories(model),
+                    **verification_rows(signature),
                 )
             except CompileRefusedError as exc:
                 refusal = str(exc)

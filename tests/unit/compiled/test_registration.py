@@ -13,6 +13,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from mlpy.cli.main import main
 from mlpy.registry import ModelRegistry
+from tests.unit.compiled.lying import lie_on
 
 
 def forest() -> RandomForestClassifier:
@@ -52,6 +53,27 @@ def test_the_registered_input_example_is_verified_too(sqlite_url: str, tmp_path:
     version = registry.register("forest", forest(), input_example=example, compile=True)
     assert len(version.signature["example"]) == 7
     assert version.tags["mlpy.compiled.verified_rows"] == "519"  # 7 example rows and 512 probes
+
+
+def test_the_stored_sample_is_verified_too(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """validation=(X, y) keeps 200 of X's rows in the signature; registration verifies on them, and
+    an engine wrong on those real rows alone is refused."""
+    registry = ModelRegistry(sqlite_url, str(tmp_path / "artifacts"))
+    model = forest()
+    x = np.random.default_rng(24).normal(size=(400, 4))
+    version = registry.register("forest", model, validation=(x, model.predict(x)), compile=True)
+    assert version.signature is not None
+    sample = version.signature["sample"]
+    assert len(sample) == 200
+    assert all(row in x.tolist() for row in sample)
+    assert version.tags["mlpy.compiled.verified_rows"] == "712"  # 200 sample rows and 512 probes
+    assert version.tags["mlpy.compiled.sample_rows"] == "200"
+    lie_on(monkeypatch, np.asarray(sample[:2]))
+    refused = registry.register("forest", model, validation=(x, model.predict(x)), compile=True)
+    assert refused.tags["mlpy.compiled"] == "refused"
+    assert "disagrees with scikit-learn on 712 rows (200 of the stored sample, 512 probe rows)" in refused.tags["mlpy.compiled.reason"]
 
 
 def test_a_model_that_cannot_compile_is_registered_with_the_reason(sqlite_url: str, tmp_path: Path) -> None:

@@ -64,6 +64,37 @@ def test_signature_from_an_input_example(registry: ModelRegistry, classifier: An
     assert version.signature["example"] == [[1.0, 2, "x"]]
 
 
+def test_a_sample_of_real_rows_is_kept_in_the_inputs_order(registry: ModelRegistry, classifier: Any) -> None:
+    """Up to 200 rows of validation X (columns put in the signature's order), else of an input
+    example longer than the 20 rows kept as the example; none from a short example."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"b": rng.integers(0, 9, 500), "a": rng.normal(size=500), "c": rng.normal(size=500)})
+    signature = {"inputs": [{"name": n, "type": t} for n, t in [("a", "number"), ("b", "integer"), ("c", "number")]]}
+    version = registry.register("clf", classifier, signature=signature, validation=(frame, np.zeros(500)))
+    assert version.signature is not None
+    sample = version.signature["sample"]
+    assert len(sample) == 200
+    rows = set(map(tuple, frame[["a", "b", "c"]].to_numpy(dtype=object).tolist()))
+    assert all(tuple(row) in rows for row in sample)
+    assert registry.get_version("clf", version.version).signature == version.signature
+    assert signature.keys() == {"inputs"}  # the caller's dict is left as it was
+    long = registry.register("clf", classifier, input_example=frame.iloc[:60])
+    assert long.signature is not None
+    assert (len(long.signature["example"]), len(long.signature["sample"])) == (20, 60)
+    short = registry.register("clf", classifier, input_example=frame.iloc[:8])
+    assert short.signature is not None and "sample" not in short.signature
+
+
+def test_a_wide_models_sample_is_bounded_in_values() -> None:
+    from mlpy.registry.signature import SAMPLE_VALUES, with_sample
+
+    signature = {"inputs": [{"name": f"x{i}", "type": "number"} for i in range(1_000)]}
+    sampled = with_sample(signature, np.ones((300, 1_000)), validation=True)
+    assert sampled is not None
+    assert len(sampled["sample"]) == SAMPLE_VALUES // 1_000
+    assert with_sample(signature, np.ones((300, 7)), validation=True) == signature  # not its inputs
+
+
 def test_an_input_example_keeps_at_most_twenty_rows_and_no_non_finite_numbers() -> None:
     from mlpy.registry.signature import example_rows
 

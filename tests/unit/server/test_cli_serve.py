@@ -101,7 +101,10 @@ def test_two_workers_report_every_request_in_metrics(
     import numpy as np
     import tritonclient.grpc as triton
 
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    from mlpy.cli.serve import THREAD_VARIABLES, usable_cores
+
+    unset = {"PROMETHEUS_MULTIPROC_DIR", *THREAD_VARIABLES}  # the server sets them for its workers
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update({"MLPY_STORE": registry.store.url, "MLPY_ARTIFACTS": registry.artifacts.root})
     grpc_port = free_port()
     process = subprocess.Popen(
@@ -146,9 +149,36 @@ def test_two_workers_report_every_request_in_metrics(
             tensor.set_data_from_numpy(np.ones((1, 3)))
             result = triton.InferenceServerClient(f"127.0.0.1:{grpc_port}").infer("lin", [tensor])
             assert result.as_numpy("predict").shape == (1,)
+        # Each worker process started with its share of the cores in its thread pools' variables.
+        share = str(max(1, usable_cores() // 2))
+        workers = worker_environments(process.pid)
+        assert len(workers) == 2, workers
+        for environment in workers:
+            assert {name: environment.get(name) for name in THREAD_VARIABLES} == dict.fromkeys(
+                THREAD_VARIABLES, share
+            )
     finally:
         os.killpg(process.pid, 15)
         process.wait(30)
+
+
+def worker_environments(parent: int) -> list[dict[str, str]]:
+    """The environment each worker process of the server ``parent`` started with (uvicorn spawns
+    them: ``multiprocessing.spawn`` in their command line), read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"spawn_main" in command:
+            pairs = (item.split(b"=", 1) for item in environ.split(b"\0") if b"=" in item)
+            found.append({key.decode(): value.decode() for key, value in pairs})
+    return found
 
 
 def wait_ready(process: subprocess.Popen[bytes], url: str, timeout_s: float) -> None:
@@ -183,3 +213,42 @@ def test_workers_share_the_cores_between_their_thread_pools(monkeypatch: pytest.
     monkeypatch.delenv("OMP_NUM_THREADS")
     share_cores_between_workers(16)
     assert os.environ["OMP_NUM_THREADS"] == "1"
+
+
+def fake_cgroup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, membership: str, files: dict[str, str]) -> None:
+    """A /proc/self/cgroup reading ``membership`` and a cgroup tree holding ``files``; 32 cores."""
+    import mlpy.cli.serve as serve_module
+
+    for name, text in files.items():
+        (tmp_path / "cgroup" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cgroup" / name).write_text(text)
+    (tmp_path / "self-cgroup").write_text(membership)
+    monkeypatch.setattr(serve_module, "CGROUP_ROOT", tmp_path / "cgroup")
+    monkeypatch.setattr(serve_module, "PROC_CGROUP", tmp_path / "self-cgroup")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(32)))
+
+
+@pytest.mark.parametrize(
+    ("membership", "files", "cores"),
+    [
+        ("0::/\n", {"cpu.max": "200000 100000\n"}, 2),  # cgroup v2, in a container: its group is the root
+        ("0::/kubepods/pod1\n", {"kubepods/pod1/cpu.max": "150000 100000\n"}, 2),  # rounded up
+        ("0::/a/b\n", {"a/b/cpu.max": "max 100000\n", "a/cpu.max": "300000 100000\n"}, 3),  # a parent's
+        ("0::/\n", {"cpu.max": "max 100000\n"}, 32),  # no quota
+        ("4:cpu,cpuacct:/docker/x\n", {"cpu,cpuacct/cpu.cfs_quota_us": "400000", "cpu,cpuacct/cpu.cfs_period_us": "100000"}, 4),
+        ("1:cpu:/\n", {"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, 32),  # v1, none
+        ("0::/\n", {}, 32),  # nothing readable
+    ],
+)
+def test_the_cores_shared_between_workers_respect_the_cpu_quota(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, membership: str, files: dict[str, str], cores: int
+) -> None:
+    """In a pod limited to 2 CPUs on a 32-core node, 2 workers get a thread each, not 16."""
+    from mlpy.cli.serve import THREAD_VARIABLES, share_cores_between_workers, usable_cores
+
+    fake_cgroup(monkeypatch, tmp_path, membership, files)
+    assert usable_cores() == cores
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    share_cores_between_workers(2)
+    assert os.environ["OMP_NUM_THREADS"] == str(max(1, cores // 2))

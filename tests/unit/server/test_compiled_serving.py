@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sklearn.ensemble import RandomForestClassifier
@@ -15,6 +16,7 @@ from sklearn.ensemble import RandomForestClassifier
 import mlpy.compiled.onnx as onnx_module
 import mlpy.compiled.trees as trees_module
 from mlpy.registry import ModelRegistry
+from tests.unit.compiled.lying import lie_on
 from tests.unit.server.conftest import wait_until_ready
 
 NAMES = ["age", "income", "score"]
@@ -69,6 +71,55 @@ def test_a_forest_is_served_compiled_with_scikit_learns_answers(
     labels, proba = predictions(client)
     assert labels == forest.predict(ROWS).tolist()
     assert np.allclose(proba, forest.predict_proba(ROWS), atol=1e-5)
+
+
+EXAMPLE = ROWS[:5]
+
+
+@pytest.mark.parametrize("lying", [False, True], ids=["agreeing engine", "engine wrong on the example"])
+def test_the_server_verifies_on_the_registered_input_example_too(
+    make_client: Callable[..., TestClient], registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch, lying: bool
+) -> None:
+    """The check at load runs on the example's rows as the one at registration does: an engine
+    wrong on those rows alone (the probes never meet them) is refused."""
+    model = fitted()
+    registry.register("forest", model, input_example=pd.DataFrame(EXAMPLE, columns=NAMES))
+    registry.promote("forest", 1)
+    if lying:
+        lie_on(monkeypatch, EXAMPLE)
+    shown = make_client(models=("forest",), compiled=True).get("/models/forest").json()
+    if not lying:
+        assert shown["prediction_path"] == "compiled (ONNX Runtime)"
+        assert (shown["compiled"]["verified_rows"], shown["compiled"]["example_rows"]) == (512 + 5, 5)
+        return
+    assert shown["prediction_path"] == "scikit-learn predict"
+    assert "disagrees with scikit-learn" in shown["compiled"]["reason"]
+
+
+@pytest.mark.parametrize("lying", [False, True], ids=["agreeing engine", "engine wrong on the sample"])
+def test_the_server_verifies_on_the_versions_stored_sample(
+    make_client: Callable[..., TestClient], registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch, lying: bool
+) -> None:
+    """Registered with validation data, a version keeps 200 of its rows; the server's check runs
+    on them, so an engine wrong only on real rows is refused."""
+    model = fitted()
+    x = np.random.default_rng(14).normal(size=(300, 3)) * [10.0, 1000.0, 1.0]
+    version = registry.register(
+        "forest", model, signature=SIGNATURE, validation=(pd.DataFrame(x, columns=NAMES), model.predict(x))
+    )
+    registry.promote("forest", 1)
+    assert version.signature is not None
+    sample = np.asarray(version.signature["sample"])
+    assert sample.shape == (200, 3)
+    if lying:
+        lie_on(monkeypatch, sample[-3:])
+    shown = make_client(models=("forest",), compiled=True).get("/models/forest").json()
+    if not lying:
+        assert shown["prediction_path"] == "compiled (ONNX Runtime)"
+        assert (shown["compiled"]["verified_rows"], shown["compiled"]["sample_rows"]) == (512 + 200, 200)
+        return
+    assert shown["prediction_path"] == "scikit-learn predict"
+    assert "disagrees with scikit-learn" in shown["compiled"]["reason"]
 
 
 class CountingEngine:
@@ -160,6 +211,27 @@ def test_a_models_own_batching_overrides_the_servers(
         "requests": 0,
     }
     assert client.get("/models/clf").json()["batching"] is None  # not named: the server default (off)
+
+
+def test_a_model_set_to_zero_is_not_batched_when_the_server_batches(
+    make_client: Callable[..., TestClient], registry: ModelRegistry, forest: RandomForestClassifier
+) -> None:
+    """MLPY_BATCHING_MAX_ROWS on for the server, ``forest=0`` for one model: that one gets no queue
+    and each of its requests is its own predict call, while the other model batches."""
+    registry.register("trees", fitted(), signature=SIGNATURE)
+    registry.promote("trees", 1)
+    client = make_client(
+        models=("forest", "trees"), batching_max_rows=8, batching_models=(("forest", 0, 0.005),)
+    )
+    assert client.get("/models/forest").json()["batching"] is None
+    assert client.get("/models/trees").json()["batching"]["max_rows"] == 8
+    plane = client.app.state.mlpy.plane  # type: ignore[attr-defined]
+    assert plane.batcher(plane.model("forest")) is None
+    assert plane.batcher(plane.model("trees")) is not None
+    labels, _ = predictions(client)
+    assert labels == forest.predict(ROWS).tolist()
+    text = client.get("/metrics").text
+    assert 'mlpy_batching_calls_total{model="forest"' not in text
 
 
 def boosting_pipeline() -> Any:

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from mlpy.drift import DriftProfile
@@ -67,6 +68,11 @@ def test_a_job_registers_with_full_lineage_and_opens_an_empty_gate(
     assert list(profile.columns) == ["age", "income", "debt_ratio", "credit_lines", "late_payments"]
     assert profile.rows == 1_500
     assert profile.source == credit_files["train"]
+    # Without validation data, the signature keeps 200 rows of the training frame as its sample.
+    assert version.signature is not None
+    assert (len(version.signature["example"]), len(version.signature["sample"])) == (20, 200)
+    training = pd.read_parquet(credit_files["train"])[list(profile.columns)].to_numpy().tolist()
+    assert all(row in training for row in version.signature["sample"])
     run = RunLog(open_store(where["store"])).get(result["run"])
     assert run.state == "succeeded"
     assert run.result == result
