@@ -334,8 +334,11 @@ def test_the_kubelet_keeps_authentication_on(node_cluster: NodeCluster) -> None:
     assert refused.value.code == 401
 
 
-def test_the_pod_network_is_confined(node_cluster: NodeCluster) -> None:
-    """Read what is in force: CNI config, mangle and NAT rules, each pod's routes, CoreDNS's zones."""
+def test_the_pod_network_is_confined(node_cluster: NodeCluster, node_namespace: str) -> None:
+    """Read what is in force: CNI config, mangle and NAT rules, each pod's routes, CoreDNS's zones.
+    A pod of its own runs meanwhile, so at least its routes are read, whichever tests ran before."""
+    node_cluster.apply(node_namespace, pod("confined", SLEEP))
+    wait_for("the pod to be Ready", lambda: ready(node_cluster, node_namespace, "confined"))
     cluster = node_cluster.cluster
     audit = localk8s.audit_confinement(
         cluster.net, cluster.containerd.cni_conf_dir, cluster.netns_dir, cluster.corefile
