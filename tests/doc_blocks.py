@@ -13,8 +13,8 @@ from block to block. The language tag decides what happens to a block:
 An HTML comment on the line before a fence steers the test; readers never see it:
 
 ``<!-- doc-test: skip="why" -->``
-    not run (a container engine, a cloud, a command that is the test suite itself); the reason is
-    reported as a skipped test.
+    not run (a container engine, a cloud, a command that is the test suite itself); the reasons are
+    a reviewed list (tests/unit/test_doc_blocks.py), not skipped tests.
 ``<!-- doc-test: background ready=URL -->``
     the block is one long-running command (a server, the operator): started in the background,
     the page goes on once ``URL`` answers 2xx, and it is stopped (SIGINT) at the next ``#`` or

@@ -29,7 +29,7 @@ def test_xfails():
 def run_suite(tmp_path: Path, ci: str, suite: str = SUITE) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_suite.py").write_text(suite)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env.update({"CI": ci, "PYTHONPATH": str(REPO)})
+    env.update({"CI": ci, "PYTHONPATH": str(REPO), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "tests.ci_skips", "-p", "no:cacheprovider", "test_suite.py"],
         cwd=tmp_path,
