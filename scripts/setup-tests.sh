@@ -39,6 +39,20 @@ else
   say "Debian packages installed"
 fi
 
+# A real node's Services need bridged pod traffic to pass iptables: the kernel's br_netfilter
+# (tools/localk8s/host.py checks for it and brings up kwok nodes only without it).
+if [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+  :
+elif [ "$(id -u)" != 0 ]; then
+  say "skipped: kernel module br_netfilter (not root; as root: modprobe br_netfilter), so no real node"
+elif ! command -v modprobe >/dev/null; then
+  say "skipped: kernel module br_netfilter (no modprobe: apt-get install kmod), so no real node"
+elif modprobe br_netfilter 2>"$LOGS/modprobe.log"; then
+  say "kernel module br_netfilter loaded"
+else
+  say "skipped: kernel module br_netfilter ($(tail -n 1 "$LOGS/modprobe.log")), so no real node"
+fi
+
 # The Go build (CPU) and the image builds (mostly downloads and unpacking) run side by side.
 pids=() names=()
 if command -v go >/dev/null; then

@@ -13,8 +13,8 @@ from block to block. The language tag decides what happens to a block:
 An HTML comment on the line before a fence steers the test; readers never see it:
 
 ``<!-- doc-test: skip="why" -->``
-    not run (a container engine, a cloud, a command that is the test suite itself); the reason is
-    reported as a skipped test.
+    not run (a container engine, a cloud, a command that is the test suite itself); the reasons are
+    a reviewed list (tests/unit/test_doc_blocks.py), not skipped tests.
 ``<!-- doc-test: background ready=URL -->``
     the block is one long-running command (a server, the operator): started in the background,
     the page goes on once ``URL`` answers 2xx, and it is stopped (SIGINT) at the next ``#`` or
@@ -31,7 +31,9 @@ An HTML comment on the line before a fence steers the test; readers never see it
 
 A page-wide comment ``<!-- doc-test-page: kubernetes cleanup="..." -->`` runs the page against a
 Kubernetes control plane (``KUBECONFIG`` set) and runs ``cleanup`` at the end whatever happened;
-``kubernetes node`` against a cluster with a real node and its stores (``cluster.sh start --stores``).
+``kubernetes node`` against a cluster with a real node and its stores (``cluster.sh start --stores``);
+``starts-node``: the page starts a real node of its own (``cluster.sh start``), so where none can run
+here it is skipped with the reason (failed under CI).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ PAGES = (
 RUN = {"bash", "sh", "shell", "console", "python"}
 SHOW = {"json", "yaml", "text", "toml", "ini", "promql", "html"}
 BLOCK_KEYS = {"skip", "background", "ready", "keep", "exit", "expect", "timeout", "needs"}
-PAGE_KEYS = {"kubernetes", "node", "cleanup"}
+PAGE_KEYS = {"kubernetes", "node", "starts-node", "cleanup"}
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+)(?P<lang>[^`\s]*)\s*$")
 _DIRECTIVE = re.compile(r"^\s*<!--\s*doc-test(?P<page>-page)?:(?P<body>.*?)-->\s*$")
@@ -131,6 +133,11 @@ class Page:
     def node(self) -> bool:
         """The page runs pods for real: a cluster with a real node and its stores (localk8s)."""
         return "node" in self.directives
+
+    @property
+    def starts_node(self) -> bool:
+        """The page's own commands start a real node (``cluster.sh start``) and expect it to join."""
+        return "starts-node" in self.directives
 
 
 def parse_directive(body: str) -> dict[str, str]:

@@ -31,7 +31,7 @@ import localk8s as local
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("local", "kind", "existing")
-_STARTUP_KEY = pytest.StashKey[str]()
+_SUMMARY_KEY = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,10 +44,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Print how long the control plane took to start, so CI logs keep the number."""
-    line = config.stash.get(_STARTUP_KEY, None)
-    if line:
+    """Print the numbers tests measured (the control plane's start-up, the images' sizes) after the
+    results, where a passing run's captured output would hide them, so CI logs keep them."""
+    for line in config.stash.get(_SUMMARY_KEY, []):
         terminalreporter.write_line(line)
+
+
+def summary_line(config: pytest.Config, line: str) -> None:
+    """Add ``line`` to what the end of the run prints (``pytest_terminal_summary``)."""
+    config.stash.setdefault(_SUMMARY_KEY, []).append(line)
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -153,9 +158,10 @@ def _provide_cluster(
         unavailable(str(exc))
     except local.ClusterError as exc:
         unavailable(f"local control plane failed to start: {exc}")
-    request.config.stash[_STARTUP_KEY] = (
+    summary_line(
+        request.config,
         f"mlpy e2e: local control plane {local.read_versions()['K8S_VERSION']} "
-        f"ready in {cluster.startup_seconds:.1f}s {cluster.milestones} (logs: {state_dir / 'logs'})"
+        f"ready in {cluster.startup_seconds:.1f}s {cluster.milestones} (logs: {state_dir / 'logs'})",
     )
     try:
         yield K8sCluster(backend, cluster.kubeconfig, cluster.binaries)

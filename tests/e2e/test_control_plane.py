@@ -16,7 +16,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 import localk8s as local
-from tests.e2e.conftest import K8sCluster
+from tests.e2e.conftest import K8sCluster, unavailable
 
 pytestmark = pytest.mark.e2e
 
@@ -308,7 +308,7 @@ def test_kubectl_talks_to_the_cluster(k8s_cluster: K8sCluster) -> None:
     """The built kubectl works with the written kubeconfig, as a developer would use it."""
     kubectl = k8s_cluster.binaries.get("kubectl")
     if kubectl is None:
-        pytest.skip(f"backend {k8s_cluster.backend!r} brings no kubectl binary")
+        unavailable(f"backend {k8s_cluster.backend!r} brings no kubectl binary")
     out = subprocess.run(
         [str(kubectl), f"--kubeconfig={k8s_cluster.kubeconfig}", "get", "nodes", "-o", "name"],
         capture_output=True,
@@ -323,7 +323,7 @@ def test_helm_runs(k8s_cluster: K8sCluster) -> None:
     """helm is built with the rest, pinned in scripts/k8s/versions.env."""
     helm = k8s_cluster.binaries.get("helm")
     if helm is None:
-        pytest.skip(f"no helm binary with backend {k8s_cluster.backend!r}: run `bash scripts/k8s/build.sh`")
+        unavailable(f"no helm binary with backend {k8s_cluster.backend!r}: run `bash scripts/k8s/build.sh`")
     out = subprocess.run(
         [str(helm), "version", "--short"], capture_output=True, text=True, timeout=60, check=True
     ).stdout

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from localk8s import free_port
+from tests.e2e.conftest import unavailable
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +62,7 @@ def tools(k8s_cluster: Any) -> Tools:
     helm = k8s_cluster.binaries.get("helm")
     kubectl = k8s_cluster.binaries.get("kubectl")
     if helm is None or kubectl is None:
-        pytest.skip("helm and kubectl come from scripts/k8s/build.sh")
+        unavailable("helm and kubectl come from scripts/k8s/build.sh")
     return Tools(str(kubectl), str(helm), k8s_cluster.kubeconfig)
 
 

@@ -123,3 +123,13 @@ def test_programs_a_page_needs_are_checked_before_it_runs() -> None:
     text += "```bash\nx\n```\n"
     assert missing_programs(parse_page("needs.md", text)) == ["mlpy-no-such-program"]
     assert missing_programs(parse_page("needs.md", text.replace("mlpy-no-such-program", "bash"))) == []
+
+
+def test_the_local_cluster_page_starts_a_real_node_and_checks_it_joined() -> None:
+    """The page's default ``cluster.sh start`` must print the real node (not a kwok fallback):
+    its doc test only runs where a real node can, and fails under CI where one cannot."""
+    page = parse_page("scripts/k8s/README.md")
+    assert page.starts_node and not page.node
+    (start,) = [b for b in page.blocks if "cluster.sh start  " in b.text and b.runs]
+    assert start.directives["expect"] == "a real node and a kwok node"
+    assert not parse_page("x.md", "<!-- doc-test-page: kubernetes -->\n").starts_node

@@ -6,7 +6,14 @@ hand), build the images its node runs (``build_images``), and read its confineme
 
 from localk8s.binaries import BINARIES, NODE_BINARIES, bin_dir, cache_root, find_binaries, read_versions
 from localk8s.cleanup import HostSnapshot
-from localk8s.cluster import LocalCluster, NodeMode, node_unavailable_reason, start_for_session, stop_cluster
+from localk8s.cluster import (
+    LocalCluster,
+    NodeMode,
+    node_unavailable_reason,
+    start_blockers,
+    start_for_session,
+    stop_cluster,
+)
 from localk8s.confinement import Audit, audit_confinement
 from localk8s.derived import build_derived, import_into
 from localk8s.errors import ClusterError, ImageBuildError, MissingBinariesError, NodeUnavailableError
@@ -51,6 +58,7 @@ __all__ = [
     "product_images",
     "read_versions",
     "stale_images",
+    "start_blockers",
     "start_for_session",
     "stop_cluster",
     "write_kubeconfig",

@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,17 +77,36 @@ def kill_kubepods_processes() -> None:
                     os.kill(int(pid), 9)
 
 
-def chains() -> dict[str, set[str]]:
-    """``binary/table`` -> its user-defined chains (built-in ones show a policy, these ``-``)."""
-    found: dict[str, set[str]] = {}
+def _saved_tables() -> Iterator[tuple[str, list[str]]]:
+    """``binary/table`` and its ``iptables-save`` lines, for every table of both families here."""
     for binary in IPTABLES:
         if which(f"{binary}-save") is None:
             continue
         for table in TABLES:
-            out = run([f"{binary}-save", "-t", table], check=False)
-            found[f"{binary}/{table}"] = {
-                line[1:].split()[0] for line in out.splitlines() if line.startswith(":")
-            }
+            yield f"{binary}/{table}", run([f"{binary}-save", "-t", table], check=False).splitlines()
+
+
+def chains() -> dict[str, set[str]]:
+    """``binary/table`` -> its user-defined chains (built-in ones show a policy, these ``-``)."""
+    return {where: {ln[1:].split()[0] for ln in lines if ln.startswith(":")} for where, lines in _saved_tables()}
+
+
+_COUNTERS = re.compile(r"^\[\d+:\d+\]\s*|\s*\[\d+:\d+\]$")
+
+
+def builtin_rules() -> list[str]:
+    """``binary/table: line`` for the policy and every rule of each built-in chain (INPUT, FORWARD,
+    POSTROUTING, ...), counters stripped: a rule a node leaves there (an ACCEPT, a MASQUERADE, a jump
+    to a chain that was already there) shows, which the chain names alone would not."""
+    found = []
+    for where, lines in _saved_tables():
+        builtin = {ln[1:].split()[0] for ln in lines if ln.startswith(":") and ln.split()[1] != "-"}
+        for line in lines:
+            parts = line.split()
+            if (line.startswith(":") and parts[0][1:] in builtin) or (
+                line.startswith("-A ") and parts[1] in builtin
+            ):
+                found.append(f"{where}: {_COUNTERS.sub('', line)}")
     return found
 
 
@@ -99,7 +120,7 @@ def remove_new_chains(before: dict[str, set[str]]) -> list[str]:
             continue
         rules = run([f"{binary}-save", "-t", table], check=False).splitlines()
         for rule in rules:
-            parts = rule.split()
+            parts = shlex.split(rule)  # comments are quoted: ``--comment "kubernetes service portals"``
             if rule.startswith("-A ") and "-j" in parts and parts[1] not in new:
                 target = parts[parts.index("-j") + 1]
                 if target in new:
@@ -131,6 +152,7 @@ class HostSnapshot:
     processes: tuple[str, ...]
     mounts: tuple[str, ...]
     chains: tuple[str, ...]
+    rules: tuple[str, ...]
     links: tuple[str, ...]
     sysctls: tuple[tuple[str, str], ...]
     cgroups: tuple[str, ...]
@@ -143,6 +165,7 @@ class HostSnapshot:
             processes=tuple(sorted(p.split()[1] for p in node_processes())),
             mounts=tuple(sorted(mountpoints())),
             chains=tuple(sorted(f"{w}:{c}" for w, cs in chains().items() for c in cs)),
+            rules=tuple(sorted(builtin_rules())),
             links=tuple(sorted(p.name for p in Path("/sys/class/net").iterdir())),
             sysctls=tuple((k, read_sysctl(k) or "") for k in sysctl_keys),
             cgroups=tuple(sorted(str(p) for p in CGROUP_ROOT.glob(f"*/{KUBEPODS}"))),
@@ -151,7 +174,7 @@ class HostSnapshot:
     def differences(self, later: HostSnapshot) -> list[str]:
         """One line per thing that is not as it was."""
         lines = []
-        for name in ("processes", "mounts", "chains", "links", "cgroups"):
+        for name in ("processes", "mounts", "chains", "rules", "links", "cgroups"):
             # Counted, not just named: the host may run its own PostgreSQL beside the node's.
             was, now = Counter(getattr(self, name)), Counter(getattr(later, name))
             lines += [f"{name}: left behind {item}" for item in sorted((now - was).elements())]

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from localk8s import images
 from localk8s.binaries import BINARIES, cache_root, find_binaries
-from localk8s.cluster import LocalCluster, NodeMode, stop_cluster
+from localk8s.cluster import LocalCluster, NodeMode, start_blockers, stop_cluster
 from localk8s.confinement import audit_confinement
-from localk8s.containerd import Containerd
+from localk8s.containerd import IMAGES_HINT, Containerd
 from localk8s.errors import ClusterError
-from localk8s.images import build_blockers, build_images
 from localk8s.network import NodeNetwork
 from localk8s.processes import alive
 
@@ -58,9 +58,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     if state_dir.exists():
         shutil.rmtree(state_dir)  # fresh etcd and certificates every start
     mode: NodeMode = "off" if args.kwok_only else ("require" if args.real_node else "auto")
-    cluster = LocalCluster(
-        state_dir, find_binaries(BINARIES), die_with_parent=False, node=mode, stores=args.stores
-    )
+    binaries = find_binaries(BINARIES)
+    build_stale_images(mode, binaries)
+    cluster = LocalCluster(state_dir, binaries, die_with_parent=False, node=mode, stores=args.stores)
     cluster.start()
     nodes = (
         "a real node and a kwok node" if cluster.real_node else f"kwok nodes only ({cluster.node_skipped})"
@@ -71,6 +71,21 @@ def cmd_start(args: argparse.Namespace) -> int:
         print(f"stores (PostgreSQL, Redis, S3 on {cluster.net.node_ip}): source {state_dir / 'stores.env'}")
     print(f"export KUBECONFIG={cluster.kubeconfig}")
     return 0
+
+
+def build_stale_images(mode: NodeMode, binaries: dict[str, Path]) -> None:
+    """Build the node's images when they are all that keeps a real node from starting: every source
+    edit makes them stale, and a first start has none, so without this the default start would be
+    kwok only after each edit. A build that fails leaves ``auto`` with kwok nodes, saying why."""
+    if mode == "off" or not (stale := images.stale_images()) or start_blockers(binaries) is not None:
+        return
+    print(f"images out of date ({', '.join(stale)}): building them, as `{IMAGES_HINT}` does")
+    try:
+        images.build_images()
+    except ClusterError as exc:
+        if mode == "require":
+            raise
+        print(f"images: the build failed, so kwok nodes only: {str(exc).splitlines()[0]}")
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -103,11 +118,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
-    blockers = build_blockers()
+    blockers = images.build_blockers()
     if blockers:
         print(f"images: skipped: {'; '.join(blockers)}")
         return 0 if args.if_possible else 1
-    build_images()
+    images.build_images()
     return 0
 
 
@@ -142,8 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub.add_parser("stop", help="stop it and remove what its node added to the host")
     sub.add_parser("status", help="which components run")
-    images = sub.add_parser("images", help="build the images the node runs (cached)")
-    images.add_argument(
+    build = sub.add_parser("images", help="build the images the node runs (cached)")
+    build.add_argument(
         "--if-possible", action="store_true", help="say why and exit 0 where they cannot be built"
     )
     sub.add_parser("audit", help="read the rules that confine the pod network")

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from localk8s import cleanup, images, nodelock
 from localk8s.binaries import BINARIES, NODE_BINARIES, cache_root, find_binaries
-from localk8s.containerd import Containerd
+from localk8s.containerd import IMAGES_HINT, Containerd
 from localk8s.controlplane import (
     ControlPlaneConfig,
     start_control_plane,
@@ -61,17 +61,33 @@ def containerd_root() -> Path:
     return cache_root() / "containerd"
 
 
-def node_unavailable_reason(binaries: dict[str, Path]) -> str | None:
-    """Why this machine cannot run a real node now, in one line; None when it can."""
+def blockers_besides_images(binaries: dict[str, Path]) -> list[str]:
+    """Why no real node can run here, leaving out images that are merely out of date."""
     reasons = node_blockers()
     missing = [n for n in NODE_BINARIES if n not in binaries]
     if missing:
         reasons.append(f"binaries missing: {', '.join(missing)} (bash scripts/k8s/build.sh)")
-    if not reasons and (stale := images.stale_images()):
-        reasons.append(f"images not built: {', '.join(stale)} (python -m localk8s images)")
     held = nodelock.holder()
     if held and held[1]:
         reasons.append(f"the real node is in use by the cluster in {held[0]}")
+    return reasons
+
+
+def node_unavailable_reason(binaries: dict[str, Path]) -> str | None:
+    """Why this machine cannot run a real node now, in one line; None when it can."""
+    reasons = blockers_besides_images(binaries)
+    if not node_blockers() and (stale := images.stale_images()):
+        reasons.append(f"images not built: {', '.join(stale)} ({IMAGES_HINT})")
+    return "; ".join(reasons) or None
+
+
+def start_blockers(binaries: dict[str, Path]) -> str | None:
+    """Why ``cluster.sh start`` cannot bring up a real node, in one line; None when it can. Unlike
+    ``node_unavailable_reason``, out-of-date images are no reason where they can be built: the start
+    builds them."""
+    reasons = blockers_besides_images(binaries)
+    if not node_blockers() and (stale := images.stale_images()) and (build := images.build_blockers()):
+        reasons.append(f"images not built: {', '.join(stale)}, and they cannot be here: {'; '.join(build)}")
     return "; ".join(reasons) or None
 
 

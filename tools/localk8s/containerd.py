@@ -22,7 +22,7 @@ NAMESPACE = "k8s.io"  # the containerd namespace the CRI plugin uses
 PAUSE_IMAGE = "mlpy.local/pause:1"
 #: The label that records which build of an image containerd holds.
 KEY_LABEL = "io.mlpy.build-key"
-IMAGES_HINT = "python -m localk8s images"
+IMAGES_HINT = "bash scripts/k8s/cluster.sh images"
 #: Snapshotters and plugins this node never uses: off, so their probes don't fill the log.
 DISABLED_PLUGINS = (
     "io.containerd.snapshotter.v1.aufs",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from localk8s.containerd import Containerd
+from localk8s.containerd import IMAGES_HINT, Containerd
 from localk8s.errors import ImageBuildError
 from localk8s.host import run, succeeds
 from localk8s.images import Image, _hash_files, _save, _write_index, bud, images_dir, read_index
@@ -33,7 +33,7 @@ def build_derived(ref: str, dockerfile: Path, context: Path, base_ref: str, log:
     index = read_index()
     base = index.get(base_ref)
     if base is None or not base.archive.is_file():
-        raise ImageBuildError(f"{base_ref} is not built: run `python -m localk8s images` first")
+        raise ImageBuildError(f"{base_ref} is not built: run `{IMAGES_HINT}` first")
     key = derived_key(base, dockerfile, context)
     held = index.get(ref)
     if held is not None and held.key == key and held.archive.is_file():

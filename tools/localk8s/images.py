@@ -260,14 +260,17 @@ def build_pause(key: str, log: Path) -> Image:
         env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
         import subprocess
 
-        subprocess.run(
+        done = subprocess.run(
             [go, "build", "-trimpath", "-ldflags=-s -w", "-o", str(binary), "."],
             cwd=PAUSE_SOURCE,
             env=env,
-            check=True,
+            check=False,
             capture_output=True,
+            text=True,
             timeout=300,
         )
+        if done.returncode != 0:
+            raise ImageBuildError(f"`go build` of the pause image failed: {done.stderr.strip()}")
         container = run(["buildah", "from", "scratch"]).strip()
         try:
             run(["buildah", "copy", "--quiet", container, str(binary), "/pause"])

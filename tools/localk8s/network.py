@@ -26,9 +26,14 @@ NODE_SYSCTLS = {
 }
 #: Set by kubelet and kube-proxy themselves; saved before they start and put back on stop.
 COMPONENT_SYSCTLS = (
+    # The kubelet's kernel tunables (protectKernelDefaults is off): it writes each that differs.
     "vm/overcommit_memory",
+    "vm/panic_on_oom",
     "kernel/panic",
     "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+    # kube-proxy's.
     "net/ipv4/conf/all/route_localnet",
     "net/netfilter/nf_conntrack_max",
     "net/netfilter/nf_conntrack_tcp_timeout_established",

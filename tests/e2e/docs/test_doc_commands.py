@@ -29,6 +29,10 @@ CLUSTER_PAGES = [p for p in PAGES if parse_page(p).kubernetes and any(b.runs for
 @contextlib.contextmanager
 def page_cluster(k8s_cluster: Any, page: Page, directory: Path) -> Iterator[Path]:
     """A cluster of the page's own: kwok nodes, or a real node with its stores for a ``node`` page."""
+    if page.starts_node:
+        reason = local.start_blockers(local.find_binaries())
+        if reason:
+            unavailable(f"{page.path} starts a real node: {reason}")
     if k8s_cluster.backend != "local":
         if page.node:
             pytest.skip(f"{page.path} runs pods from the images built here: the local backend only")

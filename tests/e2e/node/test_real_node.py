@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import localk8s
+from localk8s.processes import alive
 from tests.e2e.conftest import wait_for
 from tests.e2e.node.conftest import NodeCluster, host_sysctls
 
@@ -333,8 +334,11 @@ def test_the_kubelet_keeps_authentication_on(node_cluster: NodeCluster) -> None:
     assert refused.value.code == 401
 
 
-def test_the_pod_network_is_confined(node_cluster: NodeCluster) -> None:
-    """Read what is in force: CNI config, mangle and NAT rules, each pod's routes, CoreDNS's zones."""
+def test_the_pod_network_is_confined(node_cluster: NodeCluster, node_namespace: str) -> None:
+    """Read what is in force: CNI config, mangle and NAT rules, each pod's routes, CoreDNS's zones.
+    A pod of its own runs meanwhile, so at least its routes are read, whichever tests ran before."""
+    node_cluster.apply(node_namespace, pod("confined", SLEEP))
+    wait_for("the pod to be Ready", lambda: ready(node_cluster, node_namespace, "confined"))
     cluster = node_cluster.cluster
     audit = localk8s.audit_confinement(
         cluster.net, cluster.containerd.cni_conf_dir, cluster.netns_dir, cluster.corefile
@@ -345,7 +349,11 @@ def test_the_pod_network_is_confined(node_cluster: NodeCluster) -> None:
 
 
 def test_stopping_leaves_nothing_behind(node_cluster: NodeCluster) -> None:
-    """Last in the module: no process, mount, iptables chain, interface, cgroup or sysctl changed."""
+    """Last in the module: no process of the cluster (control plane included), mount, iptables chain
+    or rule in a built-in chain, interface, cgroup or sysctl changed."""
+    pids = dict(node_cluster.cluster.pids)
+    assert {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} <= set(pids)
     node_cluster.cluster.stop()
+    assert [f"{name} {pid}" for name, pid in pids.items() if alive(pid)] == []
     after = localk8s.HostSnapshot.take(host_sysctls())
     assert node_cluster.before.differences(after) == []
