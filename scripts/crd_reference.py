@@ -41,6 +41,9 @@ def _rules(schema: dict[str, Any]) -> str:
     values = schema.get("additionalProperties")
     if isinstance(values, dict) and _rules(values):
         parts.append(f"values: {_rules(values)}")
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict) and _rules(items):
+        parts.append(f"each: {_rules(items)}")
     return "; ".join(parts)
 
 

@@ -3,8 +3,9 @@
 Every failure ends as a ``Ready=False`` condition with a reason and a message, a Warning Event (when
 it is new) and a log line. What passes on its own (a busy or conflicting API, a namespace being
 deleted, a variant not created yet) is retried soon; what would fail the same way again (a spec the
-operator cannot act on, a child the API server rejects, a missing permission) is not retried until
-the spec changes, and a resync picks it up once the cause is fixed.
+operator cannot act on, a child the API server rejects, a missing permission) is tried once per
+generation: the resync timers leave it alone until the spec changes (``metadata.generation``) or the
+operator restarts (its resume handlers try every object again).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from mlpy_operator.metrics import observed
 
 RETRY_DELAY_S = 5
 log = logging.getLogger("mlpy_operator")
+#: Failures only a new spec or a restarted operator can change; a timer does not repeat the refused call.
+#: (Misconfigured is not one: a store the operator cannot reach now may answer at the next tick.)
+SETTLED = frozenset({"InvalidSpec", "Rejected", "Forbidden"})
 
 
 class PermanentFailure(kopf.PermanentError):
@@ -72,7 +76,8 @@ def reconciling(kind: str) -> Iterator[None]:
             raise PermanentFailure(
                 "Forbidden",
                 f"the operator is not allowed to do this: {message}; grant its ServiceAccount the "
-                "permission (the chart's rbac.create, or your own Role), then touch the resource",
+                "permission (the chart's rbac.create, or your own Role), then restart the operator "
+                "(kubectl rollout restart deployment/mlpy-operator) or change the spec",
             ) from exc
         raise PermanentFailure(
             "Rejected",
@@ -126,6 +131,19 @@ def announce(api: Any, body: dict[str, Any], reason: str, message: str) -> None:
         log.warning("%s: could not post the Event (%s)", where, exc.status)
 
 
+def settled(body: dict[str, Any]) -> bool:
+    """Ready already reports a permanent failure of this very generation: the same call would be
+    refused again, so a resync does not make it (the condition, Event and log line stay)."""
+    meta = body.get("metadata") or {}
+    conditions: list[dict[str, Any]] = (body.get("status") or {}).get("conditions") or []
+    ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+    return (
+        ready.get("status") == "False"
+        and ready.get("reason") in SETTLED
+        and ready.get("observedGeneration") == int(meta.get("generation", 1))
+    )
+
+
 def handled(
     api: Any,
     body: dict[str, Any],
@@ -136,7 +154,15 @@ def handled(
     timer: bool = False,
 ) -> None:
     """Run ``reconcile(body)`` and write the status it returns; on failure write the failure's
-    status, announce it, and re-raise for kopf's retry policy (a timer waits for its next tick)."""
+    status, announce it, and re-raise for kopf's retry policy (a timer waits for its next tick).
+    A timer skips a generation whose failure is settled (see ``settled``)."""
+    if timer and settled(body):
+        log.debug(
+            "%s %s: a permanent failure of this generation, not retried",
+            body.get("kind"),
+            body["metadata"].get("name"),
+        )
+        return
     try:
         patch.status.update(reconcile(body))
     except (kopf.PermanentError, kopf.TemporaryError) as exc:

@@ -9,7 +9,7 @@ from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.builders.ownership import owned
 from mlpy_operator.conditions import condition, merge_conditions
 from mlpy_operator.constants import API_VERSION
-from mlpy_operator.errors import SpecError
+from mlpy_operator.errors import WaitingError
 from mlpy_operator.kube import Kube
 from mlpy_operator.specs import DriftMonitorSpec, object_ref
 
@@ -23,8 +23,8 @@ def target(kube: Kube, namespace: str, spec: DriftMonitorSpec) -> tuple[str, str
         return spec.model, None
     assert spec.model_version is not None
     mv = kube.get(API_VERSION, "ModelVersion", spec.model_version, namespace)
-    if mv is None:
-        raise SpecError(
+    if mv is None:  # applied before its ModelVersion (one kubectl apply of a folder): it may come
+        raise WaitingError(
             f"ModelVersion {spec.model_version} not found in {namespace}",
             hint="create it, or watch a model by name with spec.model",
         )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlpy.audit import acting_as
-from mlpy.experiments import Evaluation, MirrorReport, StatsBackend, Strategy, evaluate
+from mlpy.experiments import Evaluation, MirrorReport, StatsBackend, Strategy, evaluate, normalise
 from mlpy_operator import audit_trail
 from mlpy_operator.builders import experiment as build
 from mlpy_operator.builders.common import PodDefaults
@@ -165,7 +165,9 @@ def reconcile_experiment(
     kube.apply(owned(build.service(ref.name, ref.namespace, model), body))
 
     ready = int((router.get("status") or {}).get("readyReplicas") or 0)
-    shown = weights or (rollback.weights if rollback is not None else None) or stepped or report["weights"]
+    # A router's rollback publishes the other weights as they were (50/0): shown as the shares they route.
+    pinned_shares = normalise(rollback.weights) if rollback is not None else None
+    shown = weights or pinned_shares or stepped or report["weights"]
     phase = "Concluded" if (concluded_before or newly_decided is not None) else "Running"
     routes = experiment_routes({**body, "status": {"phase": phase}}, ready > 0)
     reconcile_stable_service(kube, ref.namespace, model, current=(ref.name, routes))

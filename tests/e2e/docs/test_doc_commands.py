@@ -56,15 +56,23 @@ def test_page_commands_run(
 ) -> None:
     page = parse_page(path)
     with page_cluster(k8s_cluster, page, tmp_path_factory.mktemp("docs-k8s")) as kubeconfig:
-        before = statuses_checked_before_delete(kubeconfig) if page.node else None
+        compared: list[Block] = []
+        before = statuses_checked_before_delete(kubeconfig, compared) if page.node else None
         check_page(path, tmp_path, {"KUBECONFIG": str(kubeconfig)}, before)
+    if page.node:  # a page edited so that no block matches any more must not drop the comparison
+        assert compared, f"no block of {path} starts with {DELETE_BLOCK!r}: the statuses were never compared"
 
 
-def statuses_checked_before_delete(kubeconfig: Path) -> Callable[[Block], None]:
-    """Before the walkthrough deletes its resources, their statuses are compared with reviewed YAML."""
+#: How the walkthrough's delete block begins; its statuses are compared just before it runs.
+DELETE_BLOCK = "kubectl delete -f drift.yaml"
+
+
+def statuses_checked_before_delete(kubeconfig: Path, compared: list[Block]) -> Callable[[Block], None]:
+    """Before the walkthrough deletes its resources, their statuses are compared with reviewed YAML;
+    each block compared before is added to ``compared``."""
 
     def check(block: Block) -> None:
-        if not block.text.startswith("kubectl delete -f drift.yaml"):
+        if not block.text.startswith(DELETE_BLOCK):
             return
         done = subprocess.run(
             [str(local.bin_dir() / "kubectl"), "get", "mv,exp,dm", "-n", "models", "-o", "json"],
@@ -77,6 +85,7 @@ def statuses_checked_before_delete(kubeconfig: Path) -> Callable[[Block], None]:
         seen = [status_summary(item) for item in json.loads(done.stdout)["items"]]
         expected = yaml.safe_load(WALKTHROUGH_STATUSES.read_text())
         assert seen == expected, yaml.safe_dump(seen, sort_keys=False)
+        compared.append(block)
 
     return check
 
@@ -90,7 +99,7 @@ def status_summary(item: dict[str, Any]) -> dict[str, Any]:
     summary: dict[str, Any] = {"kind": item["kind"], "name": item["metadata"]["name"]}
     if "stage" in item["spec"]:
         summary["stage"] = item["spec"]["stage"]
-    for key in ("phase", "decision", "winner", "datasetDrift", "driftedColumns"):
+    for key in ("phase", "decision", "winner", "weightsSummary", "datasetDrift", "driftedColumns"):
         if key in status:
             summary[key] = status[key]
     summary["conditions"] = sorted(

@@ -238,6 +238,7 @@ def test_deleting_a_modelversion_collects_its_children(
         ({"stage": "prod"}, "spec.stage"),
         ({"replicas": -1}, "spec.replicas"),
         ({"model": "Bad_Name"}, "must be a DNS label: lower-case letters, digits"),
+        ({"serving": {"sensitiveFeatures": ["age band"]}}, "must be a feature name: a letter, then"),
     ],
 )
 def test_invalid_manifests_are_rejected_by_the_api_server(

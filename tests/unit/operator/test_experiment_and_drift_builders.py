@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import yaml
 
+from mlpy.drift import DriftProfile
 from mlpy_operator.builders import driftmonitor as drift
 from mlpy_operator.builders import experiment as exp
 from mlpy_operator.builders.common import PodDefaults
+from mlpy_operator.drift_job import run_check
 from mlpy_operator.reconcile.driftmonitor import verdict_status
 from mlpy_operator.reconcile.experiment import final_weights
 from mlpy_operator.reconcile.modelversion import desired_status
@@ -112,12 +116,14 @@ def test_drift_children_match_the_reviewed_yaml() -> None:
 
 
 def test_verdict_status_keeps_a_bounded_history() -> None:
-    report = {
-        "dataset_drift": True,
-        "drift_share": 0.5,
-        "current": {"rows": 600, "source": "prediction log"},  # as DriftReport.to_dict() writes it
-        "features": {"income": {"drifted": True}, "region": {"drifted": False}},
-    }
+    """The status is built from a real DriftReport, as the job builds it (not from a dict written to
+    look like one: that is how "checked None rows" went unseen)."""
+    rng = np.random.default_rng(3)
+    regions = ["n", "s"]  # the same shares in both: only the income drifts
+    reference = pd.DataFrame({"income": rng.normal(50_000, 5_000, 2_000), "region": regions * 1_000})
+    current = pd.DataFrame({"income": rng.normal(65_000, 5_000, 600), "region": regions * 300})
+    settings = {"reference": DriftProfile.from_data(reference), "driftShare": 0.5}
+    report = dict(run_check(settings, current).to_dict())
     status: dict[str, Any] = {}
     for minute in range(25):
         status = verdict_status(status, report, f"2026-11-27T10:{minute:02d}:00Z", generation=3)

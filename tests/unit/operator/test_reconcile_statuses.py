@@ -291,6 +291,7 @@ def test_a_guardrail_rollback_is_a_condition_and_an_event_once() -> None:
     """A router pinned the candidate at 0 (its guardrails breached): the status shows the weights and
     why, the Guardrails condition turns False, and only the first reconcile that sees it says it."""
     from mlpy.experiments.backends import MemoryStats
+    from mlpy.experiments.guardrails import without
     from mlpy_operator.builders import experiment as build
     from mlpy_operator.builders.common import PodDefaults
 
@@ -308,7 +309,9 @@ def test_a_guardrail_rollback_is_a_condition_and_an_event_once() -> None:
         "variant candidate breached its guardrails in 3 consecutive windows of 10s: "
         "error rate 40.0% above 5.0%"
     )
-    backend.publish_weights(build.stats_key(NS, "ab"), {"control": 1.0, "candidate": 0.0}, "b", reason)
+    # What the router publishes: the candidate at 0, the control's weight as it was.
+    pinned = without({"control": 0.5, "candidate": 0.5}, "candidate", "control")
+    backend.publish_weights(build.stats_key(NS, "ab"), pinned, "b", reason)
     before = status
     status, _ = exp_rec.reconcile_experiment(
         kube, {**body, "status": before}, defaults=defaults, backend=backend
@@ -317,7 +320,8 @@ def test_a_guardrail_rollback_is_a_condition_and_an_event_once() -> None:
     assert (conditions["Guardrails"]["status"], conditions["Guardrails"]["reason"]) == ("False", "RolledBack")
     assert conditions["Guardrails"]["message"] == reason
     assert conditions["Ready"]["reason"] != "RolledBack"  # the router still serves: all to the control
-    assert status["weights"] == {"control": 1.0, "candidate": 0.0}
+    assert status["weights"] == {"control": 1.0, "candidate": 0.0}  # shares of the traffic, not 50/0
+    assert status["weightsSummary"] == "control=100 candidate=0"
     assert status["rollback"] == {"reason": reason, "revision": 1}
     assert exp_rec.newly_rolled_back(before, status) == reason
     assert exp_rec.newly_rolled_back(status, status) is None
