@@ -129,8 +129,8 @@ def _verify(compiled: CompiledModel, model: Any, probes: Any, example_rows: int,
         )
     if problem is not None:
         raise CompileRefusedError(
-            f"the compiled model disagrees with scikit-learn on {_counted(len(probes), example_rows, sample_rows)}:"
-            f" {problem}"
+            "the compiled model disagrees with scikit-learn on"
+            f" {_counted(len(probes), example_rows, sample_rows)}: {problem}"
         )
     compiled.verified_rows = len(probes)
     compiled.example_rows = example_rows

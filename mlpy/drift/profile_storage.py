@@ -50,7 +50,9 @@ def read_profile(source: str) -> tuple[dict[str, Any], dict[str, Any]]:
     else:
         path = local_path(source)
         if not path.is_file():
-            raise ProfileFormatError(f"no such profile: {source!r}", hint="create one with 'mlpy drift profile'")
+            raise ProfileFormatError(
+                f"no such profile: {source!r}", hint="create one with 'mlpy drift profile'"
+            )
         content = path.read_bytes()
     try:
         with np.load(io.BytesIO(content), allow_pickle=False) as stored:

@@ -22,5 +22,10 @@ def conversion_tags(model: Any, signature: Mapping[str, Any] | None) -> dict[str
     types = [str(i.get("type", "number")) for i in inputs]
     by_name = takes_named_columns(model, types)
     return convert(
-        model, names, types, by_name=by_name, categories=text_categories(model), **verification_rows(signature)
+        model,
+        names,
+        types,
+        by_name=by_name,
+        categories=text_categories(model),
+        **verification_rows(signature),
     )

@@ -72,4 +72,3 @@ def load_experiment(settings: ServerSettings) -> RouterPlan:
     started_at = record.started_at if record is not None else datetime.now(UTC)
     predlog_store = settings.predlog_store_url or settings.locations.store
     return RouterPlan(name, config, upstreams, backend, started_at, predlog_store)
-

@@ -129,7 +129,8 @@ def test_the_local_cluster_page_starts_a_real_node_and_checks_it_joined() -> Non
     """The page's default ``cluster.sh start`` must print the real node (not a kwok fallback):
     its doc test only runs where a real node can, and fails under CI where one cannot."""
     page = parse_page("scripts/k8s/README.md")
-    assert page.starts_node and not page.node
+    assert page.starts_node
+    assert not page.node
     (start,) = [b for b in page.blocks if "cluster.sh start  " in b.text and b.runs]
     assert start.directives["expect"] == "a real node and a kwok node"
     assert not parse_page("x.md", "<!-- doc-test-page: kubernetes -->\n").starts_node

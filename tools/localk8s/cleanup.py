@@ -88,7 +88,9 @@ def _saved_tables() -> Iterator[tuple[str, list[str]]]:
 
 def chains() -> dict[str, set[str]]:
     """``binary/table`` -> its user-defined chains (built-in ones show a policy, these ``-``)."""
-    return {where: {ln[1:].split()[0] for ln in lines if ln.startswith(":")} for where, lines in _saved_tables()}
+    return {
+        where: {ln[1:].split()[0] for ln in lines if ln.startswith(":")} for where, lines in _saved_tables()
+    }
 
 
 _COUNTERS = re.compile(r"^\[\d+:\d+\]\s*|\s*\[\d+:\d+\]$")

@@ -73,7 +73,10 @@ def test_the_stored_sample_is_verified_too(
     lie_on(monkeypatch, np.asarray(sample[:2]))
     refused = registry.register("forest", model, validation=(x, model.predict(x)), compile=True)
     assert refused.tags["mlpy.compiled"] == "refused"
-    assert "disagrees with scikit-learn on 712 rows (200 of the stored sample, 512 probe rows)" in refused.tags["mlpy.compiled.reason"]
+    assert (
+        "disagrees with scikit-learn on 712 rows (200 of the stored sample, 512 probe rows)"
+        in refused.tags["mlpy.compiled.reason"]
+    )
 
 
 def test_a_model_that_cannot_compile_is_registered_with_the_reason(sqlite_url: str, tmp_path: Path) -> None:

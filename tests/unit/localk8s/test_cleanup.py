@@ -46,7 +46,8 @@ def test_rules_left_in_built_in_chains_are_seen_without_counters(monkeypatch: py
     running = cleanup.builtin_rules()
     assert "iptables/nat: -A KUBE-POSTROUTING -j MASQUERADE" not in running  # a chain of its own
     assert sorted(set(running) - set(clean)) == [
-        'iptables/nat: -A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+        'iptables/nat: -A POSTROUTING -m comment --comment "kubernetes postrouting rules"'
+        " -j KUBE-POSTROUTING",
         "iptables/nat: -A POSTROUTING -s 10.244.0.0/24 -j MASQUERADE",
     ]
     fields = {"processes": (), "mounts": (), "chains": (), "links": (), "sysctls": (), "cgroups": ()}

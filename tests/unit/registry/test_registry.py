@@ -69,7 +69,9 @@ def test_a_sample_of_real_rows_is_kept_in_the_inputs_order(registry: ModelRegist
     example longer than the 20 rows kept as the example; none from a short example."""
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"b": rng.integers(0, 9, 500), "a": rng.normal(size=500), "c": rng.normal(size=500)})
-    signature = {"inputs": [{"name": n, "type": t} for n, t in [("a", "number"), ("b", "integer"), ("c", "number")]]}
+    signature = {
+        "inputs": [{"name": n, "type": t} for n, t in [("a", "number"), ("b", "integer"), ("c", "number")]]
+    }
     version = registry.register("clf", classifier, signature=signature, validation=(frame, np.zeros(500)))
     assert version.signature is not None
     sample = version.signature["sample"]
@@ -82,7 +84,8 @@ def test_a_sample_of_real_rows_is_kept_in_the_inputs_order(registry: ModelRegist
     assert long.signature is not None
     assert (len(long.signature["example"]), len(long.signature["sample"])) == (20, 60)
     short = registry.register("clf", classifier, input_example=frame.iloc[:8])
-    assert short.signature is not None and "sample" not in short.signature
+    assert short.signature is not None
+    assert "sample" not in short.signature
 
 
 def test_a_wide_models_sample_is_bounded_in_values() -> None:

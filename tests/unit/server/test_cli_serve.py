@@ -215,7 +215,9 @@ def test_workers_share_the_cores_between_their_thread_pools(monkeypatch: pytest.
     assert os.environ["OMP_NUM_THREADS"] == "1"
 
 
-def fake_cgroup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, membership: str, files: dict[str, str]) -> None:
+def fake_cgroup(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, membership: str, files: dict[str, str]
+) -> None:
     """A /proc/self/cgroup reading ``membership`` and a cgroup tree holding ``files``; 32 cores."""
     import mlpy.cli.serve as serve_module
 
@@ -235,7 +237,11 @@ def fake_cgroup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, membership: str
         ("0::/kubepods/pod1\n", {"kubepods/pod1/cpu.max": "150000 100000\n"}, 2),  # rounded up
         ("0::/a/b\n", {"a/b/cpu.max": "max 100000\n", "a/cpu.max": "300000 100000\n"}, 3),  # a parent's
         ("0::/\n", {"cpu.max": "max 100000\n"}, 32),  # no quota
-        ("4:cpu,cpuacct:/docker/x\n", {"cpu,cpuacct/cpu.cfs_quota_us": "400000", "cpu,cpuacct/cpu.cfs_period_us": "100000"}, 4),
+        (
+            "4:cpu,cpuacct:/docker/x\n",
+            {"cpu,cpuacct/cpu.cfs_quota_us": "400000", "cpu,cpuacct/cpu.cfs_period_us": "100000"},
+            4,
+        ),
         ("1:cpu:/\n", {"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, 32),  # v1, none
         ("0::/\n", {}, 32),  # nothing readable
     ],

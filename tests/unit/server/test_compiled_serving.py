@@ -78,7 +78,10 @@ EXAMPLE = ROWS[:5]
 
 @pytest.mark.parametrize("lying", [False, True], ids=["agreeing engine", "engine wrong on the example"])
 def test_the_server_verifies_on_the_registered_input_example_too(
-    make_client: Callable[..., TestClient], registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch, lying: bool
+    make_client: Callable[..., TestClient],
+    registry: ModelRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    lying: bool,
 ) -> None:
     """The check at load runs on the example's rows as the one at registration does: an engine
     wrong on those rows alone (the probes never meet them) is refused."""
@@ -98,7 +101,10 @@ def test_the_server_verifies_on_the_registered_input_example_too(
 
 @pytest.mark.parametrize("lying", [False, True], ids=["agreeing engine", "engine wrong on the sample"])
 def test_the_server_verifies_on_the_versions_stored_sample(
-    make_client: Callable[..., TestClient], registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch, lying: bool
+    make_client: Callable[..., TestClient],
+    registry: ModelRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    lying: bool,
 ) -> None:
     """Registered with validation data, a version keeps 200 of its rows; the server's check runs
     on them, so an engine wrong only on real rows is refused."""
