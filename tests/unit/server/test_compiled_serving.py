@@ -76,6 +76,22 @@ def test_a_forest_is_served_compiled_with_scikit_learns_answers(
 EXAMPLE = ROWS[:5]
 
 
+def served_after_lying_on(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch, rows: Any, lying: bool
+) -> dict[str, Any]:
+    """``/models/forest`` of a compiling server, its engines wrong on ``rows`` alone when ``lying``
+    (the probes never meet them), else what a right engine gets."""
+    if lying:
+        lie_on(monkeypatch, rows)
+        shown = make_client(models=("forest",), compiled=True).get("/models/forest").json()
+        assert shown["prediction_path"] == "scikit-learn predict"
+        assert "disagrees with scikit-learn" in shown["compiled"]["reason"]
+        return dict(shown)
+    shown = make_client(models=("forest",), compiled=True).get("/models/forest").json()
+    assert shown["prediction_path"] == "compiled (ONNX Runtime)"
+    return dict(shown["compiled"])
+
+
 @pytest.mark.parametrize("lying", [False, True], ids=["agreeing engine", "engine wrong on the example"])
 def test_the_server_verifies_on_the_registered_input_example_too(
     make_client: Callable[..., TestClient],
@@ -84,19 +100,12 @@ def test_the_server_verifies_on_the_registered_input_example_too(
     lying: bool,
 ) -> None:
     """The check at load runs on the example's rows as the one at registration does: an engine
-    wrong on those rows alone (the probes never meet them) is refused."""
-    model = fitted()
-    registry.register("forest", model, input_example=pd.DataFrame(EXAMPLE, columns=NAMES))
+    wrong on those rows alone is refused."""
+    registry.register("forest", fitted(), input_example=pd.DataFrame(EXAMPLE, columns=NAMES))
     registry.promote("forest", 1)
-    if lying:
-        lie_on(monkeypatch, EXAMPLE)
-    shown = make_client(models=("forest",), compiled=True).get("/models/forest").json()
+    shown = served_after_lying_on(make_client, monkeypatch, EXAMPLE, lying)
     if not lying:
-        assert shown["prediction_path"] == "compiled (ONNX Runtime)"
-        assert (shown["compiled"]["verified_rows"], shown["compiled"]["example_rows"]) == (512 + 5, 5)
-        return
-    assert shown["prediction_path"] == "scikit-learn predict"
-    assert "disagrees with scikit-learn" in shown["compiled"]["reason"]
+        assert (shown["verified_rows"], shown["example_rows"]) == (512 + 5, 5)
 
 
 @pytest.mark.parametrize("lying", [False, True], ids=["agreeing engine", "engine wrong on the sample"])
@@ -117,15 +126,9 @@ def test_the_server_verifies_on_the_versions_stored_sample(
     assert version.signature is not None
     sample = np.asarray(version.signature["sample"])
     assert sample.shape == (200, 3)
-    if lying:
-        lie_on(monkeypatch, sample[-3:])
-    shown = make_client(models=("forest",), compiled=True).get("/models/forest").json()
+    shown = served_after_lying_on(make_client, monkeypatch, sample[-3:], lying)
     if not lying:
-        assert shown["prediction_path"] == "compiled (ONNX Runtime)"
-        assert (shown["compiled"]["verified_rows"], shown["compiled"]["sample_rows"]) == (512 + 200, 200)
-        return
-    assert shown["prediction_path"] == "scikit-learn predict"
-    assert "disagrees with scikit-learn" in shown["compiled"]["reason"]
+        assert (shown["verified_rows"], shown["sample_rows"]) == (512 + 200, 200)
 
 
 class CountingEngine:
