@@ -322,9 +322,11 @@ def render_header(documents: dict[str, dict[str, Any]], merged: dict[str, Any]) 
         "",
         "## Requests and responses",
         "",
-        "- Request bodies are JSON (`Content-Type: application/json`) of at most "
+        "- Request bodies are JSON of at most "
         f"{defaults.max_body_bytes // (1024 * 1024)} MiB (`MLPY_MAX_BODY_BYTES`); a batch holds at most "
-        f"{defaults.max_batch_rows:,} rows (`MLPY_MAX_BATCH_ROWS`).",
+        f"{defaults.max_batch_rows:,} rows (`MLPY_MAX_BATCH_ROWS`). Every JSON endpoint reads the body as "
+        "JSON whatever its `Content-Type` says (`curl -d` sends a form type), and answers 400 when it is not "
+        "JSON; a body over the limit is a 413, chunked or not.",
         "- Responses are JSON, except where an operation says otherwise (`/metrics`).",
         "- `X-Request-ID`: every response carries one. A caller may send its own, matching "
         f"`{REQUEST_ID_PATTERN.pattern}`; otherwise the server makes one. It is also in the response "

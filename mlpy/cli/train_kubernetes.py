@@ -30,13 +30,23 @@ from mlpy.training import (
     TrainingSpec,
     preflight,
 )
-from mlpy_operator.builders.common import PodDefaults
-from mlpy_operator.builders.training import CONTAINER, TrainingJobSpec, job_name, resources, training_job
-from mlpy_operator.constants import DEFAULT_SERVER_IMAGE, LABEL_TRAINING_RUN
-from mlpy_operator.training_status import image_digest, job_failure, not_started, pod_failure
+from mlpy_operator import (
+    DEFAULT_SERVER_IMAGE,
+    LABEL_TRAINING_RUN,
+    TRAINING_CONTAINER,
+    PodDefaults,
+    TrainingJobSpec,
+    image_digest,
+    job_failure,
+    not_started,
+    pod_failure,
+    training_job,
+    training_job_name,
+    training_resources,
+)
 
 if TYPE_CHECKING:
-    from mlpy_operator.kube import Kube
+    from mlpy_operator import Kube
 
 FINISHED = {"succeeded", "failed"}
 #: The chart's ServiceAccount for training pods: it may read its own pod (for the image digest).
@@ -86,7 +96,7 @@ def run_on_kubernetes(
             spec.model,
             service_account=target.service_account or None,
             packages=target.packages,
-            resources=resources(target.cpu, target.memory),
+            resources=training_resources(target.cpu, target.memory),
         ),
         PodDefaults(image, env, target.stores_secret),
     )
@@ -98,7 +108,7 @@ def run_on_kubernetes(
             f"cannot create the Job in namespace {namespace}: {_api_error(exc)}",
             hint="check the namespace and that you may create Jobs there",
         ) from exc
-    where = f"kubernetes Job {job_name(run.id)} in {namespace}, {image}"
+    where = f"kubernetes Job {training_job_name(run.id)} in {namespace}, {image}"
     typer.echo(f"run {run.id}: {spec.entry_point} -> {spec.model} ({where})", err=True)
     if wait:
         return follow(kube, log, run.id, namespace, timeout)
@@ -143,13 +153,13 @@ def connect(namespace: str | None) -> tuple[Kube, str]:
         from kubernetes import client as k8s
         from kubernetes import config as k8s_config
 
-        from mlpy_operator.runtime import kube
+        from mlpy_operator import kube_client
     except ImportError as exc:
         raise BackendUnavailableError(
             f"the Kubernetes client is not installed ({exc.name})", hint="pip install 'mlpy[operator]'"
         ) from exc
     try:
-        api = kube()
+        api = kube_client()
         k8s.VersionApi(api.api_client).get_code(_request_timeout=10)
     except Exception as exc:
         raise BackendUnavailableError(
@@ -195,7 +205,7 @@ def follow(kube: Kube, log: RunLog, run_id: str, namespace: str, timeout: float)
         if time.monotonic() - started > timeout:
             raise TrainingError(
                 f"run {run_id} is still {run.state} after {timeout:.0f}s",
-                hint=f"see kubectl -n {namespace} describe job {job_name(run_id)}; "
+                hint=f"see kubectl -n {namespace} describe job {training_job_name(run_id)}; "
                 f"later: mlpy train status {run_id} --namespace {namespace}",
             )
         time.sleep(1.0)
@@ -206,7 +216,7 @@ def check(kube: Kube, log: RunLog, run: TrainingRun, namespace: str, *, ours: bo
     ``namespace`` by this command, so its absence means it was deleted (else: another namespace)."""
     if run.state in FINISHED:
         return run
-    name = job_name(run.id)
+    name = training_job_name(run.id)
     job = kube.get("batch/v1", "Job", name, namespace)
     if job is None:
         return _failed(kube, log, run.id, namespace, f"its Job {name} no longer exists") if ours else run
@@ -225,13 +235,15 @@ def _failed(kube: Kube, log: RunLog, run_id: str, namespace: str, reason: str) -
     run = log.get(run_id)
     if run.state in FINISHED:
         return run  # the pod recorded its own end just before its Job showed it
-    log.failed(run_id, f"Kubernetes Job {job_name(run_id)}: {reason}")
+    log.failed(run_id, f"Kubernetes Job {training_job_name(run_id)}: {reason}")
     if run.state == "queued":
         # Never started: remove the Job so that it cannot start later, after the run was recorded failed.
         from kubernetes.client.exceptions import ApiException
 
         with contextlib.suppress(ApiException):
-            _batch(kube).delete_namespaced_job(job_name(run_id), namespace, propagation_policy="Background")
+            _batch(kube).delete_namespaced_job(
+                training_job_name(run_id), namespace, propagation_policy="Background"
+            )
     return log.get(run_id)
 
 
@@ -244,13 +256,15 @@ def record_own_image(
     pod, namespace = env.get("MLPY_POD_NAME"), env.get("MLPY_NAMESPACE")
     if not pod or not namespace:
         return
-    from mlpy_operator.runtime import kube
+    from mlpy_operator import kube_client
 
     deadline = time.monotonic() + wait_s
     try:
-        while (digest := image_digest(kube().get("v1", "Pod", pod, namespace) or {}, CONTAINER)) is None:
+        while (
+            digest := image_digest(kube_client().get("v1", "Pod", pod, namespace) or {}, TRAINING_CONTAINER)
+        ) is None:
             if time.monotonic() > deadline:
-                raise TrainingError(f"pod {pod} reports no image ID for container {CONTAINER}")
+                raise TrainingError(f"pod {pod} reports no image ID for container {TRAINING_CONTAINER}")
             time.sleep(1.0)  # the kubelet reports a started container's status a moment later
     except Exception as exc:
         message = f"cannot read this pod's image digest: {_api_error(exc)}"

@@ -72,15 +72,6 @@ class CanaryProgress:
     weight: float
     since: datetime
 
-    def to_status(self) -> dict[str, Any]:
-        return {"step": self.step, "weight": self.weight, "since": self.since.isoformat()}
-
-    @classmethod
-    def from_status(cls, data: Mapping[str, Any] | None) -> CanaryProgress | None:
-        if not data:
-            return None
-        return cls(int(data["step"]), float(data["weight"]), datetime.fromisoformat(str(data["since"])))
-
 
 def advance(
     steps: CanarySteps, progress: CanaryProgress | None, now: datetime

@@ -150,7 +150,9 @@ class MirrorReport:
             latency_sd_ms=math.sqrt(variance) if variance is not None and variance >= 0 else None,
         )
 
-    def to_status(self) -> dict[str, Any]:
+    def to_document(self) -> dict[str, Any]:
+        """The figures in the Experiment's own vocabulary: ``GET /experiment`` on a router and the
+        operator's ``status.mirror`` show the same document (docs/experiments.md)."""
         return {
             "copies": self.copies,
             "failed": self.failed,

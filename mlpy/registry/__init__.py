@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Page,
         Verification,
     )
+    from mlpy.registry.registration import RegistrationOptions
     from mlpy.registry.sensitive import (
         SENSITIVE_FEATURES_TAG,
         check_sensitive_features,
@@ -69,6 +70,7 @@ __all__ = [
     "ModelSummary",
     "ModelVersion",
     "Page",
+    "RegistrationOptions",
     "RegistryError",
     "UntrustedFormatError",
     "Verification",
@@ -110,6 +112,7 @@ _HOMES = {
     "ModelSummary": "mlpy.registry.records",
     "ModelVersion": "mlpy.registry.records",
     "Page": "mlpy.registry.records",
+    "RegistrationOptions": "mlpy.registry.registration",
     "RegistryError": "mlpy.registry.errors",
     "UntrustedFormatError": "mlpy.registry.errors",
     "Verification": "mlpy.registry.records",

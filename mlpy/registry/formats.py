@@ -57,10 +57,13 @@ def format_of(path: Path) -> ArtifactFormat:
 
 
 def dump(model: Any, fmt: ArtifactFormat) -> bytes:
+    """The model's bytes; skops archives are canonical, so one model always gives one SHA-256."""
     if fmt is ArtifactFormat.skops:
         import skops.io
 
-        return bytes(skops.io.dumps(model))
+        from mlpy.registry.canonical import canonical_skops
+
+        return canonical_skops(bytes(skops.io.dumps(model)))
     if fmt is ArtifactFormat.joblib:
         import joblib
 

@@ -11,10 +11,10 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,6 +31,36 @@ from mlpy.store import Store, utcnow
 
 # A pending artifact older than this is abandoned even if its process id is alive again (pid reuse).
 STALE_PENDING_AFTER = timedelta(hours=1)
+
+
+class RegistrationOptions(TypedDict, total=False):
+    """What ``register`` and ``register_file`` take besides the model: one set, checked once.
+
+    ``metrics``, ``params``, ``tags`` (kept as strings, as in MLflow; params keep their JSON types),
+    ``description``, ``parent`` (a version of this model or ``name:version``) and ``author`` are
+    recorded as given. ``if_new``: return the newest live version holding exactly these bytes instead of
+    adding a copy, so a retry after a crash (or a timeout) is safe. ``compile``: record in
+    ``mlpy.compiled*`` tags whether the model compiles (ONNX Runtime or treelite) and agrees with
+    scikit-learn (the compiled extra; see mlpy.compiled). ``intended_use`` and ``limitations``: free
+    text the model card shows. ``sensitive_features``: the group attributes its requests may carry
+    for fairness monitoring (the ``mlpy.fairness.groups`` tag). ``validation=(X, y)``: store the
+    permutation importance of each feature on (a sample of) it, which drift checks weigh features by;
+    ``importance={feature: mean}``: store a precomputed one.
+    """
+
+    metrics: Mapping[str, float] | None
+    params: Mapping[str, Any] | None
+    tags: Mapping[str, Any] | None
+    description: str | None
+    parent: int | str | None
+    author: str | None
+    if_new: bool
+    compile: bool
+    intended_use: str | None
+    limitations: str | None
+    sensitive_features: Iterable[str]
+    validation: tuple[Any, Any] | None
+    importance: Mapping[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -93,6 +123,10 @@ def write_version(
                 .values(latest_version=RegisteredModel.latest_version + 1)
                 .returning(RegisteredModel.latest_version)
             ).scalar_one()
+            # The update holds the model's row until commit, so of two concurrent retries the second
+            # sees the first's version here.
+            if if_new and _live_sha256_row(session, model_id, digest) is not None:
+                raise _AlreadyRegisteredError
             row = ModelVersionRow(
                 model_id=model_id,
                 version=version,
@@ -128,10 +162,20 @@ def write_version(
                     "parent": _parent_ref(parent_model, parent_version),
                 },
             )
+    except _AlreadyRegisteredError:
+        _abandon(store, artifacts, pending_id, uri)
+        existing = _live_with_sha256(store, name, digest)
+        if existing is None:  # deleted in between: a plain retry registers it afresh
+            return write_version(store, artifacts, name, data, fmt, details, if_new=False)
+        return existing
     except BaseException:
         _abandon(store, artifacts, pending_id, uri)
         raise
     return to_record(name, row, ())
+
+
+class _AlreadyRegisteredError(Exception):
+    """Another registration of the same bytes committed first (``if_new``): roll this one back."""
 
 
 def recover(store: Store, *, older_than: timedelta = STALE_PENDING_AFTER) -> list[str]:
@@ -161,19 +205,23 @@ def _live_with_sha256(store: Store, name: str, digest: str) -> ModelVersion | No
         model = session.scalar(select(RegisteredModel).where(RegisteredModel.name == name))
         if model is None:
             return None
-        row = session.scalar(
-            select(ModelVersionRow)
-            .where(
-                ModelVersionRow.model_id == model.id,
-                ModelVersionRow.sha256 == digest,
-                ModelVersionRow.status == LIVE,
-            )
-            .order_by(ModelVersionRow.version.desc())
-            .limit(1)
-        )
+        row = _live_sha256_row(session, model.id, digest)
         if row is None:
             return None
         return to_record(name, row, aliases_of(session, [model.id])[model.id].get(row.version, []))
+
+
+def _live_sha256_row(session: Session, model_id: int, digest: str) -> ModelVersionRow | None:
+    return session.scalar(
+        select(ModelVersionRow)
+        .where(
+            ModelVersionRow.model_id == model_id,
+            ModelVersionRow.sha256 == digest,
+            ModelVersionRow.status == LIVE,
+        )
+        .order_by(ModelVersionRow.version.desc())
+        .limit(1)
+    )
 
 
 def _abandon(store: Store, artifacts: ArtifactStore, pending_id: str, uri: str) -> None:

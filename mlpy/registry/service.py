@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from mlpy.config import Locations
 from mlpy.registry import aliases, cleanup, queries, registration
@@ -29,7 +29,7 @@ from mlpy.registry.records import (
     Page,
     Verification,
 )
-from mlpy.registry.registration import STALE_PENDING_AFTER, VersionDetails
+from mlpy.registry.registration import STALE_PENDING_AFTER, RegistrationOptions, VersionDetails
 from mlpy.registry.sensitive import sensitive_features_tag
 from mlpy.registry.signature import estimator_name, infer_signature, with_sample
 from mlpy.store import Store, open_store
@@ -53,63 +53,32 @@ class ModelRegistry:
         model: Any,
         *,
         format: str | ArtifactFormat = ArtifactFormat.skops,
-        metrics: Mapping[str, float] | None = None,
-        params: Mapping[str, Any] | None = None,
-        tags: Mapping[str, Any] | None = None,
-        description: str | None = None,
-        parent: int | str | None = None,
         signature: dict[str, Any] | None = None,
         input_example: Any = None,
-        author: str | None = None,
-        if_new: bool = False,
-        compile: bool = False,
-        intended_use: str | None = None,
-        limitations: str | None = None,
-        sensitive_features: Iterable[str] = (),
-        validation: tuple[Any, Any] | None = None,
-        importance: Mapping[str, Any] | None = None,
+        **options: Unpack[RegistrationOptions],
     ) -> ModelVersion:
         """Serialise a fitted model and register it as the model's next version.
 
-        Tags are kept as strings (as in MLflow); params keep their JSON types. ``if_new``: return the
-        newest live version holding exactly these bytes instead of adding a copy, so a retry after a
-        crash (or a timeout) is safe. ``compile``: record in ``mlpy.compiled*`` tags whether the model
-        compiles (ONNX Runtime or treelite) and agrees with scikit-learn (the compiled extra; see
-        mlpy.compiled). Up to 200 rows of ``validation``'s X, else of an input example longer than the
-        20 rows the signature keeps, are stored in the signature's ``sample``: real rows every
-        compiled model of this version is verified on.
-        ``intended_use`` and ``limitations``: free text the version's model card shows (``mlpy registry
-        card``).
-        ``sensitive_features``: the group attributes its requests may carry for fairness monitoring,
-        kept in the ``mlpy.fairness.groups`` tag (docs/fairness.md).
-        ``validation=(X, y)``: store the permutation importance of each feature on (a sample of) it, which
-        drift checks weigh features by; ``importance={feature: mean}``: store a precomputed one.
+        ``options`` (:class:`RegistrationOptions`) say what the version records and how it is written.
+        Up to 200 rows of ``validation``'s X, else of an input example longer than the 20 rows the
+        signature keeps, are stored in the signature's ``sample``: real rows every compiled model of
+        this version is verified on.
         """
         check_model_name(name)
         fmt = parse_format(format)
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"{type(model).__name__} has no predict(): not a model")
         signature = signature or infer_signature(model, input_example)
-        if validation is None:
+        if options.get("validation") is None:
             signature = with_sample(signature, input_example, validation=False)
-        details = _details(
-            model,
-            signature,
-            metrics=metrics,
-            params=params,
-            tags=tags,
-            description=description,
-            parent=parent,
-            author=author,
-            compile=compile,
-            intended_use=intended_use,
-            limitations=limitations,
-            sensitive_features=sensitive_features,
-            validation=validation,
-            importance=importance,
-        )
         return registration.write_version(
-            self.store, self.artifacts, name, dump(model, fmt), fmt, details, if_new=if_new
+            self.store,
+            self.artifacts,
+            name,
+            dump(model, fmt),
+            fmt,
+            _details(model, signature, options),
+            if_new=options.get("if_new", False),
         )
 
     def register_file(
@@ -120,24 +89,12 @@ class ModelRegistry:
         format: str | ArtifactFormat | None = None,
         trust_pickle: bool = False,
         trusted_types: Iterable[str] = (),
-        metrics: Mapping[str, float] | None = None,
-        params: Mapping[str, Any] | None = None,
-        tags: Mapping[str, Any] | None = None,
-        description: str | None = None,
-        parent: int | str | None = None,
-        author: str | None = None,
-        if_new: bool = False,
-        compile: bool = False,
-        intended_use: str | None = None,
-        limitations: str | None = None,
-        sensitive_features: Iterable[str] = (),
-        validation: tuple[Any, Any] | None = None,
-        importance: Mapping[str, Any] | None = None,
+        **options: Unpack[RegistrationOptions],
     ) -> ModelVersion:
         """Register a serialised model file as is, after checking that it loads as a model.
 
-        ``if_new``, ``compile``, ``sensitive_features``, ``validation`` and ``importance`` as in
-        ``register``: a file whose SHA-256 a live version already has returns that one.
+        ``options`` as in ``register``: with ``if_new``, a file whose SHA-256 a live version already has
+        returns that one.
         """
         check_model_name(name)
         path = Path(path)
@@ -149,24 +106,10 @@ class ModelRegistry:
         model = load(data, fmt, trust_pickle=trust_pickle, trusted_types=trusted_types)
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"{path.name} holds a {type(model).__name__}, which has no predict()")
-        signature = infer_signature(model)
-        details = _details(
-            model,
-            signature,
-            metrics=metrics,
-            params=params,
-            tags=tags,
-            description=description,
-            parent=parent,
-            author=author,
-            compile=compile,
-            intended_use=intended_use,
-            limitations=limitations,
-            sensitive_features=sensitive_features,
-            validation=validation,
-            importance=importance,
+        details = _details(model, infer_signature(model), options)
+        return registration.write_version(
+            self.store, self.artifacts, name, data, fmt, details, if_new=options.get("if_new", False)
         )
-        return registration.write_version(self.store, self.artifacts, name, data, fmt, details, if_new=if_new)
 
     def recover(self, *, older_than: timedelta = STALE_PENDING_AFTER) -> list[str]:
         """Delete artifacts of registrations that died midway; returns their URIs."""
@@ -281,41 +224,27 @@ class ModelRegistry:
         return cleanup.gc(self.store, name, keep=keep, dry_run=dry_run)
 
 
-def _details(
-    model: Any,
-    signature: dict[str, Any] | None,
-    *,
-    metrics: Mapping[str, float] | None,
-    params: Mapping[str, Any] | None,
-    tags: Mapping[str, Any] | None,
-    description: str | None,
-    parent: int | str | None,
-    author: str | None,
-    compile: bool,
-    intended_use: str | None,
-    limitations: str | None,
-    sensitive_features: Iterable[str],
-    validation: tuple[Any, Any] | None,
-    importance: Mapping[str, Any] | None,
-) -> VersionDetails:
+def _details(model: Any, signature: dict[str, Any] | None, options: RegistrationOptions) -> VersionDetails:
     """What both ways of registering record about a loaded model: its tags (the user's, then the
     declared sensitive features, the compilation check and the card's text), estimator, signature and
     permutation importance. The signature gains a sample of the validation rows, when given."""
+    validation = options.get("validation")
     if validation is not None and isinstance(validation, tuple | list) and len(validation) == 2:
         signature = with_sample(signature, validation[0], validation=True)
-    tagged = {**(tags or {}), **sensitive_features_tag(sensitive_features)}
-    if compile:
+    tagged = {**(options.get("tags") or {}), **sensitive_features_tag(options.get("sensitive_features", ()))}
+    if options.get("compile", False):
         tagged = {**tagged, **conversion_tags(model, signature)}
+    card = card_tags(options.get("intended_use"), options.get("limitations"))
     return VersionDetails(
-        metrics,
-        params,
-        {**tagged, **card_tags(intended_use, limitations)},
-        description,
-        parent,
-        author,
+        options.get("metrics"),
+        options.get("params"),
+        {**tagged, **card},
+        options.get("description"),
+        options.get("parent"),
+        options.get("author"),
         estimator=estimator_name(model),
         signature=signature,
-        importance=version_importance(model, signature, validation, importance),
+        importance=version_importance(model, signature, validation, options.get("importance")),
     )
 
 

@@ -73,13 +73,13 @@ def run_check(settings: Mapping[str, Any], current: Any, importance: Any = None)
 def main(env: Mapping[str, str] = os.environ, now: datetime | None = None) -> int:
     from mlpy.config import Locations
     from mlpy.drift import record
-    from mlpy_operator.runtime import kube
+    from mlpy_operator.runtime import kube_client
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     name, namespace = env["MLPY_DRIFT_MONITOR"], env["MLPY_NAMESPACE"]
     settings = json.loads(env["MLPY_DRIFT_SETTINGS"])
     store = env.get("MLPY_STORE") or Locations.resolve().store
-    api = kube()
+    api = kube_client()
     body = api.get(API_VERSION, KIND, name, namespace)
     if body is None:
         log.error("DriftMonitor %s/%s no longer exists", namespace, name)

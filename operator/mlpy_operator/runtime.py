@@ -112,7 +112,7 @@ def config() -> OperatorConfig:
 
 
 @lru_cache(maxsize=1)
-def kube() -> Kube:
+def kube_client() -> Kube:
     """In a pod, the ServiceAccount; elsewhere, KUBECONFIG (or ~/.kube/config)."""
     try:
         k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]

@@ -152,13 +152,14 @@ async def feedback(
     if payload.value is None and payload.outcome is None:
         raise InvalidInputError("give 'value' (the metric) or 'outcome' (the observed truth)", field="value")
     outcome = payload.outcome if payload.outcome is not None else payload.value
-    logged = state.predlog.record_outcome(payload.request_id, outcome) if state.predlog is not None else False
     variant, counted = None, False
     if state.router is not None:
+        # The experiment's checks come first: feedback it refuses is not logged either.
         may_attribute = principal is not None and Permission.admin in GRANTS[principal.role]
         variant, counted = await state.router.feedback(
             payload.request_id, payload.value, payload.variant, may_attribute
         )
+    logged = state.predlog.record_outcome(payload.request_id, outcome) if state.predlog is not None else False
     return {"request_id": payload.request_id, "logged": logged, "variant": variant, "counted": counted}
 
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -80,21 +80,21 @@ def create_app(settings: ServerSettings | None = None, *, metrics: ServerMetrics
         default_response_class=_OrjsonResponse,
     )
     app.state.mlpy = state
-    app.include_router(ops.endpoints)
+    app.state.groups = []
+    _include(app, ops.endpoints)
     if state.router is not None:
         from mlpy_server import forwarding
 
         routes = forwarding_routes()
         declare(app, routes)
-        app.include_router(forwarding.endpoints)
+        _include(app, forwarding.endpoints)
         config = state.router.plan.config
         _name_variants(app, [v.name for v in config.variants], config.metric.type == "proportion")
     else:
         routes = serving_routes()
         declare(app, routes)
-    app.include_router(api.endpoints)
-    app.include_router(cards.endpoints)
-    app.include_router(v2.endpoints)
+    for group in (api.endpoints, cards.endpoints, v2.endpoints):
+        _include(app, group)
     lane = FastLane(app, routes)
     _install_error_handlers(app)
     entry: ASGIApp = ObservabilityMiddleware(
@@ -148,9 +148,18 @@ def _name_variants(app: FastAPI, variants: list[str], proportion: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _include(app: FastAPI, group: APIRouter) -> None:
+    """Include a group of endpoints, and keep it: FastAPI's included routers do not list their routes."""
+    app.include_router(group)
+    app.state.groups.append(group)
+
+
 def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the request's path takes (the Allow header of a 405)."""
+    app = request.app
+    routes = [*app.router.routes, *(route for group in app.state.groups for route in group.routes)]
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in routes:
         if isinstance(route, APIRoute) and route.matches(request.scope)[0] is not Match.NONE:
             methods |= route.methods or set()
     return sorted(methods)

@@ -298,7 +298,7 @@ class ABRouter:
         """The shadow's agreement, failures and latency, from every replica's counts."""
         if self.mirror is None:
             return None
-        report = MirrorReport.of(stats).to_status()
+        report = MirrorReport.of(stats).to_document()
         return {**self.mirror.spec.to_dict(), **report, "skipped": self.mirror.skipped}
 
     def describe(self) -> dict[str, Any]:

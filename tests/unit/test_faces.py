@@ -20,6 +20,7 @@ FACES = [
     "mlpy.registry",
     "mlpy.training",
     "mlpy.worker",
+    "mlpy_operator",
     "mlpy_server",
 ]
 

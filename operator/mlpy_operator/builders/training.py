@@ -20,7 +20,7 @@ from mlpy_operator.builders.common import (
 )
 from mlpy_operator.constants import LABEL_MANAGED_BY, LABEL_MODEL, LABEL_TRAINING_RUN
 
-CONTAINER = "train"
+TRAINING_CONTAINER = "train"
 #: Where ``--package`` installs the user's code (an init container fills it; the job imports from it).
 PACKAGES_DIR = "/opt/mlpy-train/packages"
 MANAGED_BY = "mlpy-train"
@@ -29,7 +29,7 @@ MANAGED_BY = "mlpy-train"
 DEFAULT_RESOURCES: dict[str, Any] = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}
 
 
-def resources(cpu: str | None = None, memory: str | None = None) -> dict[str, Any]:
+def training_resources(cpu: str | None = None, memory: str | None = None) -> dict[str, Any]:
     """The container's resources: ``cpu`` requested, ``memory`` requested and the limit."""
     cpu = cpu or DEFAULT_RESOURCES["requests"]["cpu"]
     memory = memory or DEFAULT_RESOURCES["requests"]["memory"]
@@ -50,10 +50,10 @@ class TrainingJobSpec:
     deadline_s: int = 6 * 3600
     #: The finished Job (and its pod's log) is kept this long, then removed by the cluster.
     ttl_s: int = 7 * 86400
-    resources: dict[str, Any] = field(default_factory=resources)
+    resources: dict[str, Any] = field(default_factory=training_resources)
 
 
-def job_name(run_id: str) -> str:
+def training_job_name(run_id: str) -> str:
     return f"train-{run_id}"
 
 
@@ -78,7 +78,7 @@ def training_job(spec: TrainingJobSpec, defaults: PodDefaults) -> dict[str, Any]
         volumes.append({"name": "packages", "emptyDir": {}})
         init.append(_installer(spec.packages, defaults))
     container = {
-        "name": CONTAINER,
+        "name": TRAINING_CONTAINER,
         "image": defaults.image,
         "command": ["mlpy", "train", "execute", "--run-id", spec.run_id],
         "env": env,
@@ -102,7 +102,7 @@ def training_job(spec: TrainingJobSpec, defaults: PodDefaults) -> dict[str, Any]
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            **metadata(job_name(spec.run_id), spec.namespace, pod_labels),
+            **metadata(training_job_name(spec.run_id), spec.namespace, pod_labels),
             "annotations": {LABEL_MODEL: spec.model},
         },
         "spec": {

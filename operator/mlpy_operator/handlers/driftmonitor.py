@@ -10,7 +10,7 @@ from mlpy_operator.constants import GROUP, VERSION
 from mlpy_operator.handlers.errors import handled, reconciling
 from mlpy_operator.handlers.triggers import on_spec
 from mlpy_operator.reconcile import driftmonitor as rec
-from mlpy_operator.runtime import config, kube
+from mlpy_operator.runtime import config, kube_client
 
 PLURAL = "driftmonitors"
 
@@ -19,7 +19,7 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
     settings = config()
     with reconciling("DriftMonitor"):
         return rec.reconcile_drift_monitor(
-            kube(),
+            kube_client(),
             body,
             defaults=settings.pods("driftJob"),
             service_account=settings.drift_job_service_account,
@@ -28,10 +28,10 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
 
 @on_spec(PLURAL)
 def drift_monitor_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    handled(kube(), dict(body), patch, _reconcile, also=("Scheduled",))
+    handled(kube_client(), dict(body), patch, _reconcile, also=("Scheduled",))
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=60, initial_delay=60, idle=10)
 def drift_monitor_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     """Recreates a CronJob (or its ServiceAccount, Role, RoleBinding) deleted by hand."""
-    handled(kube(), dict(body), patch, _reconcile, also=("Scheduled",), timer=True)
+    handled(kube_client(), dict(body), patch, _reconcile, also=("Scheduled",), timer=True)

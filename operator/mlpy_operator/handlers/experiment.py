@@ -15,7 +15,7 @@ from mlpy_operator.handlers.triggers import on_spec
 from mlpy_operator.kube import Kube
 from mlpy_operator.reconcile import experiment as rec
 from mlpy_operator.reconcile.modelversion import reconcile_stable_service
-from mlpy_operator.runtime import config, kube, stats_backend
+from mlpy_operator.runtime import config, kube_client, stats_backend
 from mlpy_operator.specs import ExperimentSpec
 
 PLURAL = "experiments"
@@ -55,7 +55,7 @@ def _announce(
 
 
 def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
-    api = kube()
+    api = kube_client()
     with reconciling("Experiment"):
         spec = ExperimentSpec.from_spec(body.get("spec") or {})
         status, winner = rec.reconcile_experiment(
@@ -83,13 +83,13 @@ def _stats_configured(status: dict[str, Any]) -> bool:
 
 @on_spec(PLURAL)
 def experiment_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    handled(kube(), dict(body), patch, _reconcile, also=("RouterReady",))
+    handled(kube_client(), dict(body), patch, _reconcile, also=("RouterReady",))
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=config().experiment_interval_s, initial_delay=1)
 def experiment_tick(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     """Read the routers' statistics, update weights and status; conclude when the decision is final."""
-    handled(kube(), dict(body), patch, _reconcile, also=("RouterReady",), timer=True)
+    handled(kube_client(), dict(body), patch, _reconcile, also=("RouterReady",), timer=True)
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
@@ -98,4 +98,4 @@ def experiment_deleted(event: kopf.RawEvent, body: kopf.Body, namespace: str | N
     if event.get("type") == "DELETED" and namespace:
         model = (body.get("spec") or {}).get("model")
         if model:
-            reconcile_stable_service(kube(), namespace, model)
+            reconcile_stable_service(kube_client(), namespace, model)

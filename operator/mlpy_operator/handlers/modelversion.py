@@ -11,7 +11,7 @@ from mlpy_operator.handlers.errors import announce, handled, log, reconciling
 from mlpy_operator.handlers.triggers import on_spec
 from mlpy_operator.metrics import observed
 from mlpy_operator.reconcile import modelversion as rec
-from mlpy_operator.runtime import config, kube
+from mlpy_operator.runtime import config, kube_client
 
 PLURAL = "modelversions"
 CHILD_LABELS = {LABEL_MANAGED_BY: "mlpy-operator", LABEL_COMPONENT: "model-server"}
@@ -21,22 +21,22 @@ RESYNC_SECONDS = 30
 def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
     """Reconcile and return the status; failures are classified by ``reconciling``."""
     with reconciling("ModelVersion"):
-        status = rec.reconcile_model_version(kube(), body, defaults=config().pods("server"))
+        status = rec.reconcile_model_version(kube_client(), body, defaults=config().pods("server"))
     verified = next(c for c in status["conditions"] if c["type"] == "ArtifactVerified")
     if verified["status"] == "False":  # a tampered artifact: said once, with both hashes
-        announce(kube(), body, verified["reason"], verified["message"])
+        announce(kube_client(), body, verified["reason"], verified["message"])
     return status
 
 
 @on_spec(PLURAL)
 def modelversion_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    handled(kube(), dict(body), patch, _reconcile)
+    handled(kube_client(), dict(body), patch, _reconcile)
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS, idle=5)
 def modelversion_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     """Recreates children deleted by hand and refreshes readiness even if an event was missed."""
-    handled(kube(), dict(body), patch, _reconcile, timer=True)
+    handled(kube_client(), dict(body), patch, _reconcile, timer=True)
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS)
@@ -48,7 +48,7 @@ def child_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
     ]
     if not owners or namespace is None:
         return
-    owner = kube().get(f"{GROUP}/{VERSION}", "ModelVersion", owners[0]["name"], namespace)
+    owner = kube_client().get(f"{GROUP}/{VERSION}", "ModelVersion", owners[0]["name"], namespace)
     if owner is None or owner["metadata"].get("deletionTimestamp"):
         return
     try:
@@ -63,7 +63,7 @@ def child_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
             exc,
         )
         return
-    kube().patch_status("ModelVersion", owner["metadata"]["name"], namespace, status)
+    kube_client().patch_status("ModelVersion", owner["metadata"]["name"], namespace, status)
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
@@ -75,8 +75,8 @@ def modelversion_deleted(event: kopf.RawEvent, body: kopf.Body, namespace: str |
     if not model:
         return
     with observed("ModelVersion"):
-        holder = rec.reconcile_stable_service(kube(), namespace, model)
-        rec.refresh_siblings(kube(), namespace, model, holder, skip=body["metadata"]["name"])
+        holder = rec.reconcile_stable_service(kube_client(), namespace, model)
+        rec.refresh_siblings(kube_client(), namespace, model, holder, skip=body["metadata"]["name"])
 
 
 __all__ = [

@@ -9,7 +9,7 @@ import kopf
 from prometheus_client import start_http_server
 
 from mlpy_operator.constants import ANNOTATION_PREFIX, API_VERSION
-from mlpy_operator.runtime import config, kube
+from mlpy_operator.runtime import config, kube_client
 
 
 @kopf.on.startup()
@@ -29,7 +29,7 @@ def configure(
     settings.watching.server_timeout = 300
     # Discover the API now: a failure shows at start, and the first reconcile does not pay for it.
     for kind in ("ModelVersion", "Experiment", "DriftMonitor"):
-        kube().dynamic.resources.get(api_version=API_VERSION, kind=kind)
+        kube_client().dynamic.resources.get(api_version=API_VERSION, kind=kind)
     port = config().metrics_port
     if port:
         start_http_server(port)

@@ -3,6 +3,7 @@ weights to the routers, conclude when the candidate has held its maximum weight 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,11 +27,25 @@ class CanaryOutcome:
     reason: str
 
 
+def progress_status(progress: CanaryProgress) -> dict[str, Any]:
+    """The rollout's place as ``status.canary`` keeps it between reconciles."""
+    return {"step": progress.step, "weight": progress.weight, "since": progress.since.isoformat()}
+
+
+def progress_from_status(data: Mapping[str, Any] | None) -> CanaryProgress | None:
+    """The rollout's place from ``status.canary``; None before its first step."""
+    if not data:
+        return None
+    return CanaryProgress(
+        int(data["step"]), float(data["weight"]), datetime.fromisoformat(str(data["since"]))
+    )
+
+
 def canary_step(
     spec: ExperimentSpec, status: dict[str, Any], rollback: PublishedWeights | None, now: datetime
 ) -> CanaryOutcome:
     steps = spec.config.canary
-    before = CanaryProgress.from_status(status.get("canary"))
+    before = progress_from_status(status.get("canary"))
     if rollback is not None:
         progress = before or CanaryProgress(1, steps.step_weight, now)
         return CanaryOutcome(

@@ -17,7 +17,7 @@ from mlpy_operator.conditions import condition, merge_conditions, now_iso
 from mlpy_operator.constants import API_VERSION
 from mlpy_operator.errors import SpecError, WaitingError
 from mlpy_operator.kube import Kube
-from mlpy_operator.reconcile.canary import canary_step, publish_step, step_weights
+from mlpy_operator.reconcile.canary import canary_step, progress_status, publish_step, step_weights
 from mlpy_operator.reconcile.modelversion import experiment_routes, reconcile_stable_service
 from mlpy_operator.specs import ExperimentSpec, object_ref
 
@@ -222,9 +222,9 @@ def reconcile_experiment(
         "conditions": merge_conditions(old.get("conditions"), conditions),
     }
     if spec.config.mirror is not None:
-        status["mirror"] = {**spec.config.mirror.to_dict(), **MirrorReport.of(stats).to_status()}
+        status["mirror"] = {**spec.config.mirror.to_dict(), **MirrorReport.of(stats).to_document()}
     if canary is not None:
-        status["canary"] = canary.progress.to_status()
+        status["canary"] = progress_status(canary.progress)
     elif old.get("canary"):
         status["canary"] = old["canary"]
     if rollback is not None:

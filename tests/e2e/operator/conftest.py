@@ -66,7 +66,7 @@ def operator(
     )
     runner.__enter__()
     try:
-        wait("the operator's start-up", lambda: runtime.kube.cache_info().currsize == 1)
+        wait("the operator's start-up", lambda: runtime.kube_client.cache_info().currsize == 1)
         patch.undo()
         yield
     finally:

@@ -49,7 +49,7 @@ def test_the_report_adds_up_the_counts_of_every_replica() -> None:
     assert report.agreement == pytest.approx(2 / 3)
     assert report.mean_latency_ms == pytest.approx(20.0)
     assert report.latency_sd_ms == pytest.approx(10.0)
-    assert MirrorReport.of({}).to_status()["agreement"] is None
+    assert MirrorReport.of({}).to_document()["agreement"] is None
 
 
 def test_the_spec_reads_the_mirror_and_refuses_a_bad_share() -> None:

@@ -127,7 +127,7 @@ def test_a_refused_cronjob_is_tried_once_per_generation_not_on_every_timer_tick(
     from mlpy_operator.handlers import driftmonitor as handlers
 
     api = RefusingCronJobs()
-    monkeypatch.setattr(handlers, "kube", lambda: api)
+    monkeypatch.setattr(handlers, "kube_client", lambda: api)
     monkeypatch.setattr(handlers, "config", lambda: OperatorConfig.from_env({}))
     spec = {"model": "credit", "reference": {"uri": "s3://b/credit.npz"}, "schedule": "61 * * * *"}
     api.add(
@@ -180,7 +180,7 @@ def test_a_monitor_applied_before_its_model_version_waits_for_it(monkeypatch: py
     from mlpy_operator.handlers import driftmonitor as handlers
 
     api = FakeKube()
-    monkeypatch.setattr(handlers, "kube", lambda: api)
+    monkeypatch.setattr(handlers, "kube_client", lambda: api)
     monkeypatch.setattr(handlers, "config", lambda: OperatorConfig.from_env({}))
     spec = {"modelVersion": "credit-v3", "reference": {"uri": "s3://b/credit.npz"}, "schedule": "0 * * * *"}
     body = api.add({"kind": "DriftMonitor", "metadata": {"name": "m", "namespace": "ns"}, "spec": spec})

@@ -439,3 +439,15 @@ def test_a_mirror_reaches_the_router_file_and_its_counts_the_status() -> None:
     assert status["mirror"]["agreement"] == 0.75
     assert status["mirror"]["meanLatencyMs"] == 12.0
     assert set(status["variants"]) == {"control", "candidate"}  # the mirror is not a variant
+
+
+def test_a_canarys_place_survives_the_round_trip_through_its_status() -> None:
+    from datetime import UTC, datetime
+
+    from mlpy.experiments import CanaryProgress
+    from mlpy_operator.reconcile.canary import progress_from_status, progress_status
+
+    progress = CanaryProgress(3, 45.0, datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
+    assert progress_status(progress) == {"step": 3, "weight": 45.0, "since": "2026-12-03T08:00:00+00:00"}
+    assert progress_from_status(progress_status(progress)) == progress
+    assert progress_from_status(None) is None

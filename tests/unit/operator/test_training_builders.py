@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mlpy_operator.builders.common import PodDefaults
-from mlpy_operator.builders.training import TrainingJobSpec, resources, training_job
+from mlpy_operator.builders.training import TrainingJobSpec, training_job, training_resources
 from mlpy_operator.training_status import image_digest, job_failure, not_started, pod_failure
 
 EXPECTED = Path(__file__).parent / "expected"
@@ -40,7 +40,7 @@ def test_training_jobs_match_the_reviewed_yaml() -> None:
             packages=("credit-training==1.4.0",),
             deadline_s=1800,
             ttl_s=3600,
-            resources=resources("4", "8Gi"),
+            resources=training_resources("4", "8Gi"),
         ),
         PodDefaults("ghcr.io/mlpy/mlpy-server:0.1.0", dict(STORES.env), "mlpy-stores", {}, ("regcred",)),
     )

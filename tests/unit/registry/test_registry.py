@@ -322,3 +322,26 @@ def test_register_file_formats(registry: ModelRegistry, regressor: Any, tmp_path
     (tmp_path / "broken.skops").write_bytes(b"not a zip")
     with pytest.raises(InvalidInputError):
         registry.register_file("m", tmp_path / "broken.skops")
+
+
+def test_a_retried_registration_of_the_same_model_object_finds_its_version(
+    registry: ModelRegistry, classifier: Any
+) -> None:
+    first = registry.register("retry", classifier, if_new=True)
+    again = registry.register("retry", classifier, if_new=True)
+    assert again.version == first.version == 1
+    assert [v.version for v in registry.search_versions("retry").items] == [1]
+    copy = registry.register("retry", classifier)  # without if_new a second version holds the same bytes
+    assert (copy.version, copy.sha256) == (2, first.sha256)
+
+
+def test_concurrent_retries_register_the_bytes_once(registry: ModelRegistry, regressor: Any) -> None:
+    """The check and the new version are one transaction: of racing retries, one registers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    registry.register("race", regressor)  # the model exists, so every retry takes its row lock
+    registry.gc("race", keep=0)
+    with ThreadPoolExecutor(4) as pool:
+        made = list(pool.map(lambda _: registry.register("race", regressor, if_new=True).version, range(8)))
+    assert len(set(made)) == 1, made
+    assert [v.version for v in registry.search_versions("race").items] == made[:1]

@@ -1,18 +1,21 @@
 """The hostile-input corpus: what a careless client or an attacker sends gets a JSON 4xx with a message.
 
-One real server (uvicorn on a loopback port, credentials on) takes every case in turn; at the end it
-must still be serving. Cases found by fuzzing stay here so that they stay fixed.
+One real server (uvicorn on a loopback port, credentials on) takes every case in turn, and so does a real
+router in front of two such servers; at the end each must still be serving. Cases found by fuzzing stay
+here so that they stay fixed.
 """
 
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from mlpy.registry import ModelRegistry
 from mlpy_server import ServerSettings, create_app
@@ -35,6 +38,13 @@ class Case:
     headers: dict[str, str] = field(default_factory=lambda: dict(APP))
     statuses: tuple[int, ...] = (400, 422)
     words: str = ""
+    # What a router answers when that differs: a path it does not serve is its own JSON 404.
+    on_router: tuple[int, ...] | None = None
+
+    def expected(self, target: str) -> tuple[tuple[int, ...], str]:
+        if target == "router" and self.on_router is not None:
+            return self.on_router, ""
+        return self.statuses, self.words
 
 
 def nested(depth: int) -> bytes:
@@ -126,6 +136,13 @@ CASES = [
         "/models/lin:%C2%B2/reload",
         headers=dict(ADMIN),
         statuses=(404, 422),
+    ),
+    Case(
+        "a check mark as a model name",
+        "POST",
+        "/v2/models/%E2%9C%93/infer",
+        b'{"inputs": [' + TENSOR + b"]}",
+        statuses=(404,),
     ),
     Case("control characters in a path", "POST", "/v2/models/a%0D%0Ab/infer", b"{}", statuses=(400, 404)),
     # Credentials and methods.
@@ -219,46 +236,93 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
-    home: Path = tmp_path_factory.mktemp("hostile")
+def registry_with_lin(home: Path) -> ModelRegistry:
     registry = ModelRegistry(f"sqlite:///{home / 'store.db'}", str(home / "artifacts"))
     registry.register("lin", fitted_linear(), signature=SIGNATURE)
     registry.promote("lin", 1)
+    return registry
+
+
+def wait_ready(url: str) -> None:
+    with httpx.Client(base_url=url) as client:
+        deadline = time.monotonic() + 20
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, f"{url} never became ready"
+            time.sleep(0.05)
+
+
+KEYS = (f"ops:admin:{hash_key('ops-key')}", f"app:predict:{hash_key('app-key')}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
+    registry = registry_with_lin(tmp_path_factory.mktemp("hostile"))
     settings = ServerSettings(
         models=("lin",),
         store_url=registry.store.url,
         artifacts_url=registry.artifacts.root,
         max_body_bytes=MAX_BODY,
-        api_keys=(f"ops:admin:{hash_key('ops-key')}", f"app:predict:{hash_key('app-key')}"),
+        api_keys=KEYS,
     )
     with ThreadedServer(create_app(settings)) as running:
-        with httpx.Client(base_url=running.url) as client:
-            for _ in range(200):
-                if client.get("/readyz").status_code == 200:
-                    break
-                import time
-
-                time.sleep(0.05)
+        wait_ready(running.url)
         yield running
-        # Whatever came before, it still serves.
-        with httpx.Client(base_url=running.url) as client:
-            assert client.get("/readyz").status_code == 200
-            answer = client.post("/predict", json={"model": "lin", "features": [1, 2, 3]}, headers=APP)
-            assert answer.status_code == 200, answer.text
+        still_serving(running)
+
+
+@pytest.fixture(scope="module")
+def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
+    """A router (credentials on, the same body limit) in front of two servers of ``lin``."""
+    home: Path = tmp_path_factory.mktemp("hostile-router")
+    registry = registry_with_lin(home)
+    variant = ServerSettings(
+        models=("lin",), store_url=registry.store.url, artifacts_url=registry.artifacts.root
+    )
+    with ThreadedServer(create_app(variant)) as a, ThreadedServer(create_app(variant)) as b:
+        spec = {
+            "strategy": "weighted",
+            "metric": {"name": "error", "goal": "minimize", "type": "mean"},
+            "variants": [
+                {"name": "A", "weight": 50, "upstream": a.url},
+                {"name": "B", "weight": 50, "upstream": b.url},
+            ],
+        }
+        (home / "exp.yaml").write_text(yaml.safe_dump({"name": "lin-ab", "spec": spec}))
+        settings = ServerSettings(experiment=str(home / "exp.yaml"), max_body_bytes=MAX_BODY, api_keys=KEYS)
+        wait_ready(a.url)
+        wait_ready(b.url)
+        with ThreadedServer(create_app(settings)) as running:
+            wait_ready(running.url)
+            yield running
+            still_serving(running)
+
+
+def still_serving(running: ThreadedServer) -> None:
+    """Whatever came before, it still answers its probe and a prediction."""
+    with httpx.Client(base_url=running.url) as client:
+        assert client.get("/readyz").status_code == 200
+        answer = client.post("/predict", json={"model": "lin", "features": [1, 2, 3]}, headers=APP)
+        assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture(params=["server", "router"])
+def target(request: pytest.FixtureRequest) -> tuple[str, ThreadedServer]:
+    return request.param, request.getfixturevalue(request.param)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_request_gets_a_json_4xx(server: ThreadedServer, case: Case) -> None:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+def test_hostile_request_gets_a_json_4xx(target: tuple[str, ThreadedServer], case: Case) -> None:
+    kind, running = target
+    statuses, words = case.expected(kind)
+    with httpx.Client(base_url=running.url, timeout=30) as client:
         response = client.request(case.method, case.path, content=case.body, headers=case.headers)
-    assert response.status_code in case.statuses, response.text
+    assert response.status_code in statuses, response.text
     assert response.headers["content-type"].startswith("application/json"), response.text
     answer = response.json()
     assert isinstance(answer["error"], str), answer
     assert answer["error"], answer
     assert answer["code"], answer
-    assert case.words in answer["error"], answer
+    assert words in answer["error"], answer
 
 
 def test_a_chunked_body_over_the_limit_is_a_413_on_every_json_endpoint(server: ThreadedServer) -> None:
@@ -292,3 +356,12 @@ def test_a_header_split_by_a_raw_newline_is_refused(server: ThreadedServer) -> N
         sock.sendall(b"GET /models HTTP/1.1\r\nHost: x\r\nX-Request-ID: a\rb\r\n\r\n")
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+
+
+def test_a_wrong_method_names_every_method_of_the_path(server: ThreadedServer) -> None:
+    """Allow lists the methods of every route on the path (GET and DELETE here), not the first one's."""
+    with httpx.Client(base_url=server.url) as client:
+        response = client.patch("/models/lin", headers=ADMIN)
+    assert response.status_code == 405, response.text
+    assert {m.strip() for m in response.headers["allow"].split(",")} >= {"GET", "DELETE"}
+    assert response.json()["code"]

@@ -42,9 +42,9 @@ def dead_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         )
     )
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    from mlpy_operator.runtime import kube
+    from mlpy_operator import kube_client
 
-    kube.cache_clear()  # the client is made once per process; this test's kubeconfig, not another's
+    kube_client.cache_clear()  # the client is made once per process; this test's kubeconfig, not another's
     return kubeconfig
 
 
