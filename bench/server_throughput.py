@@ -4,8 +4,10 @@ Every server gets the same fitted LinearRegression (joblib for MLServer-sklearn,
 the same request bytes; wrk drives each with 16 connections and one thread. Server CPU per request
 comes from /proc/<pid>/stat (utime + stime of the server's process tree) before and after each run.
 
-    python bench/server_throughput.py            # everything (~4 minutes)
+    python bench/server_throughput.py            # everything (~9 minutes, the tree models included)
     python bench/server_throughput.py --quick    # shorter runs
+    python bench/server_throughput.py --only trees   # a forest and a boosting pipeline, with batching
+                                                     # and compiled inference (bench/server_trees.py)
     python bench/server_throughput.py --serve-minimal PORT MODEL   # (internal) the minimal route
     python bench/server_throughput.py --serve-echo PORT            # (internal) the bare echo
 
@@ -425,9 +427,10 @@ def main() -> None:
     parser.add_argument("--serve-echo", metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument(
         "--only",
-        choices=["all", "anchors", "mlpy", "router"],
+        choices=["all", "anchors", "mlpy", "router", "trees"],
         default="all",
-        help="run one group: anchors (MLServer, minimal route, echo), mlpy, or router",
+        help="run one group: anchors (MLServer, minimal route, echo), mlpy, router, or trees (a forest and"
+        " a boosting pipeline, bench/server_trees.py)",
     )
     args = parser.parse_args()
     if args.serve_minimal:
@@ -439,6 +442,9 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     seconds = 5 if args.quick else 10
+    if args.only == "trees":
+        _run_trees(5 if args.quick else 15)
+        return
     (BENCH / "results").mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="mlpy-bench-"))
     skops_path, joblib_path, sha = fit_model(folder)
@@ -564,6 +570,16 @@ def main() -> None:
     if args.only in ("all", "mlpy"):
         prices = in_process_prices(skops_path, sha, folder, one)
     report(results, load, prices)
+    if args.only == "all":
+        print("\n== tree models (bench/server_trees.py)", flush=True)
+        _run_trees(5 if args.quick else 15)
+
+
+def _run_trees(seconds: int) -> None:
+    """The rows of bench/server_trees.py: a forest and a boosting pipeline, where predict dominates."""
+    import server_trees
+
+    server_trees.run(seconds)
 
 
 def report(results: list[Result], load: tuple[float, float, float], in_process: dict[str, float]) -> None:

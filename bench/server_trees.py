@@ -15,6 +15,7 @@ that many rows per call.
 
     python bench/server_trees.py            # ~5 minutes
     python bench/server_trees.py --quick    # 5 s runs
+    python bench/server_throughput.py --only trees   # the same rows, as part of that benchmark
 
 Needs wrk and bench/.venv-mlserver (bench/server_throughput.py creates it). Results are printed and
 written to bench/results/server_trees.json.
@@ -26,6 +27,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -236,7 +238,13 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="5 s runs instead of 15 s")
     args = parser.parse_args()
-    seconds = 5 if args.quick else 15
+    run(5 if args.quick else 15)
+
+
+def run(seconds: int) -> None:
+    """Every row, each for ``seconds`` (``bench/server_throughput.py --only trees`` calls this too)."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
     (BENCH / "results").mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="mlpy-bench-trees-"))
     models = fit(folder)
