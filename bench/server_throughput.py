@@ -102,7 +102,12 @@ def ensure_mlserver() -> Path:
         return binary
     print(f"creating {MLSERVER_VENV} ({', '.join(MLSERVER_PINS)})", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(MLSERVER_VENV)], check=True)
-    subprocess.run([str(MLSERVER_VENV / "bin" / "pip"), "install", "-q", *MLSERVER_PINS], check=True)
+    # The same scikit-learn (and numpy) as this process, so both servers unpickle the same files alike.
+    import numpy
+    import sklearn
+
+    same = [f"scikit-learn=={sklearn.__version__}", f"numpy=={numpy.__version__}"]
+    subprocess.run([str(MLSERVER_VENV / "bin" / "pip"), "install", "-q", *MLSERVER_PINS, *same], check=True)
     return binary
 
 
