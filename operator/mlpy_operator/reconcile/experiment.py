@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlpy.audit import acting_as
-from mlpy.experiments import Evaluation, MirrorReport, StatsBackend, Strategy, evaluate, normalise
+from mlpy.experiments import (
+    Evaluation,
+    MirrorReport,
+    PublishedWeights,
+    StatsBackend,
+    Strategy,
+    evaluate,
+    normalise,
+)
 from mlpy_operator import audit_trail
 from mlpy_operator.builders import experiment as build
 from mlpy_operator.builders.common import PodDefaults
@@ -71,6 +79,16 @@ NO_STATS_STORE = (
 )
 
 
+def without_rolled_back(report: dict[str, Any], rollback: PublishedWeights, control: str) -> dict[str, Any]:
+    """A variant a guardrail rolled back never wins, as an aborted canary is never promoted in Flagger
+    or Argo Rollouts: a decision to ship it concludes with the control instead (``roll_back``)."""
+    winner = report["winner"]
+    if report["decision"] != "ship" or winner is None or rollback.weights.get(winner, 0.0) > 0:
+        return report
+    reason = f"{winner} led on the metric but its guardrails rolled it back ({rollback.reason})"
+    return {**report, "decision": "roll_back", "winner": control, "reasons": [reason]}
+
+
 def router_replicas(kube: Kube, namespace: str, spec: ExperimentSpec) -> int:
     """``spec.router.replicas``, else as many as the production version serves with (at least 1)."""
     if spec.router_replicas:
@@ -121,6 +139,8 @@ def reconcile_experiment(
             "winner": spec.variants[1] if canary.decision == "ship" else None,
             "reasons": [canary.reason],
         }
+    elif rollback is not None:
+        report = without_rolled_back(report, rollback, spec.config.control)
     if concluded_before and old.get("reasons"):
         report = {**report, "reasons": old["reasons"]}  # why it concluded stays said
     newly_decided: str | None = None
