@@ -9,6 +9,7 @@ from typing import Any
 from mlpy.audit import acting_as
 from mlpy.experiments import (
     Evaluation,
+    GuardrailWindows,
     MirrorReport,
     PublishedWeights,
     StatsBackend,
@@ -25,7 +26,13 @@ from mlpy_operator.conditions import condition, merge_conditions, now_iso
 from mlpy_operator.constants import API_VERSION
 from mlpy_operator.errors import SpecError, WaitingError
 from mlpy_operator.kube import Kube
-from mlpy_operator.reconcile.canary import canary_step, progress_status, publish_step, step_weights
+from mlpy_operator.reconcile.canary import (
+    CanaryOutcome,
+    canary_step,
+    progress_status,
+    publish_step,
+    step_weights,
+)
 from mlpy_operator.reconcile.modelversion import experiment_routes, reconcile_stable_service
 from mlpy_operator.specs import ExperimentSpec, object_ref
 
@@ -132,7 +139,8 @@ def reconcile_experiment(
     canary = None
     if spec.config.strategy is Strategy.canary and not concluded_before:
         # A canary decides by its steps and guardrails, not by the metric's test.
-        canary = canary_step(spec, old, rollback, now)
+        windows = GuardrailWindows.of(stats, spec.variants[1])
+        canary = canary_step(spec, old, rollback, now, windows)
         report = {
             **report,
             "decision": canary.decision,
@@ -209,13 +217,7 @@ def reconcile_experiment(
             "routers record samples in the shared statistics store" if stats_ok else NO_STATS_STORE,
             generation,
         ),
-        condition(
-            "Guardrails",
-            rollback is None,
-            "RolledBack" if rollback is not None else "Holding",
-            rollback.reason if rollback is not None else _guardrails_message(spec),
-            generation,
-        ),
+        _guardrails_condition(spec, rollback, canary, generation),
         condition(
             "Concluded",
             phase == "Concluded",
@@ -282,6 +284,17 @@ def _audit(
             reason="; ".join(status["reasons"]) or None,
             detail={"winner": status["winner"], "weights": status["weights"]},
         )
+
+
+def _guardrails_condition(
+    spec: ExperimentSpec, rollback: PublishedWeights | None, canary: CanaryOutcome | None, generation: int
+) -> dict[str, Any]:
+    """False once a guardrail rolled a candidate back, or while a breached window holds a canary's step."""
+    if rollback is not None:
+        return condition("Guardrails", False, "RolledBack", rollback.reason, generation)
+    if canary is not None and canary.progress.held:
+        return condition("Guardrails", False, "Breaching", canary.reason, generation)
+    return condition("Guardrails", True, "Holding", _guardrails_message(spec), generation)
 
 
 def _guardrails_message(spec: ExperimentSpec) -> str:

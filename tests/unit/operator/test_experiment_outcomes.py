@@ -9,6 +9,7 @@ import pytest
 
 from mlpy.experiments import VariantStats
 from mlpy.experiments.backends import MemoryStats
+from mlpy.experiments.guardrails import WINDOWS
 from mlpy_operator.builders import experiment as build
 from mlpy_operator.builders.common import PodDefaults
 from mlpy_operator.reconcile import experiment as exp_rec
@@ -84,6 +85,7 @@ def test_a_canary_that_completes_is_promoted_like_a_shipped_experiment(
             "canary": {"step": 1, "weight": 50.0, "since": since.isoformat()},
         },
     )
+    backend.add(KEY, {WINDOWS + "candidate": VariantStats(assigned=12, n=12)})  # all held
     monkeypatch.setattr(handler, "kube_client", lambda: kube)
     monkeypatch.setattr(handler, "stats_backend", lambda: backend)
     monkeypatch.setattr(handler, "config", _Config)
@@ -99,3 +101,42 @@ def test_a_canary_that_completes_is_promoted_like_a_shipped_experiment(
     kube.patch_status("Experiment", "ab", NS, status)  # what kopf writes back
     reconcile_stable_service(kube, NS, "credit")  # type: ignore[arg-type]
     assert selector(kube) == {"mlpy.io/modelversion": "credit-v2"}
+
+
+def test_a_breached_window_holds_a_canarys_step_and_it_resumes_once_its_windows_hold() -> None:
+    """One breached window of the candidate, not yet the ``consecutive`` that roll it back: the step
+    holds (the Guardrails condition says why, and a Warning Event once), and starts again; after an
+    interval of windows that held, the rollout resumes. A step with no window judged waits."""
+    from mlpy_operator.reconcile.canary import newly_held
+
+    kube, backend = FakeKube(), MemoryStats()
+    version(kube, "credit-v1", "production")
+    version(kube, "credit-v2", "none")
+    canary = {"stepWeight": 25, "maxWeight": 50, "intervalSeconds": 60}
+    body = weighted_experiment(kube, strategy="canary", guardrails={"maxErrorRate": 0.05}, canary=canary)
+    now, status = datetime(2026, 12, 2, tzinfo=UTC), {}
+
+    def tick(seconds: int, *, judged: int = 0, breached: int = 0) -> tuple[str, float, str, str]:
+        """The routers judged windows meanwhile; ``seconds`` later the operator reconciles."""
+        nonlocal now, status
+        backend.add(KEY, {WINDOWS + "candidate": VariantStats(judged, 0.0, judged, float(breached))})
+        now += timedelta(seconds=seconds)
+        old = status
+        status, _ = exp_rec.reconcile_experiment(
+            kube, {**body, "status": old}, defaults=DEFAULTS, backend=backend, now=now
+        )
+        guardrails = next(c for c in status["conditions"] if c["type"] == "Guardrails")
+        held = newly_held(old, status)
+        return guardrails["reason"], status["canary"]["weight"], held or "", status["reasons"][0]
+
+    assert tick(0)[:3] == ("Holding", 25.0, "")
+    reason, weight, event, said = tick(60)  # no window judged in the step: it waits
+    assert (reason, weight, event) == ("Holding", 25.0, "")
+    assert "waiting for a guardrail window to judge (one needs 20 requests" in said
+    reason, weight, event, said = tick(10, judged=3, breached=1)
+    assert (reason, weight) == ("Breaching", 25.0)
+    assert "held: a guardrail window of the candidate breached" in said
+    assert event == said  # said once, as a Warning Event
+    assert tick(55, judged=5)[:3] == ("Breaching", 25.0, "")  # 65 s since the step began, 55 since the breach
+    assert tick(5, judged=1)[:3] == ("Holding", 50.0, "")  # an interval that held: the next step
+    assert status["phase"] == "Running"
