@@ -114,6 +114,7 @@ def advance(
     if seen.judged <= progress.judged:
         return CanaryMove(progress, waiting="unjudged")
     if progress.weight >= steps.max_weight:
-        return CanaryMove(progress, complete=True)
+        held = replace(progress, judged=seen.judged, breached=seen.breached, held=False)
+        return CanaryMove(held, complete=True)
     weight = min(steps.max_weight, progress.weight + steps.step_weight)
     return CanaryMove(CanaryProgress(progress.step + 1, weight, now, seen.judged, seen.breached))

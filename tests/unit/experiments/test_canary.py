@@ -55,6 +55,12 @@ def test_a_breached_window_holds_the_step_until_an_interval_of_windows_holds() -
     resumed = advance(steps, again.progress, later + timedelta(seconds=160), GuardrailWindows(26, 26, 2))
     assert (resumed.progress.step, resumed.progress.weight, resumed.progress.held) == (2, 40.0, False)
     assert resumed.waiting is None
+    # At the maximum, a breach holds it too; an interval that held then completes it, no longer held.
+    top = advance(steps, resumed.progress, later + timedelta(seconds=220), GuardrailWindows(30, 30, 2))
+    top = advance(steps, top.progress, later + timedelta(seconds=230), GuardrailWindows(31, 31, 3))
+    assert (top.progress.weight, top.complete, top.progress.held) == (50.0, False, True)
+    done = advance(steps, top.progress, later + timedelta(seconds=290), GuardrailWindows(37, 37, 3))
+    assert (done.complete, done.progress.held) == (True, False)
 
 
 def test_a_step_without_a_judged_window_waits_for_one() -> None:
