@@ -8,12 +8,16 @@ stops at its first decision, or at 400 batches (80,000 units) without one.
     python bench/experiments_bandit.py            # 200 runs per row, 500 for two equal variants: minutes
     python bench/experiments_bandit.py --quick    # 8 runs per row, seconds (shorter A/A horizon)
     python bench/experiments_bandit.py --max-expected-loss 0.0002   # another threshold for the bandits
+
+It ends by checking issue 17's five bounds, one PASS or FAIL line each, and exits 1 when one fails (with
+--quick the runs are too few for the bounds to mean much: a FAIL there is a hint, not a verdict).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 
 from mlpy.experiments import (
@@ -74,6 +78,45 @@ def decisions_table(title: str, rows: list[tuple[str, RepeatedResult]]) -> None:
         )
 
 
+def bounds(
+    two: dict[str, RepeatedResult], equal: RepeatedResult, four: dict[str, RepeatedResult]
+) -> list[tuple[bool, str]]:
+    """Issue 17's five bounds on these results: whether each holds, and what it says with the figures."""
+    weighted, thompson = two["weighted"], two["thompson"]
+    split, top_two = four["equal"], four["top-two"]
+    ratio = thompson.median_units / weighted.median_units
+    return [
+        (
+            ratio <= 2,
+            f"thompson's median units to a decision: {units(thompson.median_units)}, {ratio:.2f}x the "
+            f"weighted split's {units(weighted.median_units)} (bound: <= 2x)",
+        ),
+        (
+            thompson.mean_best_share >= 0.7,
+            f"thompson's traffic to the better arm: {thompson.mean_best_share:.1%} (bound: >= 70%)",
+        ),
+        (thompson.wrong_rate <= 0.05, f"thompson's wrong winners: {thompson.wrong_rate:.1%} (bound: <= 5%)"),
+        (
+            equal.ship_rate <= 0.05,
+            f"two equal arms: thompson shipped a winner in {equal.ship_rate:.1%} of {equal.runs} runs "
+            "(bound: <= 5%)",
+        ),
+        (
+            top_two.median_units < split.median_units,
+            f"four variants: top-two-thompson's median units {units(top_two.median_units)}, the equal "
+            f"split's {units(split.median_units)} (bound: fewer)",
+        ),
+    ]
+
+
+def check(found: list[tuple[bool, str]]) -> bool:
+    """Print PASS or FAIL per bound; whether all hold."""
+    print("\nissue 17's bounds")
+    for held, said in found:
+        print(f"{'PASS' if held else 'FAIL'}  {said}")
+    return all(held for held, _ in found)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -105,11 +148,12 @@ def main() -> None:
     horizon = equal_steps * 200
     print(f"\ntwo equal variants, A=B=0.10: {equal_runs} runs of up to {horizon:,} units")
     print(f"{'':<50}{'shipped a winner':>18}{'any decision':>14}")
+    equal: dict[Strategy, RepeatedResult] = {}
     for name, strategy in (
         ("anchor: weighted 50/50 (always-valid test)", Strategy.weighted),
         (label(Strategy.thompson_sampling), Strategy.thompson_sampling),
     ):
-        r = run(EQUAL, strategy, equal_runs, equal_steps)
+        r = equal[strategy] = run(EQUAL, strategy, equal_runs, equal_steps)
         print(f"{name:<50}{r.ship_rate:>18.1%}{r.decided_rate:>14.1%}")
 
     four = [
@@ -119,6 +163,13 @@ def main() -> None:
     ]
     decisions_table(f"four variants, 0.10 0.10 0.11 0.13: {runs} runs", four)
     print(f"\n{time.perf_counter() - started:.0f} s")
+    found = bounds(
+        {"weighted": two[0][1], "thompson": two[1][1]},
+        equal[Strategy.thompson_sampling],
+        {"equal": four[0][1], "top-two": four[1][1]},
+    )
+    if not check(found):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mlpy.experiments.analysis import Analysis, Decision, StoppingRule, analyse
     from mlpy.experiments.backends import StatsBackend, open_backend
     from mlpy.experiments.bandit_stopping import DEFAULT_MAX_EXPECTED_LOSS, BanditCheck, bandit_check
-    from mlpy.experiments.canary import CanaryProgress, CanarySteps, advance
+    from mlpy.experiments.canary import CanaryMove, CanaryProgress, CanarySteps, advance
     from mlpy.experiments.definition import ExperimentConfig, parse_duration
     from mlpy.experiments.errors import ExperimentError, InvalidExperimentError
     from mlpy.experiments.guardrails import (
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         Breach,
         Guardrails,
         GuardrailWatch,
+        GuardrailWindows,
         VariantFairness,
         without,
     )
@@ -62,6 +63,7 @@ __all__ = [
     "Analysis",
     "BanditCheck",
     "Breach",
+    "CanaryMove",
     "CanaryProgress",
     "CanarySteps",
     "Correction",
@@ -73,6 +75,7 @@ __all__ = [
     "ExperimentRepository",
     "Goal",
     "GuardrailWatch",
+    "GuardrailWindows",
     "Guardrails",
     "InvalidExperimentError",
     "MetricSource",
@@ -115,6 +118,7 @@ _HOMES = {
     "Breach": "mlpy.experiments.guardrails",
     "FAIRNESS_GAPS": "mlpy.experiments.guardrails",
     "VariantFairness": "mlpy.experiments.guardrails",
+    "CanaryMove": "mlpy.experiments.canary",
     "CanaryProgress": "mlpy.experiments.canary",
     "CanarySteps": "mlpy.experiments.canary",
     "DEFAULT_EPSILON": "mlpy.experiments.allocation",
@@ -129,6 +133,7 @@ _HOMES = {
     "ExperimentRepository": "mlpy.experiments.repository",
     "Goal": "mlpy.experiments.metrics",
     "GuardrailWatch": "mlpy.experiments.guardrails",
+    "GuardrailWindows": "mlpy.experiments.guardrails",
     "Guardrails": "mlpy.experiments.guardrails",
     "InvalidExperimentError": "mlpy.experiments.errors",
     "MetricSource": "mlpy.experiments.metrics",

@@ -3,18 +3,22 @@
 As in Flagger or Argo Rollouts, the candidate starts at ``stepWeight`` percent of the traffic and gains
 ``stepWeight`` more every ``interval`` until ``maxWeight``; held there for one more interval, it wins and
 the experiment concludes by promotion. The guardrails (mlpy.experiments.guardrails) judge it all along:
-a breach rolls it back and ends the rollout. The operator advances the steps on its clock and publishes
-each step's weights to the routers through the statistics backend; a router alone holds the first step.
+``consecutive`` breached windows roll it back and end the rollout; a single breached window holds the
+step, which starts again and advances only after a whole interval whose windows held (as Flagger does
+not advance a canary whose checks fail), and a step with no window judged yet (too little traffic to
+judge) waits for one. The operator advances the steps on its clock and publishes each step's weights to
+the routers through the statistics backend; a router alone holds the first step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from mlpy.experiments.errors import InvalidExperimentError
+from mlpy.experiments.guardrails import GuardrailWindows
 
 
 @dataclass(frozen=True)
@@ -66,25 +70,51 @@ class CanarySteps:
 
 @dataclass(frozen=True)
 class CanaryProgress:
-    """Where the rollout stands: the step, the candidate's weight, and since when."""
+    """Where the rollout stands: the step, the candidate's weight, and since when; the candidate's
+    guardrail windows judged and breached by then; and whether a breached window holds this step."""
 
     step: int
     weight: float
     since: datetime
+    judged: int = 0
+    breached: int = 0
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class CanaryMove:
+    """The rollout after a call of :func:`advance`: complete (it wins), or why the step waits, if it does
+    (``breached``: a window breached at this step; ``unjudged``: none judged at it yet)."""
+
+    progress: CanaryProgress
+    complete: bool = False
+    waiting: str | None = None
 
 
 def advance(
-    steps: CanarySteps, progress: CanaryProgress | None, now: datetime
-) -> tuple[CanaryProgress, bool]:
-    """The rollout at ``now``, and whether it is complete (held at ``maxWeight`` for an interval).
+    steps: CanarySteps,
+    progress: CanaryProgress | None,
+    now: datetime,
+    windows: GuardrailWindows | None = None,
+) -> CanaryMove:
+    """The rollout at ``now``, given the candidate's guardrail windows so far (from every router).
 
-    Called while the guardrails hold; one step at most per call, so a late reconcile never skips one.
+    Called while no guardrail has rolled the candidate back; one step at most per call, so a late
+    reconcile never skips one. A breached window starts the step again; a step advances (or, at
+    ``maxWeight``, completes) once it has lasted an interval in which windows were judged, all holding.
     """
+    seen = windows or GuardrailWindows()
     if progress is None:
-        return CanaryProgress(1, steps.step_weight, now), False
+        return CanaryMove(CanaryProgress(1, steps.step_weight, now, seen.judged, seen.breached))
+    if seen.breached > progress.breached:
+        again = replace(progress, since=now, judged=seen.judged, breached=seen.breached, held=True)
+        return CanaryMove(again, waiting="breached")
     if (now - progress.since).total_seconds() < steps.interval_s:
-        return progress, False
+        return CanaryMove(progress, waiting="breached" if progress.held else None)
+    if seen.judged <= progress.judged:
+        return CanaryMove(progress, waiting="unjudged")
     if progress.weight >= steps.max_weight:
-        return progress, True
+        held = replace(progress, judged=seen.judged, breached=seen.breached, held=False)
+        return CanaryMove(held, complete=True)
     weight = min(steps.max_weight, progress.weight + steps.step_weight)
-    return CanaryProgress(progress.step + 1, weight, now), False
+    return CanaryMove(CanaryProgress(progress.step + 1, weight, now, seen.judged, seen.breached))

@@ -7,7 +7,8 @@ failed (a 5xx answer, a timeout, an unreachable variant) and their latency. Ever
 closes the window; a variant that breaches a bound in ``consecutive`` windows in a row (each with at
 least ``min_requests`` requests, so a handful of calls cannot trip it) is rolled back: its weight goes
 to 0 on every replica (published through the statistics backend, with the reason) and the experiment
-says so. The control is production and is never rolled back by its own guardrails.
+says so. The control is production and is never rolled back by its own guardrails. Every window closed
+is also counted in the backend (``WINDOWS``): a canary's step advances only after windows that held.
 
 The fairness gap (``maxFairnessGap``, of ``fairnessMetric``) is not counted by the router itself: it is
 read from the prediction log's labelled rows of each variant since the experiment began (the variants'
@@ -25,7 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpy.experiments.errors import InvalidExperimentError
+from mlpy.experiments.stats import VariantStats
 
+#: Each candidate's windows travel to the operator beside the variants' statistics, additive, under
+#: this prefix and its name (a variant name is a DNS label and cannot start with ``~``, as the mirror's):
+#: ``assigned`` counts windows closed, ``n`` those judged (enough requests) and ``total`` those breached.
+WINDOWS = "~guardrails-"
 #: Latencies kept per variant and window for the p99 (a uniform sample beyond that).
 SAMPLE_SIZE = 5000
 #: The gaps a fairness guardrail may bound (fairlearn's names, as mlpy.monitoring reports them).
@@ -129,6 +135,21 @@ class _Window:
 
 
 @dataclass(frozen=True)
+class GuardrailWindows:
+    """A candidate's guardrail windows closed by every router replica so far: a canary's step advances
+    only when its windows held (operator/mlpy_operator/reconcile/canary.py)."""
+
+    closed: int = 0
+    judged: int = 0
+    breached: int = 0
+
+    @classmethod
+    def of(cls, stats: Mapping[str, VariantStats], variant: str) -> GuardrailWindows:
+        found = stats.get(WINDOWS + variant, VariantStats())
+        return cls(found.assigned, found.n, round(found.total))
+
+
+@dataclass(frozen=True)
 class Breach:
     """A variant to roll back, and why (said in the experiment's status and its Warning Event)."""
 
@@ -148,6 +169,7 @@ class GuardrailWatch:
         self._random = random.Random(seed)
         self.breaches = dict.fromkeys(candidates, 0)
         self.last: dict[str, dict[str, Any]] = {}
+        self._windows: dict[str, VariantStats] = {}
 
     def observe(self, variant: str, seconds: float, failed: bool) -> None:
         window = self._open.get(variant)
@@ -180,6 +202,8 @@ class GuardrailWatch:
                 self.breaches[name] += 1
             else:
                 self.breaches[name] = 0
+            judged = VariantStats(assigned=1, n=int(problems is not None), total=float(bool(problems)))
+            self._windows[WINDOWS + name] = self._windows.get(WINDOWS + name, VariantStats()) + judged
             p99 = window.p99_ms()
             self.last[name] = {
                 "requests": window.requests,
@@ -196,6 +220,16 @@ class GuardrailWatch:
                     f"windows of {self.guardrails.interval_s:g}s: {'; '.join(problems)}",
                 )
         return found
+
+    def take_windows(self) -> dict[str, VariantStats]:
+        """The windows closed since the last call, for the statistics backend's ``add``."""
+        taken, self._windows = self._windows, {}
+        return taken
+
+    def keep_windows(self, windows: Mapping[str, VariantStats]) -> None:
+        """Windows a failed ``add`` could not deliver: they go out with the next ones."""
+        for name, counts in windows.items():
+            self._windows[name] = self._windows.get(name, VariantStats()) + counts
 
     def _problems(self, window: _Window) -> list[str] | None:
         bounds = self.guardrails

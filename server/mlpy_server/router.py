@@ -163,6 +163,13 @@ class ABRouter:
         breach = self.guardrails.close_window(fairness)
         if breach is not None and self.experiment.current_weights().get(breach.variant, 0.0) > 0:
             await anyio.to_thread.run_sync(self._roll_back, breach)
+        # Every window judged, for the operator: a canary's step advances only once they hold.
+        windows = self.guardrails.take_windows()
+        try:
+            await anyio.to_thread.run_sync(self.plan.backend.add, self.plan.name, windows)
+        except MlpyError:
+            self.guardrails.keep_windows(windows)  # sent with the next window's
+            raise
 
     def _roll_back(self, breach: Breach) -> None:
         weights = without(self.experiment.current_weights(), breach.variant, self.plan.config.control)

@@ -14,6 +14,7 @@ from mlpy_operator.handlers.errors import announce, handled, reconciling
 from mlpy_operator.handlers.triggers import on_spec
 from mlpy_operator.kube import Kube
 from mlpy_operator.reconcile import experiment as rec
+from mlpy_operator.reconcile.canary import newly_held
 from mlpy_operator.reconcile.modelversion import reconcile_stable_service
 from mlpy_operator.runtime import config, kube_client, stats_backend
 from mlpy_operator.specs import ExperimentSpec
@@ -63,18 +64,25 @@ def _reconcile(body: dict[str, Any]) -> dict[str, Any]:
         )
     if winner is not None:
         status = _announce(api, body, spec, status, winner)
-    rolled_back = rec.newly_rolled_back(body.get("status") or {}, status)
-    if rolled_back is not None:
-        # A Warning Event and a log line; the condition says it too, and the stable Service still
-        # routes through the router, which sends the variant nothing.
-        log.warning("Experiment %s: %s", body["metadata"].get("name"), rolled_back)
-        try:
-            api.event(body, "RolledBack", rolled_back, warning=True)
-        except ApiException as exc:  # the Event is a courtesy: the condition and the log line stay
-            log.warning("could not post the RolledBack Event (%s)", exc.status)
+    old = body.get("status") or {}
+    # The Guardrails condition says both too; after a rollback the stable Service still routes
+    # through the router, which sends the variant nothing.
+    _warn(api, body, "RolledBack", rec.newly_rolled_back(old, status))
+    _warn(api, body, "CanaryHeld", newly_held(old, status))
     if status.get("conditions") and not _stats_configured(status):
         announce(api, body, "NotConfigured", rec.NO_STATS_STORE)
     return status
+
+
+def _warn(api: Kube, body: dict[str, Any], reason: str, message: str | None) -> None:
+    """A Warning Event and a log line, when there is something to say."""
+    if message is None:
+        return
+    log.warning("Experiment %s: %s", body["metadata"].get("name"), message)
+    try:
+        api.event(body, reason, message, warning=True)
+    except ApiException as exc:  # the Event is a courtesy: the condition and the log line stay
+        log.warning("could not post the %s Event (%s)", reason, exc.status)
 
 
 def _stats_configured(status: dict[str, Any]) -> bool:

@@ -1,5 +1,6 @@
-"""A canary's steps on the operator's clock: advance while the guardrails hold, publish each step's
-weights to the routers, conclude when the candidate has held its maximum weight for an interval."""
+"""A canary's steps on the operator's clock: advance while the guardrails hold (each step waits for an
+interval of guardrail windows that held, judged by the routers), publish each step's weights to the
+routers, conclude when the candidate has held its maximum weight for an interval."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from mlpy.experiments import (
     CanaryProgress,
     ExperimentConfig,
+    GuardrailWindows,
     PublishedWeights,
     StatsBackend,
     advance,
@@ -29,20 +31,36 @@ class CanaryOutcome:
 
 def progress_status(progress: CanaryProgress) -> dict[str, Any]:
     """The rollout's place as ``status.canary`` keeps it between reconciles."""
-    return {"step": progress.step, "weight": progress.weight, "since": progress.since.isoformat()}
+    return {
+        "step": progress.step,
+        "weight": progress.weight,
+        "since": progress.since.isoformat(),
+        "guardrailWindows": {"judged": progress.judged, "breached": progress.breached},
+        "held": progress.held,
+    }
 
 
 def progress_from_status(data: Mapping[str, Any] | None) -> CanaryProgress | None:
     """The rollout's place from ``status.canary``; None before its first step."""
     if not data:
         return None
+    windows = data.get("guardrailWindows") or {}
     return CanaryProgress(
-        int(data["step"]), float(data["weight"]), datetime.fromisoformat(str(data["since"]))
+        int(data["step"]),
+        float(data["weight"]),
+        datetime.fromisoformat(str(data["since"])),
+        judged=int(windows.get("judged", 0)),
+        breached=int(windows.get("breached", 0)),
+        held=bool(data.get("held", False)),
     )
 
 
 def canary_step(
-    spec: ExperimentSpec, status: dict[str, Any], rollback: PublishedWeights | None, now: datetime
+    spec: ExperimentSpec,
+    status: dict[str, Any],
+    rollback: PublishedWeights | None,
+    now: datetime,
+    windows: GuardrailWindows,
 ) -> CanaryOutcome:
     steps = spec.config.canary
     before = progress_from_status(status.get("canary"))
@@ -51,17 +69,37 @@ def canary_step(
         return CanaryOutcome(
             progress, "roll_back", f"canary stopped at {progress.weight:g}%: {rollback.reason}"
         )
-    progress, complete = advance(steps, before, now)
-    if complete:
+    move = advance(steps, before, now, windows)
+    progress = move.progress
+    if move.complete:
         return CanaryOutcome(
             progress,
             "ship",
             f"the candidate held {progress.weight:g}% of the traffic for {steps.interval_s:g}s with its "
             "guardrails holding",
         )
-    return CanaryOutcome(
-        progress, "keep_running", f"canary step {progress.step}: the candidate takes {progress.weight:g}%"
-    )
+    said = f"canary step {progress.step}: the candidate takes {progress.weight:g}%"
+    if move.waiting == "breached":
+        said += (
+            f"; held: a guardrail window of the candidate breached (since {progress.since:%H:%M:%S}), "
+            f"the step advances after {steps.interval_s:g}s of windows that hold"
+        )
+    elif move.waiting == "unjudged":
+        said += (
+            "; waiting for a guardrail window to judge (one needs "
+            f"{spec.config.guardrails.min_requests} requests to the candidate)"
+        )
+    return CanaryOutcome(progress, "keep_running", said)
+
+
+def newly_held(old: dict[str, Any], status: dict[str, Any]) -> str | None:
+    """The reason of a canary step held by a breached window the previous status did not show yet (an
+    Event says it once per breach seen)."""
+    now, before = status.get("canary") or {}, old.get("canary") or {}
+    breached = (now.get("guardrailWindows") or {}).get("breached", 0)
+    if not now.get("held") or breached <= (before.get("guardrailWindows") or {}).get("breached", 0):
+        return None
+    return str((status.get("reasons") or ["canary step held"])[0])
 
 
 def step_weights(spec: ExperimentSpec, progress: CanaryProgress) -> dict[str, float]:

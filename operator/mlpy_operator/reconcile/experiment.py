@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlpy.audit import acting_as
-from mlpy.experiments import Evaluation, MirrorReport, StatsBackend, Strategy, evaluate, normalise
+from mlpy.experiments import (
+    Evaluation,
+    GuardrailWindows,
+    MirrorReport,
+    PublishedWeights,
+    StatsBackend,
+    Strategy,
+    evaluate,
+    normalise,
+)
 from mlpy_operator import audit_trail
 from mlpy_operator.builders import experiment as build
 from mlpy_operator.builders.common import PodDefaults
@@ -17,7 +26,13 @@ from mlpy_operator.conditions import condition, merge_conditions, now_iso
 from mlpy_operator.constants import API_VERSION
 from mlpy_operator.errors import SpecError, WaitingError
 from mlpy_operator.kube import Kube
-from mlpy_operator.reconcile.canary import canary_step, progress_status, publish_step, step_weights
+from mlpy_operator.reconcile.canary import (
+    CanaryOutcome,
+    canary_step,
+    progress_status,
+    publish_step,
+    step_weights,
+)
 from mlpy_operator.reconcile.modelversion import experiment_routes, reconcile_stable_service
 from mlpy_operator.specs import ExperimentSpec, object_ref
 
@@ -71,6 +86,16 @@ NO_STATS_STORE = (
 )
 
 
+def without_rolled_back(report: dict[str, Any], rollback: PublishedWeights, control: str) -> dict[str, Any]:
+    """A variant a guardrail rolled back never wins, as an aborted canary is never promoted in Flagger
+    or Argo Rollouts: a decision to ship it concludes with the control instead (``roll_back``)."""
+    winner = report["winner"]
+    if report["decision"] != "ship" or winner is None or rollback.weights.get(winner, 0.0) > 0:
+        return report
+    reason = f"{winner} led on the metric but its guardrails rolled it back ({rollback.reason})"
+    return {**report, "decision": "roll_back", "winner": control, "reasons": [reason]}
+
+
 def router_replicas(kube: Kube, namespace: str, spec: ExperimentSpec) -> int:
     """``spec.router.replicas``, else as many as the production version serves with (at least 1)."""
     if spec.router_replicas:
@@ -114,13 +139,16 @@ def reconcile_experiment(
     canary = None
     if spec.config.strategy is Strategy.canary and not concluded_before:
         # A canary decides by its steps and guardrails, not by the metric's test.
-        canary = canary_step(spec, old, rollback, now)
+        windows = GuardrailWindows.of(stats, spec.variants[1])
+        canary = canary_step(spec, old, rollback, now, windows)
         report = {
             **report,
             "decision": canary.decision,
             "winner": spec.variants[1] if canary.decision == "ship" else None,
             "reasons": [canary.reason],
         }
+    elif rollback is not None:
+        report = without_rolled_back(report, rollback, spec.config.control)
     if concluded_before and old.get("reasons"):
         report = {**report, "reasons": old["reasons"]}  # why it concluded stays said
     newly_decided: str | None = None
@@ -189,13 +217,7 @@ def reconcile_experiment(
             "routers record samples in the shared statistics store" if stats_ok else NO_STATS_STORE,
             generation,
         ),
-        condition(
-            "Guardrails",
-            rollback is None,
-            "RolledBack" if rollback is not None else "Holding",
-            rollback.reason if rollback is not None else _guardrails_message(spec),
-            generation,
-        ),
+        _guardrails_condition(spec, rollback, canary, generation),
         condition(
             "Concluded",
             phase == "Concluded",
@@ -262,6 +284,17 @@ def _audit(
             reason="; ".join(status["reasons"]) or None,
             detail={"winner": status["winner"], "weights": status["weights"]},
         )
+
+
+def _guardrails_condition(
+    spec: ExperimentSpec, rollback: PublishedWeights | None, canary: CanaryOutcome | None, generation: int
+) -> dict[str, Any]:
+    """False once a guardrail rolled a candidate back, or while a breached window holds a canary's step."""
+    if rollback is not None:
+        return condition("Guardrails", False, "RolledBack", rollback.reason, generation)
+    if canary is not None and canary.progress.held:
+        return condition("Guardrails", False, "Breaching", canary.reason, generation)
+    return condition("Guardrails", True, "Holding", _guardrails_message(spec), generation)
 
 
 def _guardrails_message(spec: ExperimentSpec) -> str:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from mlpy.experiments import ExperimentConfig, Guardrails, GuardrailWatch, InvalidExperimentError, without
+from mlpy.experiments import (
+    ExperimentConfig,
+    Guardrails,
+    GuardrailWatch,
+    GuardrailWindows,
+    InvalidExperimentError,
+    VariantStats,
+    without,
+)
+from mlpy.experiments.guardrails import WINDOWS
 
 
 def fill(watch: GuardrailWatch, variant: str, requests: int, errors: int = 0, seconds: float = 0.01) -> None:
@@ -32,6 +41,24 @@ def test_a_variant_is_rolled_back_after_consecutive_breaches_only() -> None:
     assert breach.variant == "B"
     assert "error rate 25.0% above 5.0%" in breach.reason
     assert "3 consecutive windows" in breach.reason
+
+
+def test_every_window_closed_is_counted_for_the_operator_and_a_failed_send_is_kept() -> None:
+    """Closed, judged and breached windows per candidate, additive (a canary's steps wait on them)."""
+    watch = GuardrailWatch(Guardrails(max_error_rate=0.05, min_requests=20), ["B", "C"])
+    fill(watch, "B", 40, errors=10)
+    fill(watch, "C", 40)
+    watch.close_window()
+    fill(watch, "B", 5)  # too few to judge
+    watch.close_window()
+    taken = watch.take_windows()
+    assert taken == {WINDOWS + "B": VariantStats(2, 0.0, 1, 1.0), WINDOWS + "C": VariantStats(2, 0.0, 1, 0.0)}
+    assert GuardrailWindows.of(taken, "B") == GuardrailWindows(closed=2, judged=1, breached=1)
+    assert GuardrailWindows.of(taken, "D") == GuardrailWindows()
+    assert watch.take_windows() == {}
+    watch.keep_windows(taken)  # the backend was unreachable: sent with the next windows
+    watch.close_window()
+    assert watch.take_windows()[WINDOWS + "C"] == VariantStats(3, 0.0, 1, 0.0)
 
 
 def test_the_p99_bound_and_the_control_is_never_judged() -> None:

@@ -334,8 +334,9 @@ def test_a_canary_steps_on_the_operators_clock_and_the_routers_follow() -> None:
 
     import yaml
 
-    from mlpy.experiments import Experiment, ExperimentConfig
+    from mlpy.experiments import Experiment, ExperimentConfig, VariantStats
     from mlpy.experiments.backends import MemoryStats
+    from mlpy.experiments.guardrails import WINDOWS
     from mlpy_operator.builders import experiment as build
     from mlpy_operator.builders.common import PodDefaults
 
@@ -364,6 +365,8 @@ def test_a_canary_steps_on_the_operators_clock_and_the_routers_follow() -> None:
             assert router.current_weights() == {"control": 0.75, "candidate": 0.25}
         seen.append((status["phase"], router.refresh()["candidate"], status["canary"]["weight"]))
         now += timedelta(seconds=60)
+        # The routers judged the candidate's guardrail windows meanwhile: all held.
+        backend.add(build.stats_key(NS, "ab"), {WINDOWS + "candidate": VariantStats(assigned=6, n=6)})
     assert seen == [
         ("Running", 0.25, 25.0),
         ("Running", 0.5, 50.0),
@@ -447,7 +450,16 @@ def test_a_canarys_place_survives_the_round_trip_through_its_status() -> None:
     from mlpy.experiments import CanaryProgress
     from mlpy_operator.reconcile.canary import progress_from_status, progress_status
 
-    progress = CanaryProgress(3, 45.0, datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
-    assert progress_status(progress) == {"step": 3, "weight": 45.0, "since": "2026-12-03T08:00:00+00:00"}
+    progress = CanaryProgress(3, 45.0, datetime(2026, 12, 3, 8, 0, tzinfo=UTC), 12, 1, held=True)
+    assert progress_status(progress) == {
+        "step": 3,
+        "weight": 45.0,
+        "since": "2026-12-03T08:00:00+00:00",
+        "guardrailWindows": {"judged": 12, "breached": 1},
+        "held": True,
+    }
     assert progress_from_status(progress_status(progress)) == progress
     assert progress_from_status(None) is None
+    # A status written before the guardrail windows were kept: none seen, not held.
+    older = {"step": 3, "weight": 45.0, "since": "2026-12-03T08:00:00+00:00"}
+    assert progress_from_status(older) == CanaryProgress(3, 45.0, progress.since)

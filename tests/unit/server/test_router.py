@@ -10,6 +10,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from mlpy.experiments import GuardrailWindows
 from mlpy_server import ServerSettings, create_app
 from mlpy_server.auth import hash_key
 from mlpy_server.errors import ServerConfigError
@@ -284,6 +285,9 @@ def test_a_failing_variant_is_rolled_back_by_its_guardrails(
         assert "variant B breached its guardrails in 2 consecutive windows" in shown["pinned"]["reason"]
         assert "error rate 100.0% above 10.0%" in shown["pinned"]["reason"]
         assert shown["guardrails"]["variants"]["B"]["errors"] >= 3
+        router = client.app.state.mlpy.router  # type: ignore[attr-defined]
+        windows = GuardrailWindows.of(router.plan.backend.load(router.plan.name), "B")
+        assert windows.breached >= 1  # every window judged reaches the operator too, through the backend
         for _ in range(10):
             answer = client.post("/predict", json={"features": [1, 2, 3]}, headers=ADMIN)
             assert answer.status_code == 200
