@@ -138,6 +138,31 @@ def router(
     return wait_until_ready(serve_app(create_app(ServerSettings(experiment=str(path)))).url)
 
 
+def test_an_integer_label_classifier_declares_the_int64_labels_it_answers(
+    registry: ModelRegistry,
+    make_settings: Callable[..., ServerSettings],
+    serve_app: Callable[[Any], ThreadedServer],
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.random.default_rng(2).normal(size=(90, 3))
+    registry.register("digits", LogisticRegression().fit(x, np.digitize(x[:, 0], [-0.5, 0.5])))
+    registry.promote("digits", 1)
+    url = wait_until_ready(serve_app(create_app(make_settings(models=("digits",)))).url)
+    outputs = {o["name"]: o for o in client(url).get_model_metadata("digits")["outputs"]}
+    assert outputs == {
+        "predict": {"name": "predict", "datatype": "INT64", "shape": [-1]},
+        "predict_proba": {"name": "predict_proba", "datatype": "FP64", "shape": [-1, 3]},
+    }
+    tensor = triton.InferInput("input-0", list(ROWS.shape), "FP64")
+    tensor.set_data_from_numpy(ROWS)
+    result = client(url).infer("digits", [tensor])
+    for name, declared in outputs.items():  # every output answers in the datatype the metadata declares
+        assert result.get_output(name)["datatype"] == declared["datatype"], name
+    assert set(result.as_numpy("predict").tolist()) <= {0, 1, 2}
+    assert result.as_numpy("predict_proba").shape == (2, 3)
+
+
 def test_the_router_passes_binary_requests_and_answers_through(router: str) -> None:
     np.testing.assert_allclose(infer_lin(router, binary=True), ROWS @ COEF + 0.5)
     np.testing.assert_allclose(infer_lin(router, binary=False), ROWS @ COEF + 0.5)
