@@ -326,8 +326,9 @@ def history(
 @app.command()
 def methods(output: OutputFormat = OUTPUT_OPTION) -> None:
     """The available methods with their default thresholds and minimum effects."""
-    table: dict[str, dict[str, Any]] = {
-        m.value: {
+    items: list[dict[str, Any]] = [
+        {
+            "method": m.value,
             "decides_on": "p-value < threshold and effect >= min_effect"
             if m.is_test
             else "statistic >= threshold",
@@ -336,13 +337,15 @@ def methods(output: OutputFormat = OUTPUT_OPTION) -> None:
             "kinds": ["numeric"] if m.numeric_only else ["numeric", "categorical"],
         }
         for m in Method
-    }
-    table[Method.ks.value]["shape_test"] = {"method": "anderson", "min_effect": DEFAULT_SHAPE_MIN_EFFECT}
+    ]
+    for item in items:
+        if item["method"] == Method.ks.value:
+            item["shape_test"] = {"method": "anderson", "min_effect": DEFAULT_SHAPE_MIN_EFFECT}
     if output.structured:
-        print_data(table)
+        print_data(items)  # {"items": [...]}, as every list command prints
         return
     rows = [
-        [key, ", ".join(data["kinds"]), data["decides_on"], data["threshold"], data["min_effect"]]
-        for key, data in table.items()
+        [item["method"], ", ".join(item["kinds"]), item["decides_on"], item["threshold"], item["min_effect"]]
+        for item in items
     ]
     print_table(None, ["method", "kinds", "drift when", "threshold", "min effect"], rows)

@@ -76,6 +76,20 @@ def test_check_as_yaml_says_what_json_says(
     assert timeless(yaml.safe_load(written.read_text())) == timeless(json.loads(as_json))
 
 
+def test_methods_list_in_the_items_shape_of_every_list_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from mlpy.drift import Method
+
+    code, out, _ = _run(capsys, "drift", "methods", "-o", "json")
+    assert code == 0
+    items = json.loads(out)["items"]
+    assert [item["method"] for item in items] == [m.value for m in Method]
+    ks = next(item for item in items if item["method"] == "ks")
+    assert (ks["kinds"], ks["shape_test"]["method"]) == (["numeric"], "anderson")
+    code, out, _ = _run(capsys, "drift", "methods")
+    assert code == 0
+    assert all(m.value in out for m in Method)
+
+
 def test_check_text_and_fail_on_drift(
     capsys: pytest.CaptureFixture[str], data_files: dict[str, Path]
 ) -> None:
