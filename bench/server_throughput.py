@@ -11,6 +11,9 @@ comes from /proc/<pid>/stat (utime + stime of the server's process tree) before 
     python bench/server_throughput.py --serve-minimal PORT MODEL   # (internal) the minimal route
     python bench/server_throughput.py --serve-echo PORT            # (internal) the bare echo
 
+MLServer has no binary tensor extension over HTTP (SeldonIO/MLServer#324), so the binary rows compare
+with mlpy's own JSON only; the gRPC rows, beside MLServer's gRPC, are in bench/server_grpc.py.
+
 Needs wrk (apt-get install -y wrk). Creates bench/.venv-mlserver (MLServer 1.7.1, uvloop 0.21) once.
 Results are printed and written to bench/results/server_throughput.json.
 """
@@ -44,6 +47,10 @@ FEATURES = 10
 CONNECTIONS = 16
 TICKS = os.sysconf("SC_CLK_TCK")
 ADMIN_KEY = "bench-admin-key"
+BINARY_NOTE = (
+    "MLServer has no binary tensor extension over HTTP (SeldonIO/MLServer#324): the binary rows compare"
+    " with mlpy's own JSON only. gRPC rows beside MLServer's are in bench/server_grpc.py."
+)
 
 
 # ----------------------------------------------------------------------------- the two reference servers
@@ -648,6 +655,8 @@ def report(results: list[Result], load: tuple[float, float, float], in_process: 
     print("\nratios")
     for name, value in ratios.items():
         print(f"  {name:<62} {'n/a' if value is None else f'{value:.2f}'}")
+    if ("mlpy +metrics, binary", 1) in by:
+        print(f"  note: {BINARY_NOTE}")
     print("\nprice of each feature (CPU us per 1-row request over 'mlpy bare')")
     for name, value in prices.items():
         print(f"  {name:<62} {value:+.0f} us")

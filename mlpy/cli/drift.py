@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mlpy.cli.drift_model import MODEL_HELP, predicted_source, registered
 from mlpy.cli.drift_output import plain_text, print_text
-from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, parse_pairs, print_data, print_table
+from mlpy.cli.output import OUTPUT_OPTION, OutputFormat, format_data, parse_pairs, print_data, print_table
 from mlpy.drift import (
     DEFAULT_MIN_EFFECT,
     DEFAULT_SHAPE_MIN_EFFECT,
@@ -44,6 +44,7 @@ _stderr = Console(stderr=True, highlight=False)
 class CheckOutput(enum.StrEnum):
     text = "text"
     json = "json"
+    yaml = "yaml"
     html = "html"
 
 
@@ -149,7 +150,7 @@ def check_command(
     current: str = typer.Option(..., "--current", "-c", help="Current window: CSV or Parquet, path or URL."),
     reference: str | None = typer.Option(None, "--reference", "-r", help="Reference data (CSV or Parquet)."),
     profile_path: str | None = typer.Option(None, "--profile", "-p", help="A stored profile, path or URL."),
-    output: CheckOutput = typer.Option(CheckOutput.text, "--output", "-o", help="text, json or html."),
+    output: CheckOutput = typer.Option(CheckOutput.text, "--output", "-o", help="text, json, yaml or html."),
     out: Path | None = typer.Option(None, "--out", help="Write the output to this file instead of stdout."),
     fail_on_drift: bool = typer.Option(
         False, "--fail-on-drift", help=f"Exit with status {DRIFT_EXIT_CODE} when the dataset drifted."
@@ -271,18 +272,13 @@ def _publish_metrics(
 def _emit(report: DriftReport, output: CheckOutput, out: Path | None) -> None:
     if output is CheckOutput.html:
         text = report.to_html()
-    elif output is CheckOutput.json:
-        if out is None:
-            print_data(report.to_dict())
-            return
-        import orjson
-
-        text = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode()
-    else:
+    elif output is CheckOutput.text:
         if out is None:
             print_text(report)
             return
         text = plain_text(report)
+    else:
+        text = format_data(report.to_dict(), OutputFormat(output.value))
     if out is None:
         typer.echo(text)
     else:
@@ -330,8 +326,9 @@ def history(
 @app.command()
 def methods(output: OutputFormat = OUTPUT_OPTION) -> None:
     """The available methods with their default thresholds and minimum effects."""
-    table: dict[str, dict[str, Any]] = {
-        m.value: {
+    items: list[dict[str, Any]] = [
+        {
+            "method": m.value,
             "decides_on": "p-value < threshold and effect >= min_effect"
             if m.is_test
             else "statistic >= threshold",
@@ -340,13 +337,15 @@ def methods(output: OutputFormat = OUTPUT_OPTION) -> None:
             "kinds": ["numeric"] if m.numeric_only else ["numeric", "categorical"],
         }
         for m in Method
-    }
-    table[Method.ks.value]["shape_test"] = {"method": "anderson", "min_effect": DEFAULT_SHAPE_MIN_EFFECT}
+    ]
+    for item in items:
+        if item["method"] == Method.ks.value:
+            item["shape_test"] = {"method": "anderson", "min_effect": DEFAULT_SHAPE_MIN_EFFECT}
     if output.structured:
-        print_data(table)
+        print_data(items)  # {"items": [...]}, as every list command prints
         return
     rows = [
-        [key, ", ".join(data["kinds"]), data["decides_on"], data["threshold"], data["min_effect"]]
-        for key, data in table.items()
+        [item["method"], ", ".join(item["kinds"]), item["decides_on"], item["threshold"], item["min_effect"]]
+        for item in items
     ]
     print_table(None, ["method", "kinds", "drift when", "threshold", "min effect"], rows)

@@ -61,6 +61,11 @@ def print_data(value: Any) -> None:
     """JSON (or YAML, with ``-o yaml``) on stdout, nothing else, so ``| jq`` or ``| yq`` always work.
 
     Lists come as ``{"items": [...]}`` from every command, as Kubernetes and the registry print them."""
+    typer.echo(format_data(value, _chosen["format"]))
+
+
+def format_data(value: Any, output: OutputFormat) -> str:
+    """What ``print_data`` prints, for a command that writes it to a file too (no final newline)."""
     if isinstance(value, list | tuple):
         value = {"items": list(value)}
     data = orjson.dumps(
@@ -72,12 +77,11 @@ def print_data(value: Any) -> None:
         | orjson.OPT_NON_STR_KEYS
         | orjson.OPT_PASSTHROUGH_DATACLASS,
     )
-    if _chosen["format"] is OutputFormat.yaml:
+    if output is OutputFormat.yaml:
         import yaml
 
-        typer.echo(yaml.safe_dump(orjson.loads(data), sort_keys=False, allow_unicode=True), nl=False)
-        return
-    typer.echo(data.decode())
+        return yaml.safe_dump(orjson.loads(data), sort_keys=False, allow_unicode=True).removesuffix("\n")
+    return data.decode()
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

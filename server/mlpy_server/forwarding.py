@@ -1,6 +1,7 @@
 """Router mode: predictions are forwarded to a variant; the experiment is readable and steerable.
 
-``forward`` answers the hot routes (hot_routes.py); ``endpoints`` are the experiment's own.
+``forward`` answers the hot routes (hot_routes.py), ``read_from_variant`` the model metadata and
+readiness v2.py declares; ``endpoints`` are the experiment's own.
 """
 
 from __future__ import annotations
@@ -64,6 +65,20 @@ async def forward(request: Request, **_path_parameters: str) -> Response:
     )
     # The X-Request-ID header then says the same as the body: the id feedback is sent with.
     request.scope[REQUEST_ID] = signed_id
+    return _answer(status, content, answered, variant)
+
+
+async def read_from_variant(request: Request) -> Response:
+    """Model metadata and readiness in router mode: one variant's answer (ABRouter.read), unchanged."""
+    state: ServerState = request.app.state.mlpy
+    headers = forwarded_headers(request.scope["headers"])
+    headers["x-request-id"] = request.scope[REQUEST_ID]
+    status, content, answered, variant = await _router(state).read(forwarded_path(request.scope), headers)
+    return _answer(status, content, answered, variant)
+
+
+def _answer(status: int, content: bytes, answered: dict[str, str], variant: str) -> Response:
+    """The variant's answer as the router's, naming the variant in X-Mlpy-Variant."""
     media_type = answered.pop("content-type")
     return Response(content, status, media_type=media_type, headers={**answered, "x-mlpy-variant": variant})
 

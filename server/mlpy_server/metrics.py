@@ -30,6 +30,9 @@ LATENCY_BUCKETS = (
     0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 NO_MODEL = ("", "")
+# The standard process_* and python_* series (memory, CPU, file descriptors, GC), as every Prometheus
+# client exposes them; the request path never touches them.
+STANDARD_COLLECTORS = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR)
 
 
 class BatchingCount(NamedTuple):
@@ -42,9 +45,7 @@ class BatchingCount(NamedTuple):
 class ServerMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
-        # The standard process_* and python_* series (memory, CPU, file descriptors, GC), as every
-        # Prometheus client exposes them; the request path never touches them.
-        for standard in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        for standard in STANDARD_COLLECTORS:
             self.registry.register(standard)
         self.latency = Histogram(
             "mlpy_request_duration_seconds",
@@ -128,12 +129,15 @@ class ServerMetrics:
 
     def render(self) -> bytes:
         """The exposition text; with several workers, request metrics merged from PROMETHEUS_MULTIPROC_DIR
-        (the state gauges are this worker's: every worker loads the same models)."""
+        (the state gauges are this worker's: every worker loads the same models; process_* and python_*
+        are this worker's too, as they cannot be summed, so dashboards keep their memory and CPU series)."""
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
 
             merged = CollectorRegistry()
             multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+            for standard in STANDARD_COLLECTORS:
+                merged.register(standard)
             if self._state is not None:
                 merged.register(self._state)
             return generate_latest(merged)

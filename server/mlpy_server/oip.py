@@ -20,10 +20,13 @@ from mlpy_server.served import ServedModel
 if TYPE_CHECKING:
     from mlpy_server.dataplane import DataPlane
 
-NUMERIC_DATATYPES = frozenset(
-    {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64"}
-)
+# In the order an error lists them (every datatype accepted).
+_NUMERIC = (
+    "FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8", "BOOL",
+)  # fmt: skip
+NUMERIC_DATATYPES = frozenset(_NUMERIC)
 DATATYPES = NUMERIC_DATATYPES | {"BYTES"}
+_ACCEPTED = f"{', '.join(_NUMERIC)} or BYTES"
 OUTPUTS = ("predict", "predict_proba")
 
 
@@ -101,7 +104,7 @@ def _tensor(raw: Any, index: int) -> _Tensor:
         )
     if datatype not in DATATYPES:
         raise InvalidInputError(
-            f"{where}.datatype {datatype!r} is not supported; use FP64, FP32, INT64, BOOL or BYTES",
+            f"{where}.datatype {datatype!r} is not supported; use {_ACCEPTED}",
             field=f"{where}.datatype",
         )
     # A list from JSON, or an array the binary extension decoded (oip_binary.py).

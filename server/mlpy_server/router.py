@@ -196,22 +196,40 @@ class ABRouter:
         start = time.perf_counter()
         try:
             status, content, answered = await self._pool.post(upstream, path, body, sent)
-        except UpstreamTimeoutError as exc:
+        except (UpstreamTimeoutError, UpstreamConnectionError) as exc:
             self._observe(variant, start, failed=True)
-            self.metrics.routed.labels(variant, "timeout").inc()
-            error = UpstreamError(f"variant {variant!r} did not answer within {self._timeout}s")
-            error.status = 504
-            raise error from exc
-        except UpstreamConnectionError as exc:
-            self._observe(variant, start, failed=True)
-            self.metrics.routed.labels(variant, "unreachable").inc()
-            raise UpstreamError(f"variant {variant!r} at {upstream} is unreachable: {exc}") from exc
+            failure = "timeout" if isinstance(exc, UpstreamTimeoutError) else "unreachable"
+            self.metrics.routed.labels(variant, failure).inc()
+            raise self._unavailable(variant, exc) from exc
         self._latency_child(variant).observe(time.perf_counter() - start)
         self._observe(variant, start, failed=status >= 500)
         self._routed_child(variant, status).inc()
         if self.mirror is not None:
             self.mirror.maybe_copy(path, body, sent, status, content)
         return status, content, answered, variant, signed
+
+    async def read(self, path: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str], str]:
+        """A GET the router cannot answer itself (it loads no models), answered by the variant of the
+        X-Unit-ID header's unit, else by the control; counted nowhere, as it predicts nothing.
+
+        Returns status, body, the response headers to pass on, and the variant.
+        """
+        unit = headers.pop("x-unit-id", None)
+        variant = self.plan.config.control if unit is None else self.experiment.assign(unit, count=False)
+        assert self._pool is not None, "router not started"
+        try:
+            status, content, answered = await self._pool.get(self.plan.upstreams[variant], path, headers)
+        except (UpstreamTimeoutError, UpstreamConnectionError) as exc:
+            raise self._unavailable(variant, exc) from exc
+        return status, content, answered, variant
+
+    def _unavailable(self, variant: str, exc: Exception) -> UpstreamError:
+        """A 504 for a variant that did not answer in time, a 502 for one that could not be reached."""
+        if isinstance(exc, UpstreamTimeoutError):
+            error = UpstreamError(f"variant {variant!r} did not answer within {self._timeout}s")
+            error.status = 504
+            return error
+        return UpstreamError(f"variant {variant!r} at {self.plan.upstreams[variant]} is unreachable: {exc}")
 
     def _observe(self, variant: str, start: float, failed: bool) -> None:
         if self.guardrails is not None:

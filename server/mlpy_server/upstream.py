@@ -138,8 +138,19 @@ class UpstreamPool:
     ) -> tuple[int, bytes, dict[str, str]]:
         """Status, body, and the response headers a client needs: content type, and the binary
         tensor extension's Inference-Header-Content-Length when the variant sent one."""
+        return await self._send("POST", base_url, path, body, headers)
+
+    async def get(
+        self, base_url: str, path: str, headers: Mapping[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """As ``post``, for the reads the router passes on (model metadata and readiness)."""
+        return await self._send("GET", base_url, path, b"", headers)
+
+    async def _send(
+        self, method: str, base_url: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
         host, port, netloc, prefix = self._target(base_url)
-        request = _request_bytes(prefix + path, netloc, body, headers)
+        request = _request_bytes(method, prefix + path, netloc, body, headers)
         idle = self._idle.setdefault((host, port), collections.deque())
         while idle:
             connection = idle.pop()
@@ -182,8 +193,8 @@ class UpstreamPool:
                 idle.pop().close()
 
 
-def _request_bytes(path: str, host: str, body: bytes, headers: Mapping[str, str]) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", f"host: {host}", f"content-length: {len(body)}"]
+def _request_bytes(method: str, path: str, host: str, body: bytes, headers: Mapping[str, str]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"host: {host}", f"content-length: {len(body)}"]
     for name, value in headers.items():
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
             continue

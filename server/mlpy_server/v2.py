@@ -6,6 +6,8 @@ Inference is a hot route (declared in hot_routes.py); metadata and health are or
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -13,13 +15,16 @@ from fastapi import APIRouter, Depends, Request, Response
 from mlpy import __version__
 from mlpy_server.api import json_response, variant_of
 from mlpy_server.auth import Permission
+from mlpy_server.cache import ModelCache
 from mlpy_server.deps import check, get_state, require
 from mlpy_server.errors import NotReadyError
+from mlpy_server.forwarding import read_from_variant
 from mlpy_server.inputs import parse_json
 from mlpy_server.oip import metadata, run_infer
 from mlpy_server.oip_binary import HEADER, attach_binary, binary_outputs, encode, split_body
-from mlpy_server.schemas import ERRORS, ModelName, VersionRef, errors
+from mlpy_server.schemas import ModelName, VersionRef, errors
 from mlpy_server.scope import MODEL, REQUEST_ID, START
+from mlpy_server.served import ServedModel
 from mlpy_server.state import ServerState
 
 endpoints = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
@@ -46,43 +51,64 @@ async def ready(state: ServerState = Depends(get_state)) -> dict[str, Any]:
     return {"ready": True}
 
 
-@endpoints.get("/models/{name}", summary="Model metadata", responses=ERRORS)
-async def model_metadata(
-    name: ModelName, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
-) -> dict[str, Any]:
-    """The model's name, versions, platform and input and output tensors."""
-    return metadata(state.cache.get_version(name, None))
+def _model_read(path: str, summary: str) -> Callable[[Any], Any]:
+    """A model's metadata or readiness; in router mode one variant answers (forwarding.read_from_variant),
+    as the router loads no models, so 502 and 504 are the router's."""
+    return endpoints.get(path, summary=summary, responses=errors(502, 504), response_model=dict[str, Any])
 
 
-@endpoints.get("/models/{name}/versions/{version}", summary="Model version metadata", responses=ERRORS)
+@dataclass(frozen=True)
+class ModelRead:
+    """A read of a model, by a caller allowed to read: answered from this server's cache, or a variant's."""
+
+    request: Request
+    state: ServerState
+
+    async def answer(self, local: Callable[[ModelCache], dict[str, Any]]) -> dict[str, Any] | Response:
+        if self.state.router is not None:
+            return await read_from_variant(self.request)
+        return local(self.state.cache)
+
+
+def model_read(
+    request: Request, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
+) -> ModelRead:
+    return ModelRead(request, state)
+
+
+@_model_read("/models/{name}", "Model metadata")
+async def model_metadata(name: ModelName, read: ModelRead = Depends(model_read)) -> dict[str, Any] | Response:
+    """The model's name, versions, platform and input and output tensors.
+
+    A router answers with a variant's metadata (the X-Unit-ID unit's, else the control's), named in
+    X-Mlpy-Variant."""
+    return await read.answer(lambda cache: metadata(cache.get_version(name, None)))
+
+
+@_model_read("/models/{name}/versions/{version}", "Model version metadata")
 async def model_version_metadata(
-    name: ModelName,
-    version: VersionRef,
-    state: ServerState = Depends(get_state),
-    _: Any = Depends(require(Permission.read)),
-) -> dict[str, Any]:
+    name: ModelName, version: VersionRef, read: ModelRead = Depends(model_read)
+) -> dict[str, Any] | Response:
     """As the model's metadata, for one loaded version."""
-    return metadata(state.cache.get_version(name, version))
+    return await read.answer(lambda cache: metadata(cache.get_version(name, version)))
 
 
-@endpoints.get("/models/{name}/ready", summary="Model readiness", responses=ERRORS)
-async def model_ready(
-    name: ModelName, state: ServerState = Depends(get_state), _: Any = Depends(require(Permission.read))
-) -> dict[str, Any]:
-    """``{"name", "ready": true}`` when the model is loaded, else 404."""
-    served = state.cache.get_version(name, None)
-    return {"name": served.name, "ready": True}
+@_model_read("/models/{name}/ready", "Model readiness")
+async def model_ready(name: ModelName, read: ModelRead = Depends(model_read)) -> dict[str, Any] | Response:
+    """``{"name", "ready": true}`` when the model is loaded, else 404; a router asks a variant, as for
+    the metadata."""
+    return await read.answer(lambda cache: _ready(cache.get_version(name, None)))
 
 
-@endpoints.get("/models/{name}/versions/{version}/ready", summary="Model version readiness", responses=ERRORS)
+@_model_read("/models/{name}/versions/{version}/ready", "Model version readiness")
 async def model_version_ready(
-    name: ModelName,
-    version: VersionRef,
-    state: ServerState = Depends(get_state),
-    _: Any = Depends(require(Permission.read)),
-) -> dict[str, Any]:
+    name: ModelName, version: VersionRef, read: ModelRead = Depends(model_read)
+) -> dict[str, Any] | Response:
     """``{"name", "ready": true}`` when this version is loaded, else 404."""
-    served = state.cache.get_version(name, version)
+    return await read.answer(lambda cache: _ready(cache.get_version(name, version)))
+
+
+def _ready(served: ServedModel) -> dict[str, Any]:
     return {"name": served.name, "ready": True}
 
 

@@ -24,6 +24,13 @@ class PodDefaults:
     # The chart's global.imagePullSecrets: every pod the operator makes may pull from there.
     image_pull_secrets: tuple[str, ...] = ()
 
+    def pull_secrets(self) -> dict[str, Any]:
+        """The pod spec's ``imagePullSecrets`` for a pod with no spec of its own to add to them (training
+        and drift jobs; serving and router pods merge them with their spec's in pod_options.place)."""
+        if not self.image_pull_secrets:
+            return {}
+        return {"imagePullSecrets": [{"name": name} for name in self.image_pull_secrets]}
+
     def env_from(self) -> list[dict[str, Any]]:
         return [{"secretRef": {"name": self.secret, "optional": True}}] if self.secret else []
 

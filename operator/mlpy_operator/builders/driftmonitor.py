@@ -50,7 +50,7 @@ def cronjob(
     service_account: str | None = None,
 ) -> dict[str, Any]:
     """The scheduled check; ``defaults`` name the prediction log it reads (``MLPY_STORE``), S3 and the
-    Pushgateway, and give its resources and credentials."""
+    Pushgateway, and give its resources, credentials and image pull secrets."""
     env = env_list({"MLPY_DRIFT_MONITOR": name, "MLPY_DRIFT_SETTINGS": json.dumps(settings, sort_keys=True)})
     env.append({"name": "MLPY_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}})
     env += env_list({"MLPY_HOME": "/tmp/mlpy", **defaults.env})
@@ -83,6 +83,7 @@ def cronjob(
                         "spec": {
                             "restartPolicy": "Never",
                             "serviceAccountName": service_account or job_name(name),
+                            **defaults.pull_secrets(),  # the chart's global.imagePullSecrets
                             "securityContext": pod_security_context(),
                             "containers": [defaults.container(container)],
                             "volumes": [{"name": "tmp", "emptyDir": {}}],

@@ -95,8 +95,7 @@ def training_job(spec: TrainingJobSpec, defaults: PodDefaults) -> dict[str, Any]
         pod_spec["initContainers"] = init
     if spec.service_account:
         pod_spec["serviceAccountName"] = spec.service_account
-    if defaults.image_pull_secrets:
-        pod_spec["imagePullSecrets"] = [{"name": name} for name in defaults.image_pull_secrets]
+    pod_spec.update(defaults.pull_secrets())
     pod_labels = labels(spec.run_id)
     return {
         "apiVersion": "batch/v1",

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,6 +55,39 @@ def test_profile_then_check_as_json(
     assert report["dataset_drift"] is True
     assert set(report["features"]) == {"age", "income", "city", "flag"}
     assert report["features"]["age"]["method"] == "ks"
+
+
+def test_check_as_yaml_says_what_json_says(
+    capsys: pytest.CaptureFixture[str], data_files: dict[str, Path], tmp_path: Path
+) -> None:
+    import yaml
+
+    def timeless(report: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in report.items() if key not in {"created_at", "duration_seconds"}}
+
+    files = ["-r", str(data_files["reference"]), "-c", str(data_files["current"])]
+    args = ["drift", "check", *files, "--no-store"]
+    _, as_json, _ = _run(capsys, *args, "-o", "json")
+    code, as_yaml, err = _run(capsys, *args, "-o", "yaml")
+    assert (code, err) == (0, "")
+    assert timeless(yaml.safe_load(as_yaml)) == timeless(json.loads(as_json))
+    written = tmp_path / "drift.yaml"
+    assert _run(capsys, *args, "-o", "yaml", "--out", str(written))[0] == 0
+    assert timeless(yaml.safe_load(written.read_text())) == timeless(json.loads(as_json))
+
+
+def test_methods_list_in_the_items_shape_of_every_list_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from mlpy.drift import Method
+
+    code, out, _ = _run(capsys, "drift", "methods", "-o", "json")
+    assert code == 0
+    items = json.loads(out)["items"]
+    assert [item["method"] for item in items] == [m.value for m in Method]
+    ks = next(item for item in items if item["method"] == "ks")
+    assert (ks["kinds"], ks["shape_test"]["method"]) == (["numeric"], "anderson")
+    code, out, _ = _run(capsys, "drift", "methods")
+    assert code == 0
+    assert all(m.value in out for m in Method)
 
 
 def test_check_text_and_fail_on_drift(

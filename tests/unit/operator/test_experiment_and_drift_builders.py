@@ -43,6 +43,7 @@ DRIFT_JOB = PodDefaults(
     env={"MLPY_STORE": "postgresql://mlpy@db/mlpy", "MLPY_PUSHGATEWAY": "http://pushgateway:9091"},
     secret="mlpy-stores",
     resources={"requests": {"cpu": "100m", "memory": "256Mi"}},
+    image_pull_secrets=("regcred",),
 )
 UPSTREAMS = {
     "control": "http://credit-v1.models.svc.cluster.local",
@@ -113,6 +114,20 @@ def test_drift_children_match_the_reviewed_yaml() -> None:
         drift.role_binding("credit-drift", "models"),
     ]
     assert built == list(yaml.safe_load_all((EXPECTED / "driftmonitor.yaml").read_text()))
+
+
+def test_drift_job_pods_get_the_charts_pull_secrets_as_serving_pods_do() -> None:
+    """``global.imagePullSecrets`` reaches the CronJob's pods through the operator's settings."""
+    from mlpy_operator.runtime import OperatorConfig
+
+    def pod_spec(environment: dict[str, str]) -> dict[str, Any]:
+        defaults = OperatorConfig.from_env(environment).pods("driftJob")
+        job = drift.cronjob("credit-drift", "models", "0 * * * *", {}, defaults=defaults)
+        return dict(job["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+
+    secrets = pod_spec({"MLPY_IMAGE_PULL_SECRETS": "pull-a, pull-b"})["imagePullSecrets"]
+    assert secrets == [{"name": "pull-a"}, {"name": "pull-b"}]
+    assert "imagePullSecrets" not in pod_spec({})  # none from the chart, none in the pod
 
 
 def test_verdict_status_keeps_a_bounded_history() -> None:

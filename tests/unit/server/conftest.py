@@ -21,6 +21,13 @@ from mlpy_server import ServerSettings, create_app
 FEATURES = ["age", "income", "score"]
 COEF = np.array([1.0, 2.0, 3.0])
 SIGNATURE = {"inputs": [{"name": n, "type": "number"} for n in FEATURES], "output": {"task": "regression"}}
+# A few of the standard process_* and python_* series every Prometheus client exposes.
+STANDARD_SERIES = (
+    "process_resident_memory_bytes",
+    "process_cpu_seconds_total",
+    "python_info",
+    "python_gc_objects_collected_total",
+)
 
 
 def fitted_linear(scale: float = 1.0) -> LinearRegression:

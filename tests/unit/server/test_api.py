@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlpy.registry import ModelRegistry
+from tests.unit.server.conftest import STANDARD_SERIES
 
 ROW = {"age": 1.0, "income": 2.0, "score": 3.0}
 EXPECTED_V1 = 1.0 + 4.0 + 9.0 + 0.5
@@ -217,10 +218,5 @@ def test_openapi_documents_the_hot_path_bodies(client: TestClient) -> None:
 
 def test_metrics_carry_the_standard_process_and_python_series(make_client: Callable[..., TestClient]) -> None:
     text = make_client().get("/metrics").text
-    for name in (
-        "process_resident_memory_bytes",
-        "process_cpu_seconds_total",
-        "python_info",
-        "python_gc_objects_collected_total",
-    ):
+    for name in STANDARD_SERIES:
         assert f"\n{name}" in text, name

@@ -16,6 +16,7 @@ import pytest
 from localk8s import free_port
 from mlpy.cli.main import main
 from mlpy.registry import ModelRegistry
+from tests.unit.server.conftest import STANDARD_SERIES
 
 MLPY = str(Path(sys.executable).with_name("mlpy"))
 
@@ -144,6 +145,8 @@ def test_two_workers_report_every_request_in_metrics(
                 )
             )
         assert totals == {120.0}
+        for name in STANDARD_SERIES:  # the answering worker's own process and interpreter series
+            assert f"\n{name}" in text, name
         for _ in range(10):  # new channels: the kernel spreads them over both workers
             tensor = triton.InferInput("input-0", [1, 3], "FP64")
             tensor.set_data_from_numpy(np.ones((1, 3)))

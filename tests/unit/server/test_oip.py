@@ -58,7 +58,11 @@ def test_a_single_row_may_come_as_a_vector() -> None:
         ({"inputs": [tensor([1, 4], [1, 2, 3, 4])]}, "has 4 features, the model takes 3"),
         ({"inputs": [tensor([1, 3], [1, "a", 3])]}, "must hold numbers for datatype FP64, found a string"),
         ({"inputs": [tensor([1, 3], [1, None, 3])]}, "must hold numbers for datatype FP64, found null"),
-        ({"inputs": [tensor([1, 3], [1, 2, 3], datatype="FP128")]}, "datatype 'FP128' is not supported"),
+        (
+            {"inputs": [tensor([1, 3], [1, 2, 3], datatype="FP128")]},
+            "datatype 'FP128' is not supported; use FP64, FP32, FP16, INT64, INT32, INT16, INT8, UINT64,"
+            " UINT32, UINT16, UINT8, BOOL or BYTES",
+        ),
         ({"inputs": [tensor([1, -3], [1, 2, 3])]}, "shape must be a list of non-negative integers"),
         ({"inputs": [tensor([1, 3], ["a", "b", "c"], datatype="BYTES")]}, "BYTES inputs given to a model"),
         ({"inputs": [tensor([1, 3], [[1, 2], [3]])]}, "ragged"),

@@ -125,17 +125,65 @@ def test_a_malformed_binary_request_gets_a_4xx_naming_the_problem(
     assert message in answer.json()["error"]
 
 
-def test_the_router_passes_binary_requests_and_answers_through(
+@pytest.fixture
+def router(
     make_settings: Callable[..., ServerSettings], serve_app: Callable[[Any], ThreadedServer], tmp_path: Path
-) -> None:
+) -> str:
+    """A router in front of two variants, each serving version 1 of ``lin`` and ``clf``."""
     variants = {
-        name: wait_until_ready(serve_app(create_app(make_settings(models=(model,)))).url)
-        for name, model in (("A", "lin:1"), ("B", "lin:1"))
+        name: wait_until_ready(serve_app(create_app(make_settings(models=("lin:1", "clf")))).url)
+        for name in ("A", "B")
     }
     path = experiment_file(tmp_path, variants)
-    router = wait_until_ready(serve_app(create_app(ServerSettings(experiment=str(path)))).url)
+    return wait_until_ready(serve_app(create_app(ServerSettings(experiment=str(path)))).url)
+
+
+def test_an_integer_label_classifier_declares_the_int64_labels_it_answers(
+    registry: ModelRegistry,
+    make_settings: Callable[..., ServerSettings],
+    serve_app: Callable[[Any], ThreadedServer],
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.random.default_rng(2).normal(size=(90, 3))
+    registry.register("digits", LogisticRegression().fit(x, np.digitize(x[:, 0], [-0.5, 0.5])))
+    registry.promote("digits", 1)
+    url = wait_until_ready(serve_app(create_app(make_settings(models=("digits",)))).url)
+    outputs = {o["name"]: o for o in client(url).get_model_metadata("digits")["outputs"]}
+    assert outputs == {
+        "predict": {"name": "predict", "datatype": "INT64", "shape": [-1]},
+        "predict_proba": {"name": "predict_proba", "datatype": "FP64", "shape": [-1, 3]},
+    }
+    tensor = triton.InferInput("input-0", list(ROWS.shape), "FP64")
+    tensor.set_data_from_numpy(ROWS)
+    result = client(url).infer("digits", [tensor])
+    for name, declared in outputs.items():  # every output answers in the datatype the metadata declares
+        assert result.get_output(name)["datatype"] == declared["datatype"], name
+    assert set(result.as_numpy("predict").tolist()) <= {0, 1, 2}
+    assert result.as_numpy("predict_proba").shape == (2, 3)
+
+
+def test_the_router_passes_binary_requests_and_answers_through(router: str) -> None:
     np.testing.assert_allclose(infer_lin(router, binary=True), ROWS @ COEF + 0.5)
     np.testing.assert_allclose(infer_lin(router, binary=False), ROWS @ COEF + 0.5)
+
+
+def test_the_router_answers_model_metadata_and_readiness_from_a_variant(router: str) -> None:
+    """The router loads no models: a variant (the control, or the X-Unit-ID unit's) answers these."""
+    triton_client = client(router)
+    assert triton_client.is_model_ready("clf")
+    assert triton_client.is_model_ready("lin", "1")
+    assert not triton_client.is_model_ready("nope")
+    outputs = {o["name"]: o for o in triton_client.get_model_metadata("clf")["outputs"]}
+    assert outputs["predict_proba"] == {"name": "predict_proba", "datatype": "FP64", "shape": [-1, 2]}
+    lin = triton_client.get_model_metadata("lin", "1")
+    assert (lin["name"], lin["inputs"][0]["shape"]) == ("lin", [-1, 3])
+    with pytest.raises(InferenceServerException, match="nope"):
+        triton_client.get_model_metadata("nope")
+    answer = httpx.get(f"{router}/v2/models/clf", headers={"X-Unit-ID": "user-7"})
+    assert answer.status_code == 200
+    assert answer.headers["x-mlpy-variant"] in {"A", "B"}
+    assert httpx.get(f"{router}/v2/models/clf").headers["x-mlpy-variant"] == "A"
 
 
 def test_a_client_error_reaches_the_triton_client_as_an_exception_naming_it(server: str) -> None:
