@@ -37,9 +37,12 @@ def plain(values: Any) -> Any:
 
 
 async def over_rest(url: str, seen: dict[str, Any], prefix: str) -> None:
+    """Health, readiness and inference: the SDK's clients have no metadata call (tritonclient's tests
+    cover metadata)."""
     async with InferenceRESTClient(RESTConfig(protocol="v2", timeout=10, retries=0)) as client:
         seen[f"{prefix}_live"] = await client.is_server_live(url)
         seen[f"{prefix}_ready"] = await client.is_server_ready(url)
+        seen[f"{prefix}_model_ready"] = await client.is_model_ready(url, "lin")
         for binary in (True, False):
             request = InferRequest("lin", [rows_input(binary)], request_id=f"kserve-{binary}")
             answer = await client.infer(url, request, model_name="lin")
@@ -51,7 +54,6 @@ async def main(http_url: str, grpc_target: str, router_url: str) -> None:
     seen: dict[str, Any] = {}
     await over_rest(http_url, seen, "rest")
     async with InferenceRESTClient(RESTConfig(protocol="v2", timeout=10, retries=0)) as client:
-        seen["rest_model_ready"] = await client.is_model_ready(http_url, "lin")
         request = InferRequest("cities", cities_inputs(True), request_outputs=[RequestedOutput("predict")])
         answer = await client.infer(http_url, request, model_name="cities")
         seen["rest_cities"] = plain(answer.outputs[0].as_numpy())

@@ -71,10 +71,10 @@ def test_kserve_clients_work_unchanged(
     for prefix in ("rest", "router"):
         assert seen[f"{prefix}_live"] is True
         assert seen[f"{prefix}_ready"] is True
+        assert seen[f"{prefix}_model_ready"] is True  # the router asks a variant
         for mode in ("binary", "json"):
             np.testing.assert_allclose(seen[f"{prefix}_lin_{mode}"], expected)
             assert seen[f"{prefix}_id_{mode}"] == f"kserve-{mode == 'binary'}"
-    assert seen["rest_model_ready"] is True
     cities = model.predict(frame.iloc[[0, 3]]).tolist()
     assert seen["rest_cities"] == cities
     assert (seen["grpc_live"], seen["grpc_ready"], seen["grpc_model_ready"]) == (True, True, True)
