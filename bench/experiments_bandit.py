@@ -9,7 +9,7 @@ stops at its first decision, or at 400 batches (80,000 units) without one.
     python bench/experiments_bandit.py --quick    # 8 runs per row, seconds (shorter A/A horizon)
     python bench/experiments_bandit.py --max-expected-loss 0.0002   # another threshold for the bandits
 
-It ends by checking issue 17's five bounds, one PASS or FAIL line each, and exits 1 when one fails (with
+It ends by checking issue 17's five bounds, one PASS or FAIL line each, and exits 1 when one fails (but not with
 --quick the runs are too few for the bounds to mean much: a FAIL there is a hint, not a verdict).
 """
 
@@ -169,6 +169,9 @@ def main() -> None:
         {"equal": four[0][1], "top-two": four[1][1]},
     )
     if not check(found):
+        if args.quick:
+            print("(--quick: too few runs for the bounds to mean much; a FAIL here is a hint, not a verdict)")
+            return
         sys.exit(1)
 
 

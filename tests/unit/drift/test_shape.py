@@ -193,7 +193,8 @@ def test_cli_runs_the_shape_test_unless_told_not_to(
     assert main([*base, "--no-store", "--shape-min-effect", "2"]) == 2
     assert "--shape-min-effect" in capsys.readouterr().err
     assert main(["drift", "methods", "-o", "json"]) == 0
-    assert json.loads(capsys.readouterr().out)["ks"]["shape_test"] == {
+    methods = {item["method"]: item for item in json.loads(capsys.readouterr().out)["items"]}
+    assert methods["ks"]["shape_test"] == {
         "method": "anderson",
         "min_effect": 0.05,
     }
