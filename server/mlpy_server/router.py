@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -144,15 +145,12 @@ class ABRouter:
     async def _flush_mirror(self) -> None:
         if self.mirror is None:
             return
-        counts = self.mirror.take()
+        mirror = self.mirror
+        counts = mirror.take()
         deltas = counts.deltas()
         if not deltas:
             return
-        try:
-            await anyio.to_thread.run_sync(self.plan.backend.add, self.plan.name, deltas)
-        except MlpyError:
-            self.mirror.counts.add(counts)  # sent with the next flush
-            raise
+        await self._deliver(deltas, lambda _: mirror.counts.add(counts))  # sent with the next flush
 
     async def _watch_guardrails(self) -> None:
         """Close the guardrails' window when it is due; roll back a variant that breached too long."""
@@ -164,11 +162,16 @@ class ABRouter:
         if breach is not None and self.experiment.current_weights().get(breach.variant, 0.0) > 0:
             await anyio.to_thread.run_sync(self._roll_back, breach)
         # Every window judged, for the operator: a canary's step advances only once they hold.
-        windows = self.guardrails.take_windows()
+        await self._deliver(self.guardrails.take_windows(), self.guardrails.keep_windows)
+
+    async def _deliver(
+        self, deltas: Mapping[str, VariantStats], keep: Callable[[Mapping[str, VariantStats]], None]
+    ) -> None:
+        """Add counts to the shared backend; counts it could not take are kept, sent with the next ones."""
         try:
-            await anyio.to_thread.run_sync(self.plan.backend.add, self.plan.name, windows)
+            await anyio.to_thread.run_sync(self.plan.backend.add, self.plan.name, deltas)
         except MlpyError:
-            self.guardrails.keep_windows(windows)  # sent with the next window's
+            keep(deltas)
             raise
 
     def _roll_back(self, breach: Breach) -> None:
