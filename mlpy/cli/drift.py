@@ -335,12 +335,15 @@ def methods(output: OutputFormat = OUTPUT_OPTION) -> None:
             "threshold": DEFAULT_THRESHOLDS[m],
             "min_effect": DEFAULT_MIN_EFFECT.get(m, 0.0),
             "kinds": ["numeric"] if m.numeric_only else ["numeric", "categorical"],
+            # KS runs the Anderson-Darling shape test beside it (mlpy.drift.shape).
+            **(
+                {"shape_test": {"method": "anderson", "min_effect": DEFAULT_SHAPE_MIN_EFFECT}}
+                if m is Method.ks
+                else {}
+            ),
         }
         for m in Method
     ]
-    for item in items:
-        if item["method"] == Method.ks.value:
-            item["shape_test"] = {"method": "anderson", "min_effect": DEFAULT_SHAPE_MIN_EFFECT}
     if output.structured:
         print_data(items)  # {"items": [...]}, as every list command prints
         return
